@@ -1,0 +1,5 @@
+"""The ``keyplane`` command."""
+
+from keyplane.cli.main import app
+
+__all__ = ["app"]

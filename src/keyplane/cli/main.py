@@ -1,0 +1,109 @@
+"""``keyplane``: serve, manage users and keys, review risky keys, rotate the master key."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from keyplane.cli.common import console, friendly, overrides, platform, print_json, settings
+from keyplane.cli.keys_cmd import keys_app, users_app
+from keyplane.keys.review import apply_rules, review
+
+app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+master_app = typer.Typer(help="The master key that seals secrets at rest.", no_args_is_help=True)
+app.add_typer(master_app, name="master-key")
+
+DataDir = Annotated[Path | None, typer.Option(help="Data directory (KEYPLANE_DATA_DIR).")]
+DbUrl = Annotated[str | None, typer.Option(help="Database URL (KEYPLANE_DATABASE_URL); default SQLite.")]
+RedisUrl = Annotated[str | None, typer.Option(help="Redis URL (KEYPLANE_REDIS_URL), optional.")]
+
+
+@app.callback()
+def root(data_dir: DataDir = None, database_url: DbUrl = None, redis_url: RedisUrl = None) -> None:
+    for name, value in (("data_dir", data_dir), ("database_url", database_url), ("redis_url", redis_url)):
+        if value is not None:
+            overrides[name] = value
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    redis_url: RedisUrl = None,
+) -> None:
+    """Serve the API (and console) with uvicorn."""
+    import uvicorn
+
+    from keyplane.http.app import create_app
+    from keyplane.runtime import open_platform
+
+    config = settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url)
+    app_ = create_app(open_platform(config))
+    console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
+    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False)
+
+
+@app.command("review")
+@friendly
+def review_cmd(
+    apply: Annotated[bool, typer.Option("--apply", help="Enforce the platform rules.")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List unused, old and risky keys; with --apply, enforce the platform rules."""
+    now = time.time_ns() // 1_000_000
+    with platform() as p:
+        found = review(p.keys, now)
+        done = apply_rules(p.keys, now) if apply else []
+    if json_out:
+        print_json({"findings": [vars(f) for f in found], "applied": [vars(f) for f in done]})
+        return
+    table = Table("key", "user", "label", "issue", "detail")
+    for f in found:
+        table.add_row(f.key_id, str(f.user_id), f.label, f.issue, f.detail)
+    console.print(table if found else "no findings")
+    for f in done:
+        console.print(f"applied: {f.key_id} {f.issue}")
+
+
+@master_app.command("rotate")
+@friendly
+def master_rotate() -> None:
+    """Re-seal every secret under a new master key (file-based master keys)."""
+    from keyplane.keys.rotation import rotate_master_key
+
+    config = settings()
+    if config.master_key is not None:
+        raise ValueError("KEYPLANE_MASTER_KEY is set: rotate by unsetting it and using the key file, "
+                         "or re-seal with a new environment key through your secret manager")
+    with platform() as p:
+        count = rotate_master_key(p.engine, config.data_dir)
+    console.print(f"master key rotated; {count} secrets re-sealed")
+
+
+@app.command()
+@friendly
+def demo(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a demo user and key (printed once) and serve."""
+    from keyplane.keys.service import Actor
+
+    with platform(data_dir=data_dir) as p:
+        try:
+            user_id = p.keys.user_id("demo")
+        except Exception:  # noqa: BLE001 - first run: no demo user yet
+            user_id = p.keys.create_user("demo", Actor("demo"))
+        issued = p.keys.create(user_id, Actor("demo"), label="demo key")
+    console.print(f"demo API key: {issued.key.key_id}\ndemo secret:  {issued.secret}", highlight=False)
+    serve(host=host, port=port, data_dir=data_dir)

@@ -1,0 +1,72 @@
+"""The ASGI application: every route from the tables, the lifespan that starts background tasks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route as StarletteRoute
+
+from keyplane.http.binance_system import SYSTEM_ROUTES
+from keyplane.http.clientip import parse_trusted
+from keyplane.http.errors import error_response
+from keyplane.http.routing import Route, handle
+from keyplane.runtime import Platform, build_server_parts
+
+
+def all_routes() -> list[Route]:
+    """The whole Binance-compatible route table, in one list that tests walk."""
+    return [*SYSTEM_ROUTES]
+
+
+def _endpoint(by_method: dict[str, Route]):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        route = by_method.get(request.method)
+        if route is None:
+            return error_response(-1000, f"Method {request.method} is not supported on this path.", 405)
+        return await handle(route, request)
+
+    return endpoint
+
+
+def starlette_routes(routes: list[Route]) -> list[BaseRoute]:
+    grouped: dict[str, dict[str, Route]] = defaultdict(dict)
+    for route in routes:
+        grouped[route.path][route.method] = route
+    return [
+        StarletteRoute(path, _endpoint(methods), methods=list(methods))
+        for path, methods in grouped.items()
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(-1000, "Unknown path.", 404)
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    return error_response(-1000, "An unknown error occurred while processing the request.", 500)
+
+
+def create_app(platform: Platform) -> Starlette:
+    parts = build_server_parts(platform)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await parts.start()
+        try:
+            yield
+        finally:
+            await parts.stop()
+
+    app = Starlette(
+        routes=starlette_routes(all_routes()),
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
+    )
+    app.state.parts = parts
+    app.state.trusted_proxies = parse_trusted(platform.settings.trusted_proxies)
+    return app

@@ -1,0 +1,34 @@
+"""Domain errors to Binance-shaped JSON: ``{"code": ..., "msg": ...}`` with a 4xx status.
+
+Any error type with integer ``code``, text ``msg`` and optional ``status`` maps itself; anything
+else is an internal error, logged with its traceback on the server and answered with -1000 and
+no detail, so no traceback or secret ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.responses import Response
+
+from keyplane.keys.errors import RateLimited
+from keyplane.redaction import redact_text
+
+log = logging.getLogger("keyplane.http")
+
+
+def error_response(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps({"code": code, "msg": msg})
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def to_response(error: Exception) -> Response:
+    code = getattr(error, "code", None)
+    msg = getattr(error, "msg", None)
+    if isinstance(code, int) and isinstance(msg, str):
+        status = getattr(error, "status", 400)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        return error_response(code, redact_text(msg), status if isinstance(status, int) else 400, headers)
+    log.error("internal error: %s", redact_text(repr(error)), exc_info=error)
+    return error_response(-1000, "An unknown error occurred while processing the request.", 500)

@@ -1,0 +1,95 @@
+"""The route table's row type and the one wrapper that turns a row into an endpoint.
+
+Every Binance-compatible route declares its security (public or signed), the permission a key
+needs and its request weight in one table (``binance_routes.ROUTES``), which the tests walk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keyplane.http.clientip import client_ip
+from keyplane.http.errors import to_response
+from keyplane.keys.model import ApiKey, Permission
+from keyplane.keys.payload import Params, SignedRequest, parse_request
+from keyplane.keys.pipeline import RouteNeeds
+from keyplane.runtime import ServerParts
+
+
+class Security(str, Enum):
+    PUBLIC = "public"
+    SIGNED = "signed"
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it: parameters, the verified key (signed routes) and the app."""
+
+    request: Request
+    parts: ServerParts
+    params: Params
+    client_ip: str
+    key: ApiKey | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> int:
+        assert self.key is not None, "only signed routes have a user"
+        return self.key.user_id
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    security: Security = Security.PUBLIC
+    permission: Permission | None = None
+    weight: int = 1
+    symbol_param: str | None = "symbol"
+
+    def needs(self) -> RouteNeeds:
+        assert self.permission is not None
+        return RouteNeeds(self.permission, self.weight, self.symbol_param)
+
+
+def _json(data: Any, headers: dict[str, str]) -> Response:
+    if isinstance(data, Response):
+        data.headers.update(headers)
+        return data
+    body = json.dumps(data, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def handle(route: Route, request: Request) -> Response:
+    """Parse, verify (signed routes), call the handler and serialise; map every error."""
+    parts: ServerParts = request.app.state.parts
+    peer = request.client.host if request.client else ""
+    ip = client_ip(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
+    try:
+        body = await request.body() if request.method != "GET" else b""
+        raw_query = request.scope.get("query_string", b"")
+        if route.security is Security.SIGNED:
+            signed = SignedRequest(request.method, raw_query, body, request.headers.get("x-mbx-apikey"), ip)
+            verified = await parts.verifier.verify(signed, route.needs())
+            call = Call(request, parts, verified.params, ip, verified.key)
+            used = verified.used_weight
+        else:
+            params = parse_request(raw_query, body).params
+            used = await parts.verifier.charge_public(ip, route.weight)
+            call = Call(request, parts, params, ip)
+        result = await route.handler(call)
+        call.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        return _json(result, call.headers)
+    except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
+        return to_response(error)

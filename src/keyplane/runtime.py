@@ -1,0 +1,109 @@
+"""Wires settings into running parts: engine, sealer, key service, verifier and background tasks.
+
+Used by the HTTP app and the CLI so both see the same configuration the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from sqlalchemy import Engine
+
+from keyplane.keys.cache import CachedKey, KeyCache
+from keyplane.keys.masterkey import load_sealer
+from keyplane.keys.pipeline import Limits, Verifier
+from keyplane.keys.policy import PlatformRules
+from keyplane.keys.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from keyplane.keys.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+from keyplane.keys.sealing import Sealer
+from keyplane.keys.service import KeyService
+from keyplane.keys.usage import UsageRecorder
+from keyplane.keys.watcher import KeyChangeWatcher, RedisChangePublisher
+from keyplane.settings import Settings
+from keyplane.store.engine import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    """The key platform as one process sees it."""
+
+    settings: Settings
+    engine: Engine
+    sealer: Sealer = field(repr=False)
+    keys: KeyService
+
+
+def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url())
+    if run_migrations:
+        migrate(engine)
+    env_key = settings.master_key.get_secret_value() if settings.master_key else None
+    sealer = load_sealer(settings.data_dir, env_key)
+    rules = PlatformRules(settings.trade_without_ip_days, settings.unused_key_days, settings.max_keys_per_user)
+    announce = RedisChangePublisher(settings.redis_url) if settings.redis_url else None
+    return Platform(settings, engine, sealer, KeyService(engine, sealer, rules, announce))
+
+
+@dataclass
+class ServerParts:
+    """The per-process state of a serving instance: caches, guards and background tasks."""
+
+    platform: Platform
+    cache: KeyCache
+    verifier: Verifier
+    usage: UsageRecorder
+    watcher: KeyChangeWatcher
+    redis: Redis | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        await self.watcher.start()
+        self._tasks.append(asyncio.create_task(self._flush_loop()))
+
+    async def stop(self) -> None:
+        await self.watcher.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(self.usage.flush)
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.platform.settings.usage_flush_seconds)
+            try:
+                await asyncio.to_thread(self.usage.flush)
+            except Exception:  # noqa: BLE001 - keep serving; the next flush retries
+                log.exception("writing last-used times failed")
+
+
+def build_server_parts(platform: Platform) -> ServerParts:
+    settings = platform.settings
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    replay: ReplayGuard = RedisReplayGuard(redis) if redis else MemoryReplayGuard()
+    limiter: RateLimiter = RedisRateLimiter(redis) if redis else MemoryRateLimiter()
+
+    async def load(key_id: str) -> CachedKey | None:
+        return await asyncio.to_thread(platform.keys.load_for_cache, key_id)
+
+    cache = KeyCache(load)
+    usage = UsageRecorder(platform.engine)
+    limits = Limits(
+        settings.recv_window_default_ms,
+        settings.recv_window_max_ms,
+        settings.future_tolerance_ms,
+        settings.weight_limit_per_key,
+        settings.weight_limit_per_ip,
+    )
+    verifier = Verifier(cache, replay, limiter, usage, limits)
+    watcher = KeyChangeWatcher(platform.engine, cache, settings.key_change_poll_seconds, redis)
+    return ServerParts(platform, cache, verifier, usage, watcher, redis)

@@ -1,0 +1,66 @@
+"""One typed settings object, read from ``KEYPLANE_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; nothing else is read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYPLANE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./keyplane-data"))
+    database_url: str | None = None
+    redis_url: str | None = None
+    master_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # Platform rules for keys.
+    trade_without_ip_days: int = 30
+    unused_key_days: int = 90
+    max_keys_per_user: int = 30
+    # Verification.
+    recv_window_default_ms: int = 5000
+    recv_window_max_ms: int = 60000
+    future_tolerance_ms: int = 1000
+    # Rate limits: request weight per minute.
+    weight_limit_per_key: int = 6000
+    weight_limit_per_ip: int = 6000
+    # How often an instance looks for key changes made elsewhere, in seconds.
+    key_change_poll_seconds: float = 0.25
+    # How often last-used times and sampled audit events are written, in seconds.
+    usage_flush_seconds: float = 2.0
+    # Console.
+    require_2fa_for_keys: bool = True
+    demo_mode: bool = False
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'keyplane.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.data_dir

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real, migrated database of the selected back end, and a running server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from keyplane.store.engine import make_engine, migrate
+from tests.support.databases import backend, fresh_database
+from tests.support.server import Instance, free_port, server_env
+
+REDIS_URL = os.environ.get("KEYPLANE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_available() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis for tests that need it: skipped only off CI; on CI a missing Redis is a failure."""
+    if not redis_available():
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not running at " + REDIS_URL)
+        pytest.skip("Redis is not running")
+    return REDIS_URL
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[Instance]:
+    """A running ``keyplane serve``; on the PostgreSQL run it also uses Redis, as in production."""
+    redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
+    instance = Instance(server_env(tmp_path / "data", database_url, redis_url), free_port())
+    instance.cli("users", "create", "alice")
+    instance.start(tmp_path / "server.log")
+    yield instance
+    instance.stop()

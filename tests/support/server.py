@@ -1,0 +1,72 @@
+"""Start the real ``keyplane`` server as a subprocess on a free local port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+KEYPLANE = [sys.executable, "-c", "from keyplane.cli import app; app()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    """One running server process, with the environment its CLI siblings must share."""
+
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*KEYPLANE, *args], env=self.env, capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"keyplane {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def start(self, log: Path) -> None:
+        handle = log.open("ab")
+        self.process = subprocess.Popen(
+            [*KEYPLANE, "serve", "--port", str(self.port)], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early: {log.read_text()}")
+            try:
+                if httpx.get(self.url + "/api/v3/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def server_env(data_dir: Path, database_url: str, redis_url: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
+    env.update(KEYPLANE_DATA_DIR=str(data_dir), KEYPLANE_DATABASE_URL=database_url, **extra)
+    if redis_url:
+        env["KEYPLANE_REDIS_URL"] = redis_url
+    return env
