@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -20,7 +21,8 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8765
-    trusted_proxies: list[str] = Field(default_factory=list)
+    # Comma-separated CIDRs whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Platform rules for keys.
     trade_without_ip_days: int = 30

@@ -49,7 +49,9 @@ def serve(
     config = settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url)
     app_ = create_app(open_platform(config))
     console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
-    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False)
+    # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
+    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False,
+                proxy_headers=False, server_header=False)
 
 
 @app.command("review")
