@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from keyplane.exchange.service import Exchange
+from keyplane.identity import IdentityService
 from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.masterkey import load_sealer
 from keyplane.keys.pipeline import Limits, Verifier
@@ -37,6 +39,16 @@ class Platform:
     engine: Engine
     sealer: Sealer = field(repr=False)
     keys: KeyService
+    identity: IdentityService
+    # Built on first use: the CLI's key commands must not rebuild order books.
+    _exchange: Exchange | None = field(default=None, repr=False)
+
+    @property
+    def exchange(self) -> Exchange:
+        """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
+        if self._exchange is None:
+            self._exchange = Exchange(self.engine)
+        return self._exchange
 
 
 def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
@@ -48,7 +60,8 @@ def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
     sealer = load_sealer(settings.data_dir, env_key)
     rules = PlatformRules(settings.trade_without_ip_days, settings.unused_key_days, settings.max_keys_per_user)
     announce = RedisChangePublisher(settings.redis_url) if settings.redis_url else None
-    return Platform(settings, engine, sealer, KeyService(engine, sealer, rules, announce))
+    keys = KeyService(engine, sealer, rules, announce)
+    return Platform(settings, engine, sealer, keys, IdentityService(engine, sealer.seal, sealer.unseal))
 
 
 @dataclass

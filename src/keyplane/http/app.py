@@ -14,13 +14,14 @@ from starlette.routing import BaseRoute, Route as StarletteRoute
 from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.clientip import parse_trusted
 from keyplane.http.errors import error_response
+from keyplane.http.exchange_routes import EXCHANGE_ROUTES
 from keyplane.http.routing import Route, handle
 from keyplane.runtime import Platform, build_server_parts
 
 
 def all_routes() -> list[Route]:
     """The whole Binance-compatible route table, in one list that tests walk."""
-    return [*SYSTEM_ROUTES]
+    return [*SYSTEM_ROUTES, *EXCHANGE_ROUTES]
 
 
 def _endpoint(by_method: dict[str, Route]):  # type: ignore[no-untyped-def]

@@ -28,37 +28,47 @@ class SignedRequest:
     client_ip: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ParsedRequest:
     params: Params
     signature: str | None
     payloads: tuple[bytes, ...]
 
 
-def _split(raw: str) -> tuple[list[str], str | None]:
-    """Split on ``&``; return the non-signature parts and the raw signature value, if any."""
-    parts: list[str] = []
-    signature: str | None = None
-    if not raw:
-        return parts, None
-    for part in raw.split("&"):
-        if part.startswith("signature="):
-            if signature is not None:
-                raise BadParameter(-1101, "Duplicate values for a parameter detected.")
-            signature = part[len("signature=") :]
-        else:
-            parts.append(part)
-    return parts, signature
+DUPLICATE = "Duplicate values for a parameter detected."
 
 
-def _literal_pairs(parts: list[str], decode: bool) -> list[tuple[str, str]]:
-    pairs = []
-    for part in parts:
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        pairs.append((unquote_plus(name), unquote_plus(value)) if decode else (name, value))
-    return pairs
+def _strip_signature(raw: str) -> tuple[str, str | None]:
+    """Remove the ``signature=`` pair; return the rest verbatim and the raw signature value."""
+    found: tuple[int, int] | None = None
+    start = raw.find("signature=")
+    while start != -1:
+        if start == 0 or raw[start - 1] == "&":
+            if found is not None:
+                raise BadParameter(-1101, DUPLICATE)
+            end = raw.find("&", start)
+            found = (start, len(raw) if end == -1 else end)
+        start = raw.find("signature=", start + 10)
+    if found is None:
+        return raw, None
+    begin, end = found
+    rest = raw[: begin - 1] + raw[end:] if begin > 0 else raw[end + 1 :]
+    return rest, raw[begin + 10 : end]
+
+
+def _add_params(rest: str, params: Params) -> None:
+    """Parse ``k=v&...`` into ``params``, decoding only when needed: this runs on every request."""
+    pairs = [part.partition("=") for part in rest.split("&") if part]
+    if "%" in rest or "+" in rest:
+        pairs = [(unquote_plus(name), "=", unquote_plus(value)) for name, _, value in pairs]
+    before = len(params)
+    params.update({name: value for name, _, value in pairs})
+    if len(params) != before + len(pairs):
+        raise BadParameter(-1101, DUPLICATE)
+
+
+def _literal_pairs(text: str) -> list[tuple[str, str]]:
+    return sorted((name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part))
 
 
 def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
@@ -67,37 +77,31 @@ def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
     Raises ``BadParameter`` for a duplicated parameter, as Binance does (-1101).
     """
     try:
-        query = raw_query.decode("ascii")
-        body = raw_body.decode("ascii")
+        query, query_sig = _strip_signature(raw_query.decode("ascii"))
+        body, body_sig = _strip_signature(raw_body.decode("ascii"))
     except UnicodeDecodeError:
         raise BadParameter(-1100, "Illegal characters found in a parameter.") from None
-    query_parts, query_sig = _split(query)
-    body_parts, body_sig = _split(body)
     if query_sig is not None and body_sig is not None:
-        raise BadParameter(-1101, "Duplicate values for a parameter detected.")
-    raw_signature = query_sig if query_sig is not None else body_sig
-
-    sent = _literal_pairs(query_parts, decode=True) + _literal_pairs(body_parts, decode=True)
+        raise BadParameter(-1101, DUPLICATE)
     params: Params = {}
-    for name, value in sent:
-        if name in params:
-            raise BadParameter(-1101, "Duplicate values for a parameter detected.")
-        params[name] = value
+    if query:
+        _add_params(query, params)
+    if body:
+        _add_params(body, params)
+    raw_signature = query_sig if query_sig is not None else body_sig
     if raw_signature is None:
         return ParsedRequest(params, None, ())
 
-    signature = unquote(raw_signature)
-    raw_payload = ("&".join(query_parts) + "&".join(body_parts)).encode("ascii")
+    signature = unquote(raw_signature) if "%" in raw_signature else raw_signature
+    raw_payload = query + body
     candidates = []
     # Candidate 1: exactly the bytes sent. When both query and body carry parameters, the joined
     # string must parse to the same parameters, or bytes could be moved across the boundary.
-    if not (query_parts and body_parts) or sorted(
-        parse_qsl(raw_payload.decode("ascii"), keep_blank_values=True)
-    ) == sorted(sent):
-        candidates.append(raw_payload)
+    if not (query and body) or sorted(parse_qsl(raw_payload, keep_blank_values=True)) == sorted(params.items()):
+        candidates.append(raw_payload.encode("ascii"))
     # Candidate 2: python-binance signs the unencoded string; parse it literally, without decoding.
-    if "%" in body or "+" in body or "%" in query or "+" in query:
-        decoded = "&".join(unquote_plus(p) for p in (*query_parts, *body_parts))
-        if sorted(_literal_pairs(decoded.split("&"), False)) == sorted(sent):
+    if "%" in raw_payload or "+" in raw_payload:
+        decoded = "&".join(unquote_plus(part) for part in (query + "&" + body).split("&") if part)
+        if _literal_pairs(decoded) == sorted(params.items()):
             candidates.append(decoded.encode("utf-8"))
     return ParsedRequest(params, signature, tuple(candidates))

@@ -35,7 +35,7 @@ from keyplane.keys.errors import (
 from keyplane.keys.formats import is_well_formed_key_id
 from keyplane.keys.model import ApiKey, Permission
 from keyplane.keys.payload import Params, ParsedRequest, SignedRequest, parse_request
-from keyplane.keys.ratelimit import RateLimiter
+from keyplane.keys.ratelimit import RateLimiter, retry_after_s
 from keyplane.keys.replay import ReplayGuard
 
 RECV_WINDOW = re.compile(r"^\d{1,6}(\.\d{1,3})?$")
@@ -50,7 +50,7 @@ class RouteNeeds:
     symbol_param: str | None = "symbol"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Verified:
     key: ApiKey
     params: Params
@@ -102,7 +102,7 @@ class Verifier:
             raise
         except KeyError_ as error:
             self._usage.refused(error, key_id, request.client_ip)
-            await self._limiter.spend("ip:" + request.client_ip, needs.weight, self._now_ms())
+            await self._limiter.spend(("ip:" + request.client_ip,), needs.weight, self._now_ms())
             raise
 
     async def _verify(self, request: SignedRequest, needs: RouteNeeds) -> Verified:
@@ -169,7 +169,7 @@ class Verifier:
         raw_window = params.get("recvWindow")
         if raw_window is None:
             return timestamp, float(self._limits.recv_window_default_ms)
-        if not RECV_WINDOW.match(raw_window):
+        if not (raw_window.isdigit() and len(raw_window) <= 6) and not RECV_WINDOW.match(raw_window):
             raise BadParameter(-1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.")
         window = float(raw_window)
         if window > self._limits.recv_window_max_ms:
@@ -204,27 +204,25 @@ class Verifier:
             raise IpNotAllowed(f"Request IP {client_ip} is not in this API key's IP allowlist.")
 
     async def _spend(self, key_id: str, client_ip: str, weight: int, now: int) -> int:
-        by_key = await self._limiter.spend("key:" + key_id, weight, now)
-        by_ip = await self._limiter.spend("ip:" + client_ip, weight, now)
-        for usage, limit, scope in (
-            (by_key, self._limits.weight_per_key, "API key"),
-            (by_ip, self._limits.weight_per_ip, "IP"),
-        ):
-            if usage.used > limit:
-                raise RateLimited(
-                    f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE "
-                    f"per {scope}. Please use WebSocket Streams for live updates to avoid polling the API.",
-                    usage.retry_after_s,
-                )
-        return by_ip.used
+        by_key, by_ip = await self._limiter.spend(("key:" + key_id, "ip:" + client_ip), weight, now)
+        if by_key > self._limits.weight_per_key:
+            raise self._limited(self._limits.weight_per_key, "API key", now)
+        if by_ip > self._limits.weight_per_ip:
+            raise self._limited(self._limits.weight_per_ip, "IP", now)
+        return by_ip
+
+    @staticmethod
+    def _limited(limit: int, scope: str, now: int) -> RateLimited:
+        return RateLimited(
+            f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE "
+            f"per {scope}. Please use WebSocket Streams for live updates to avoid polling the API.",
+            retry_after_s(now),
+        )
 
     async def charge_public(self, client_ip: str, weight: int) -> int:
         """Count an unsigned request's weight against its IP; return the weight used this minute."""
-        usage = await self._limiter.spend("ip:" + client_ip, weight, self._now_ms())
-        if usage.used > self._limits.weight_per_ip:
-            raise RateLimited(
-                f"Too much request weight used; current limit is {self._limits.weight_per_ip} request "
-                "weight per 1 MINUTE per IP.",
-                usage.retry_after_s,
-            )
-        return usage.used
+        now = self._now_ms()
+        (used,) = await self._limiter.spend(("ip:" + client_ip,), weight, now)
+        if used > self._limits.weight_per_ip:
+            raise self._limited(self._limits.weight_per_ip, "IP", now)
+        return used

@@ -17,7 +17,11 @@ from sqlalchemy import Engine, Table, select, update
 
 from keyplane.keys.masterkey import KEY_FILE, NEXT_FILE, load_sealer, write_key_file
 from keyplane.keys.sealing import Sealer
+from keyplane.store.identity_tables import user_credentials
 from keyplane.store.tables import api_keys
+
+
+TOTP_AAD = b"keyplane/identity/totp/"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class SealedColumn:
 SEALED_COLUMNS: list[SealedColumn] = [
     SealedColumn(api_keys, "id", "secret_sealed", lambda row: row.key_id.encode("ascii")),
     SealedColumn(api_keys, "id", "previous_secret_sealed", lambda row: row.key_id.encode("ascii")),
+    SealedColumn(user_credentials, "user_id", "totp_secret_sealed", lambda row: TOTP_AAD + str(row.user_id).encode()),
+    SealedColumn(user_credentials, "user_id", "totp_pending_sealed", lambda row: TOTP_AAD + str(row.user_id).encode()),
 ]
 
 

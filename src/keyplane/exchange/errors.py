@@ -1,0 +1,110 @@
+"""Errors of the exchange, each with a stable Binance ``code`` and exact ``msg``.
+
+::
+
+    ExchangeError                    code, msg -> the HTTP layer's {"code", "msg"}
+    ├── InvalidParameter             -1100 / -1102 / -1106 / -1111 / -1115 / -1116 / -1117 / -1130
+    │   ├── InvalidSymbol            -1121 "Invalid symbol."
+    │   └── InvalidInterval          -1120 "Invalid interval."
+    ├── FilterFailure                -1013 "Filter failure: <FILTER>"
+    ├── OrderRejected                -2010 (new order refused by the engine)
+    │   ├── InsufficientBalance      "Account has insufficient balance for requested action."
+    │   ├── WouldTakeAsMaker         "Order would immediately match and take."
+    │   └── DuplicateOrder           "Duplicate order sent."
+    ├── UnknownOrder                 -2011 "Unknown order sent."   (cancel)
+    └── NoSuchOrder                  -2013 "Order does not exist." (query)
+
+Every error is raised before any write, or the command's transaction is rolled back and the
+in-memory state rebuilt, so a refused command changes nothing.
+"""
+
+from __future__ import annotations
+
+
+class ExchangeError(Exception):
+    """Base of the tree; ``code`` and ``msg`` are what Binance clients see."""
+
+    code: int = -1000
+    default_msg: str = "An unknown error occurred while processing the request."
+
+    def __init__(self, msg: str | None = None) -> None:
+        self.msg = msg if msg is not None else self.default_msg
+        super().__init__(self.msg)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, msg={self.msg!r})"
+
+
+class InvalidParameter(ExchangeError):
+    """A parameter is missing, malformed or not allowed; the code names which rule failed."""
+
+    def __init__(self, msg: str, code: int = -1130) -> None:
+        super().__init__(msg)
+        self.code = code
+
+    @classmethod
+    def missing(cls, name: str) -> InvalidParameter:
+        return cls(f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.", -1102)
+
+    @classmethod
+    def not_required(cls, name: str) -> InvalidParameter:
+        return cls(f"Parameter '{name}' sent when not required.", -1106)
+
+    @classmethod
+    def illegal_chars(cls, name: str, legal: str) -> InvalidParameter:
+        return cls(f"Illegal characters found in parameter '{name}'; legal range is '{legal}'.", -1100)
+
+    @classmethod
+    def invalid(cls, name: str) -> InvalidParameter:
+        return cls(f"Data sent for parameter '{name}' is not valid.", -1130)
+
+    @classmethod
+    def too_precise(cls, name: str) -> InvalidParameter:
+        return cls(f"Parameter '{name}' has too much precision.", -1111)
+
+
+class InvalidSymbol(InvalidParameter):
+    def __init__(self) -> None:
+        super().__init__("Invalid symbol.", -1121)
+
+
+class InvalidInterval(InvalidParameter):
+    def __init__(self) -> None:
+        super().__init__("Invalid interval.", -1120)
+
+
+class FilterFailure(ExchangeError):
+    """An order broke one of the symbol's filters; ``filter_type`` is e.g. ``"LOT_SIZE"``."""
+
+    code = -1013
+
+    def __init__(self, filter_type: str) -> None:
+        self.filter_type = filter_type
+        super().__init__(f"Filter failure: {filter_type}")
+
+
+class OrderRejected(ExchangeError):
+    code = -2010
+    default_msg = "NEW_ORDER_REJECTED"
+
+
+class InsufficientBalance(OrderRejected):
+    default_msg = "Account has insufficient balance for requested action."
+
+
+class WouldTakeAsMaker(OrderRejected):
+    default_msg = "Order would immediately match and take."
+
+
+class DuplicateOrder(OrderRejected):
+    default_msg = "Duplicate order sent."
+
+
+class UnknownOrder(ExchangeError):
+    code = -2011
+    default_msg = "Unknown order sent."
+
+
+class NoSuchOrder(ExchangeError):
+    code = -2013
+    default_msg = "Order does not exist."

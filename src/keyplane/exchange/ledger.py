@@ -1,0 +1,195 @@
+"""Double-entry ledger: free and locked balances per (account, asset), changed only by entries.
+
+Every change is a set of entries whose amounts sum to zero per asset; credits come from the
+``external`` account, fees go to the ``fee`` account, so the sum of each asset over all
+accounts is always zero and the user+fee total moves only with credits. Balances live in memory
+(this process is the one writer) and the touched rows plus the entries are written by
+:meth:`Ledger.flush` inside the command's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from keyplane.exchange.errors import InsufficientBalance
+from keyplane.store.exchange_tables import ex_accounts, ex_balances, ex_entries
+
+ZERO = Decimal(0)
+EXTERNAL_ACCOUNT = 1
+FEE_ACCOUNT = 2
+FREE = "free"
+LOCKED = "locked"
+
+
+@dataclass
+class Entry:
+    account_id: int
+    asset: str
+    bucket: str
+    amount: Decimal
+    kind: str
+    ref: int | None
+    memo: str
+
+
+class Ledger:
+    """Balances in memory, entries pending until :meth:`flush`."""
+
+    def __init__(self) -> None:
+        self.balances: dict[tuple[int, str], list[Decimal]] = {}
+        self.accounts: dict[int, int] = {}  # user_id -> account_id
+        self._stored: set[tuple[int, str]] = set()
+        self._touched: set[tuple[int, str]] = set()
+        self._new_accounts: list[dict[str, object]] = []
+        self.pending: list[Entry] = []
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self, conn: Connection) -> None:
+        for acc in conn.execute(select(ex_accounts)).mappings():
+            if acc["user_id"] is not None:
+                self.accounts[acc["user_id"]] = acc["id"]
+        have = {r[0] for r in conn.execute(select(ex_accounts.c.id))}
+        for acc_id, kind in ((EXTERNAL_ACCOUNT, "external"), (FEE_ACCOUNT, "fee")):
+            if acc_id not in have:
+                self._new_accounts.append({"id": acc_id, "kind": kind, "user_id": None})
+        for b in conn.execute(select(ex_balances)).mappings():
+            key = (b["account_id"], b["asset"])
+            self.balances[key] = [b["free"], b["locked"]]
+            self._stored.add(key)
+
+    @property
+    def has_unwritten_accounts(self) -> bool:
+        return bool(self._new_accounts)
+
+    def account_of(self, user_id: int) -> int | None:
+        return self.accounts.get(user_id)
+
+    def open_account(self, user_id: int) -> int:
+        acc = self.accounts.get(user_id)
+        if acc is None:
+            acc = max([FEE_ACCOUNT, *self.accounts.values()]) + 1
+            self.accounts[user_id] = acc
+            self._new_accounts.append({"id": acc, "kind": "user", "user_id": user_id})
+        return acc
+
+    # -- reading -------------------------------------------------------------------------
+    def free(self, account_id: int, asset: str) -> Decimal:
+        return self.balances.get((account_id, asset), [ZERO, ZERO])[0]
+
+    def locked(self, account_id: int, asset: str) -> Decimal:
+        return self.balances.get((account_id, asset), [ZERO, ZERO])[1]
+
+    # -- posting -------------------------------------------------------------------------
+    def post(self, entries: list[Entry]) -> None:
+        """Apply a balanced set of entries; refuse (changing nothing) if a balance would go negative."""
+        sums: dict[str, Decimal] = {}
+        for e in entries:
+            sums[e.asset] = sums.get(e.asset, ZERO) + e.amount
+        if any(v != 0 for v in sums.values()):
+            raise AssertionError(f"unbalanced entries: {sums}")
+        deltas: dict[tuple[int, str, str], Decimal] = {}
+        for e in entries:
+            k = (e.account_id, e.asset, e.bucket)
+            deltas[k] = deltas.get(k, ZERO) + e.amount
+        for (acc, asset, bucket), delta in deltas.items():
+            if acc == EXTERNAL_ACCOUNT:
+                continue
+            bal = self.balances.get((acc, asset), [ZERO, ZERO])
+            if bal[0 if bucket == FREE else 1] + delta < 0:
+                raise InsufficientBalance()
+        for (acc, asset, bucket), delta in deltas.items():
+            bal = self.balances.setdefault((acc, asset), [ZERO, ZERO])
+            bal[0 if bucket == FREE else 1] += delta
+            self._touched.add((acc, asset))
+        self.pending.extend(entries)
+
+    def move(
+        self,
+        asset: str,
+        amount: Decimal,
+        src: tuple[int, str],
+        dst: tuple[int, str],
+        kind: str,
+        ref: int | None = None,
+        memo: str = "",
+    ) -> list[Entry]:
+        """Two entries moving ``amount`` from (account, bucket) ``src`` to ``dst``; not yet posted."""
+        return [
+            Entry(src[0], asset, src[1], -amount, kind, ref, memo),
+            Entry(dst[0], asset, dst[1], amount, kind, ref, memo),
+        ]
+
+    def credit(self, account_id: int, asset: str, amount: Decimal, memo: str) -> None:
+        self.post(
+            self.move(asset, amount, (EXTERNAL_ACCOUNT, FREE), (account_id, FREE), "credit", None, memo)
+        )
+
+    def lock(self, account_id: int, asset: str, amount: Decimal, ref: int) -> None:
+        if amount:
+            self.post(self.move(asset, amount, (account_id, FREE), (account_id, LOCKED), "lock", ref))
+
+    def unlock(self, account_id: int, asset: str, amount: Decimal, ref: int) -> None:
+        if amount:
+            self.post(self.move(asset, amount, (account_id, LOCKED), (account_id, FREE), "unlock", ref))
+
+    # -- persisting ----------------------------------------------------------------------
+    def flush(self, conn: Connection, txn: int, now: int) -> None:
+        """Write new accounts, the pending entries and every touched balance row."""
+        if self._new_accounts:
+            conn.execute(ex_accounts.insert(), self._new_accounts)
+        if self.pending:
+            conn.execute(
+                ex_entries.insert(),
+                [
+                    {
+                        "txn": txn,
+                        "account_id": e.account_id,
+                        "asset": e.asset,
+                        "bucket": e.bucket,
+                        "amount": e.amount,
+                        "kind": e.kind,
+                        "ref": e.ref,
+                        "memo": e.memo,
+                        "at": now,
+                    }
+                    for e in self.pending
+                ],
+            )
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        for key in self._touched:
+            free, locked = self.balances[key]
+            row = {"b_account": key[0], "b_asset": key[1], "b_free": free, "b_locked": locked, "b_at": now}
+            (updates if key in self._stored else inserts).append(row)
+        if inserts:
+            conn.execute(
+                ex_balances.insert(),
+                [
+                    {
+                        "account_id": r["b_account"],
+                        "asset": r["b_asset"],
+                        "free": r["b_free"],
+                        "locked": r["b_locked"],
+                        "updated_at": r["b_at"],
+                    }
+                    for r in inserts
+                ],
+            )
+        if updates:
+            conn.execute(
+                update(ex_balances)
+                .where(ex_balances.c.account_id == bindparam("b_account"))
+                .where(ex_balances.c.asset == bindparam("b_asset"))
+                .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
+                updates,
+            )
+
+    def committed(self) -> None:
+        """The transaction that :meth:`flush` wrote into has committed."""
+        self._stored |= self._touched
+        self._touched.clear()
+        self._new_accounts.clear()
+        self.pending.clear()

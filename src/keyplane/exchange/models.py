@@ -1,0 +1,151 @@
+"""The plain dataclasses the exchange takes and returns; every field a Binance JSON needs.
+
+Names follow Binance's JSON keys in snake case, so the HTTP layer's serializers are one-liners.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from keyplane.exchange.markets import StpMode
+
+ZERO = Decimal(0)
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(str, Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+    LIMIT_MAKER = "LIMIT_MAKER"
+
+
+class TimeInForce(str, Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(str, Enum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass
+class Order:
+    """An order as the engine holds it. ``price`` is 0 for MARKET orders, as on Binance.
+
+    ``locked_amount`` is what the order still holds locked: quote for a buy, base for a sell.
+    """
+
+    order_id: int
+    client_order_id: str
+    user_id: int
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    price: Decimal
+    orig_qty: Decimal
+    orig_quote_order_qty: Decimal
+    executed_qty: Decimal
+    cummulative_quote_qty: Decimal
+    status: OrderStatus
+    self_trade_prevention_mode: StpMode
+    time: int
+    update_time: int
+    working_time: int
+    locked_amount: Decimal = ZERO
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        return self.orig_qty - self.executed_qty
+
+    @property
+    def is_working(self) -> bool:
+        return self.status.is_open
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One fill of a just-placed order (``fills`` of the FULL response)."""
+
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commission_asset: str
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The answer to a new order: its state after matching, and its fills."""
+
+    order: Order
+    fills: list[Fill] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A trade from one account's point of view (``myTrades``)."""
+
+    id: int
+    order_id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    is_buyer: bool
+    is_maker: bool
+    is_best_match: bool = True
+
+
+@dataclass(frozen=True)
+class PublicTrade:
+    """A trade as the public sees it (``trades``)."""
+
+    id: int
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    time: int
+    is_buyer_maker: bool
+    is_best_match: bool = True
+
+
+@dataclass(frozen=True)
+class AggTrade:
+    """``aggTrades`` row: a, p, q, f, l, T, m (M is always true)."""
+
+    id: int
+    price: Decimal
+    qty: Decimal
+    first_trade_id: int
+    last_trade_id: int
+    time: int
+    is_buyer_maker: bool
+    is_best_match: bool = True
+
+
+@dataclass(frozen=True)
+class Balance:
+    asset: str
+    free: Decimal
+    locked: Decimal

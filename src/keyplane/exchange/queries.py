@@ -1,0 +1,154 @@
+"""The read side of :class:`keyplane.exchange.service.Exchange`: account queries and market data.
+
+Reads of the in-memory books take the exchange lock; everything else reads committed rows, so
+queries never wait for the writer's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from keyplane.exchange import marketdata as md
+from keyplane.exchange.book import OrderBook
+from keyplane.exchange.errors import InvalidSymbol, NoSuchOrder
+from keyplane.exchange.markets import MarketSpec
+from keyplane.exchange.models import AggTrade, Order, PublicTrade, Trade
+from keyplane.exchange.orders import all_orders, clamp_limit, find_order, my_trades
+
+ZERO = Decimal(0)
+
+
+class ExchangeQueries:
+    """Read-only methods; the state they read is owned and written by ``Exchange``."""
+
+    engine: Engine
+    now: Callable[[], int]
+    markets: dict[str, MarketSpec]
+    books: dict[str, OrderBook]
+    _lock: threading.RLock
+    _seq: int
+
+    def _market(self, symbol: str) -> MarketSpec:
+        m = self.markets.get(symbol)
+        if m is None:
+            raise InvalidSymbol()
+        return m
+
+    # -- account queries (committed rows) --------------------------------------------------
+    def get_order(
+        self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
+    ) -> Order:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            o = find_order(conn, user_id, symbol, order_id, orig_client_order_id)
+        if o is None:
+            raise NoSuchOrder()
+        return o
+
+    def open_orders(self, user_id: int, symbol: str | None = None) -> list[Order]:
+        with self._lock:
+            symbols = [self._market(symbol).symbol] if symbol else list(self.books)
+            found = [
+                dataclasses.replace(o)
+                for s in symbols
+                for o in self.books[s].by_id.values()
+                if o.user_id == user_id
+            ]
+        return sorted(found, key=lambda o: o.order_id)
+
+    def all_orders(
+        self,
+        user_id: int,
+        symbol: str,
+        order_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int | None = None,
+    ) -> list[Order]:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return all_orders(conn, user_id, symbol, order_id, start_time, end_time, limit)
+
+    def my_trades(
+        self,
+        user_id: int,
+        symbol: str,
+        order_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        from_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Trade]:
+        market = self._market(symbol)
+        with self.engine.connect() as conn:
+            return my_trades(conn, user_id, market, order_id, start_time, end_time, from_id, limit)
+
+    # -- market data -----------------------------------------------------------------------
+    def depth(self, symbol: str, limit: int | None = None) -> md.Depth:
+        self._market(symbol)
+        n = clamp_limit(limit, 100, 5000)
+        with self._lock:
+            book = self.books[symbol]
+            return md.Depth(self._seq, book.bids.depth(n), book.asks.depth(n))
+
+    def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.recent_trades(conn, symbol, limit)
+
+    def agg_trades(
+        self,
+        symbol: str,
+        from_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int | None = None,
+    ) -> list[AggTrade]:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.agg_trades(conn, symbol, from_id, start_time, end_time, limit)
+
+    def klines(
+        self,
+        symbol: str,
+        interval: str,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int | None = None,
+    ) -> list[md.Kline]:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.klines(conn, symbol, interval, start_time, end_time, limit, self.now())
+
+    def ticker_24h(self, symbol: str) -> md.Ticker24h:
+        self._market(symbol)
+        with self._lock:
+            bid, ask = self.books[symbol].best_bid(), self.books[symbol].best_ask()
+        with self.engine.connect() as conn:
+            return md.ticker_24h(conn, symbol, self.now(), bid, ask)
+
+    def price_ticker(self, symbol: str) -> md.PriceTicker:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.PriceTicker(symbol, md.last_price(conn, symbol))
+
+    def book_ticker(self, symbol: str) -> md.BookTicker:
+        self._market(symbol)
+        with self._lock:
+            bid = self.books[symbol].best_bid() or (ZERO, ZERO)
+            ask = self.books[symbol].best_ask() or (ZERO, ZERO)
+        return md.BookTicker(symbol, bid[0], bid[1], ask[0], ask[1])
+
+    def avg_price(self, symbol: str) -> md.AvgPrice:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.avg_price(conn, symbol, self.now())
+
+    def _avg_price_locked(self, symbol: str) -> Decimal:
+        with self.engine.connect() as conn:
+            return md.avg_price(conn, symbol, self.now()).price
