@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import secrets
+import time
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from keyplane.exchange.models import Balance
 from keyplane.exchange.service import Exchange
 from keyplane.identity import IdentityService
 from keyplane.keys.cache import CachedKey, KeyCache
@@ -22,10 +29,11 @@ from keyplane.keys.policy import PlatformRules
 from keyplane.keys.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from keyplane.keys.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from keyplane.keys.sealing import Sealer
-from keyplane.keys.service import KeyService
+from keyplane.keys.service import Actor, KeyService
 from keyplane.keys.usage import UsageRecorder
 from keyplane.keys.watcher import KeyChangeWatcher, RedisChangePublisher
 from keyplane.settings import Settings
+from keyplane.store import key_repo
 from keyplane.store.engine import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -44,11 +52,36 @@ class Platform:
     _exchange: Exchange | None = field(default=None, repr=False)
 
     @property
+    def operator_token(self) -> str:
+        """The token operator commands present to a running server; created 0600 on first use."""
+        return load_operator_token(self.settings.data_dir)
+
+    @property
     def exchange(self) -> Exchange:
         """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
         if self._exchange is None:
             self._exchange = Exchange(self.engine)
         return self._exchange
+
+
+def load_operator_token(data_dir: Path) -> str:
+    path = data_dir / "operator.token"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def credit_funds(platform: Platform, user: str, asset: str, amount: Decimal, actor: Actor) -> Balance:
+    """Credit a user's account from outside (tests, demos), with an audit event."""
+    user_id = platform.keys.user_id(user)
+    balance = platform.exchange.credit(user_id, asset, amount, actor.name)
+    with platform.engine.begin() as conn:
+        key_repo.insert_audit(conn, [{"at": time.time_ns() // 1_000_000, "actor": actor.name, "action": "funds.credit",
+                                      "user_id": user_id, "key_id": None, "source_ip": actor.source_ip,
+                                      "detail": json.dumps({"asset": asset, "amount": str(amount)})}])
+    return balance
 
 
 def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from keyplane.cli.common import console, friendly, overrides, platform, print_json, settings
+from keyplane.cli.funds_cmd import funds_app
 from keyplane.cli.keys_cmd import keys_app, users_app
 from keyplane.keys.review import apply_rules, review
+from keyplane.settings import Settings
+
+if TYPE_CHECKING:
+    from keyplane.http.app import Background
 
 app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(funds_app, name="funds")
 master_app = typer.Typer(help="The master key that seals secrets at rest.", no_args_is_help=True)
 app.add_typer(master_app, name="master-key")
 
@@ -31,6 +38,20 @@ def root(data_dir: DataDir = None, database_url: DbUrl = None, redis_url: RedisU
             overrides[name] = value
 
 
+def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
+    """Serve ``config`` with uvicorn until interrupted."""
+    import uvicorn
+
+    from keyplane.http.app import create_app
+    from keyplane.runtime import open_platform
+
+    app_ = create_app(open_platform(config), background)
+    console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
+    # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
+    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False,
+                proxy_headers=False, server_header=False)
+
+
 @app.command()
 @friendly
 def serve(
@@ -41,17 +62,7 @@ def serve(
     redis_url: RedisUrl = None,
 ) -> None:
     """Serve the API (and console) with uvicorn."""
-    import uvicorn
-
-    from keyplane.http.app import create_app
-    from keyplane.runtime import open_platform
-
-    config = settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url)
-    app_ = create_app(open_platform(config))
-    console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
-    # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
-    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False,
-                proxy_headers=False, server_header=False)
+    run_server(settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url))
 
 
 @app.command("review")
@@ -89,23 +100,3 @@ def master_rotate() -> None:
     with platform() as p:
         count = rotate_master_key(p.engine, config.data_dir)
     console.print(f"master key rotated; {count} secrets re-sealed")
-
-
-@app.command()
-@friendly
-def demo(
-    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Create a demo user and key (printed once) and serve."""
-    from keyplane.keys.service import Actor
-
-    with platform(data_dir=data_dir) as p:
-        try:
-            user_id = p.keys.user_id("demo")
-        except Exception:  # noqa: BLE001 - first run: no demo user yet
-            user_id = p.keys.create_user("demo", Actor("demo"))
-        issued = p.keys.create(user_id, Actor("demo"), label="demo key")
-    console.print(f"demo API key: {issued.key.key_id}\ndemo secret:  {issued.secret}", highlight=False)
-    serve(host=host, port=port, data_dir=data_dir)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.clientip import parse_trusted
 from keyplane.http.errors import error_response
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
+from keyplane.http.operator_routes import OPERATOR_ROUTES
 from keyplane.http.routing import Route, handle
 from keyplane.runtime import Platform, build_server_parts
 
@@ -52,19 +54,29 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(-1000, "An unknown error occurred while processing the request.", 500)
 
 
-def create_app(platform: Platform) -> Starlette:
+Background = Callable[[Platform], Awaitable[None]]
+
+
+def create_app(platform: Platform, background: Sequence[Background] = ()) -> Starlette:
+    """The app; ``background`` coroutines (e.g. the demo's market maker) run while it serves."""
     parts = build_server_parts(platform)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await parts.start()
+        tasks = [asyncio.create_task(job(platform)) for job in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await parts.stop()
 
     app = Starlette(
-        routes=starlette_routes(all_routes()),
+        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES, *_console_routes()],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )

@@ -1,0 +1,43 @@
+"""Native operator routes (``/v1/operator/...``), authenticated by the operator token.
+
+The exchange has one writer, the serving process, so operator commands that change balances go
+through it rather than writing the database beside it. The token lives in the data directory
+(0600), like the master key; only someone who can read that directory can call these routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from decimal import Decimal, InvalidOperation
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from keyplane.http.errors import error_response, to_response
+from keyplane.keys.service import Actor
+from keyplane.runtime import ServerParts, credit_funds
+
+
+async def credit(request: Request) -> Response:
+    parts: ServerParts = request.app.state.parts
+    supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(supplied, parts.platform.operator_token.encode()):
+        return error_response(-2015, "Invalid operator token.", 401)
+    try:
+        body = json.loads(await request.body())
+        user, asset, amount = str(body["user"]), str(body["asset"]).upper(), Decimal(str(body["amount"]))
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        return error_response(-1102, "Send JSON with user, asset and amount.", 400)
+    try:
+        actor = Actor("operator", request.client.host if request.client else None)
+        balance = await asyncio.to_thread(credit_funds, parts.platform, user, asset, amount, actor)
+    except Exception as error:  # noqa: BLE001 - mapped to a Binance-shaped answer
+        return to_response(error)
+    return Response(json.dumps({"asset": balance.asset, "free": str(balance.free), "locked": str(balance.locked)}),
+                    media_type="application/json")
+
+
+OPERATOR_ROUTES: list[BaseRoute] = [Route("/v1/operator/funds/credit", credit, methods=["POST"])]
