@@ -92,6 +92,7 @@ def main() -> None:
 
         secret_bytes, payload_bytes = secret.encode(), payload.encode()
         bare_hmac = median_us(lambda: hmac.new(secret_bytes, payload_bytes, hashlib.sha256).hexdigest())
+        oneshot_hmac = median_us(lambda: hmac.digest(secret_bytes, payload_bytes, "sha256").hex())
         pipe_hmac = median_us(lambda: run_sync(verifier.verify(hmac_req, needs)))
         raw_ed = __import__("base64").b64decode(__import__("urllib.parse").parse.unquote(asym_signature(private, payload)))
         public_key = private.public_key()
@@ -100,7 +101,9 @@ def main() -> None:
 
     print(f"{'case':<34}{'median µs':>12}{'ratio':>10}")
     print(f"{'bare HMAC-SHA256 hex digest':<34}{bare_hmac:>12.2f}{1.0:>10.2f}")
+    print(f"{'bare hmac.digest (one-shot) hex':<34}{oneshot_hmac:>12.2f}{oneshot_hmac / bare_hmac:>10.2f}")
     print(f"{'pipeline, HMAC key (warm cache)':<34}{pipe_hmac:>12.2f}{pipe_hmac / bare_hmac:>10.2f}")
+    print(f"{'  ... against the one-shot digest':<34}{'':>12}{pipe_hmac / oneshot_hmac:>10.2f}")
     print(f"{'bare Ed25519 verify':<34}{bare_ed:>12.2f}{1.0:>10.2f}")
     print(f"{'pipeline, Ed25519 key (warm)':<34}{pipe_ed:>12.2f}{pipe_ed / bare_ed:>10.2f}")
 

@@ -44,7 +44,7 @@ class Instance:
         self.process = subprocess.Popen(
             [*KEYPLANE, "serve", "--port", str(self.port)], env=self.env, stdout=handle, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early: {log.read_text()}")

@@ -58,13 +58,19 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
 
 def _add_params(rest: str, params: Params) -> None:
     """Parse ``k=v&...`` into ``params``, decoding only when needed: this runs on every request."""
-    pairs = [part.partition("=") for part in rest.split("&") if part]
-    if "%" in rest or "+" in rest:
-        pairs = [(unquote_plus(name), "=", unquote_plus(value)) for name, _, value in pairs]
-    before = len(params)
-    params.update({name: value for name, _, value in pairs})
-    if len(params) != before + len(pairs):
+    parts = rest.split("&")
+    try:
+        if "%" in rest or "+" in rest or "" in parts:
+            raise ValueError
+        # The common case: plain ASCII pairs, parsed in one C-level pass.
+        new = dict(part.split("=", 1) for part in parts)
+    except ValueError:
+        pairs = [part.partition("=") for part in parts if part]
+        new = {unquote_plus(name): unquote_plus(value) for name, _, value in pairs}
+        parts = pairs  # type: ignore[assignment]
+    if len(new) != len(parts) or (params and not params.keys().isdisjoint(new)):
         raise BadParameter(-1101, DUPLICATE)
+    params.update(new)
 
 
 def _literal_pairs(text: str) -> list[tuple[str, str]]:

@@ -156,7 +156,11 @@ class Verifier:
             if symbol is not None and symbol.upper() not in key.symbols:
                 raise SymbolNotAllowed(f"This API key has no operation privilege for symbol {symbol}.")
         # 8. Request weight.
-        used_weight = await self._spend(key_id, request.client_ip, needs.weight, now)
+        by_key, used_weight = await self._limiter.spend(("key:" + key_id, "ip:" + request.client_ip), needs.weight, now)
+        if by_key > self._limits.weight_per_key:
+            raise self._limited(self._limits.weight_per_key, "API key", now)
+        if used_weight > self._limits.weight_per_ip:
+            raise self._limited(self._limits.weight_per_ip, "IP", now)
         # 9. Mark used (memory only; flushed in batches).
         self._usage.mark_used(key_id, now)
         return Verified(key, parsed.params, used_weight)
@@ -202,14 +206,6 @@ class Verifier:
             address = address.ipv4_mapped
         if not any(address in network for network in entry.networks):
             raise IpNotAllowed(f"Request IP {client_ip} is not in this API key's IP allowlist.")
-
-    async def _spend(self, key_id: str, client_ip: str, weight: int, now: int) -> int:
-        by_key, by_ip = await self._limiter.spend(("key:" + key_id, "ip:" + client_ip), weight, now)
-        if by_key > self._limits.weight_per_key:
-            raise self._limited(self._limits.weight_per_key, "API key", now)
-        if by_ip > self._limits.weight_per_ip:
-            raise self._limited(self._limits.weight_per_ip, "IP", now)
-        return by_ip
 
     @staticmethod
     def _limited(limit: int, scope: str, now: int) -> RateLimited:

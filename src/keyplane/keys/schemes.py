@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from typing import Protocol
 
@@ -27,20 +26,19 @@ class SignatureVerifier(Protocol):
 
 
 class HmacVerifier:
-    """Holds a keyed HMAC state; ``copy()`` per request skips re-deriving the key pads."""
+    """HMAC-SHA256 through OpenSSL's one-shot ``hmac.digest``: no Python-level HMAC object per request."""
 
-    __slots__ = ("_keyed",)
+    __slots__ = ("_secret",)
 
     def __init__(self, secret: bytes) -> None:
-        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+        self._secret = secret
 
     def __repr__(self) -> str:
         return "HmacVerifier(***)"
 
     def verify(self, payload: bytes, signature: str) -> None:
-        mac = self._keyed.copy()
-        mac.update(payload)
-        if not hmac.compare_digest(mac.hexdigest(), signature.lower()):
+        expected = hmac.digest(self._secret, payload, "sha256").hex()
+        if not hmac.compare_digest(expected, signature.lower()):
             raise InvalidSignature()
 
 
