@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,6 +51,7 @@ class Platform:
     identity: IdentityService
     # Built on first use: the CLI's key commands must not rebuild order books.
     _exchange: Exchange | None = field(default=None, repr=False)
+    _exchange_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def operator_token(self) -> str:
@@ -59,9 +61,10 @@ class Platform:
     @property
     def exchange(self) -> Exchange:
         """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
-        if self._exchange is None:
-            self._exchange = Exchange(self.engine)
-        return self._exchange
+        with self._exchange_lock:  # two threads must never build two writers
+            if self._exchange is None:
+                self._exchange = Exchange(self.engine)
+            return self._exchange
 
 
 def load_operator_token(data_dir: Path) -> str:

@@ -85,3 +85,29 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(server: Ins
         assert chain.status_code == 401 and "203.0.113.9" in chain.json()["msg"]
     finally:
         proxied.stop()
+
+
+def test_request_weight_over_the_limit_is_429_with_retry_after_in_both_clients(
+    server: Instance, tmp_path: Path
+) -> None:
+    import ccxt
+
+    limited = Instance(dict(server.env, KEYPLANE_WEIGHT_LIMIT_PER_KEY="3"), free_port())
+    limited.start(tmp_path / "limited.log")
+    try:
+        key = issue_key(server)
+        answers = [signed_get(limited.url, key) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[-1].json()["code"] == -1003
+        assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+        used = [int(a.headers["X-MBX-USED-WEIGHT-1M"]) for a in answers[:3]]
+        assert used[1] == used[0] + 1 and used[2] == used[0] + 2  # per IP, as Binance counts
+        with pytest.raises(ccxt.DDoSProtection):
+            from tests.support.clients import ccxt_binance
+
+            ccxt_binance(limited.url, key["key"], key["secret"]).sapi_get_account_apirestrictions()
+        with pytest.raises(BinanceAPIException) as caught:
+            python_binance(limited.url, key["key"], key["secret"]).get_account_api_permissions()
+        assert (caught.value.code, caught.value.status_code) == (-1003, 429)
+    finally:
+        limited.stop()

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from keyplane.cli.common import console, friendly, overrides, platform, print_json, settings
+from keyplane.cli.demo_cmd import demo
 from keyplane.cli.funds_cmd import funds_app
 from keyplane.cli.keys_cmd import keys_app, users_app
 from keyplane.keys.review import apply_rules, review
@@ -23,6 +24,7 @@ app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(funds_app, name="funds")
+app.command("demo")(demo)
 master_app = typer.Typer(help="The master key that seals secrets at rest.", no_args_is_help=True)
 app.add_typer(master_app, name="master-key")
 
