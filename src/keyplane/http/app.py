@@ -76,7 +76,7 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
             await parts.stop()
 
     app = Starlette(
-        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES, *_console_routes()],
+        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )
