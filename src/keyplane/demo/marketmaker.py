@@ -19,9 +19,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from keyplane.exchange.errors import ExchangeError, UnknownOrder
 from keyplane.exchange.markets import MarketSpec, StpMode
@@ -240,7 +241,7 @@ class MarketMaker:
 
 def market_maker_job(
     maker: str = "maker", taker: str = "taker", config: MakerConfig = MakerConfig()
-) -> Callable[[Platform], Awaitable[None]]:
+) -> Callable[[Platform], Coroutine[Any, Any, None]]:
     """A ``background`` job for :func:`keyplane.cli.main.run_server`."""
 
     async def job(platform: Platform) -> None:

@@ -14,7 +14,7 @@ def split_list(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(",") if part)
 
 
-def row_to_key(row: Mapping[str, Any]) -> ApiKey:
+def row_to_key(row: Mapping[Any, Any]) -> ApiKey:
     return ApiKey(
         key_id=row["key_id"],
         user_id=row["user_id"],
@@ -35,7 +35,7 @@ def row_to_key(row: Mapping[str, Any]) -> ApiKey:
     )
 
 
-def verifiers_for(row: Mapping[str, Any], sealer: Sealer, now_ms: int) -> tuple[SignatureVerifier, ...]:
+def verifiers_for(row: Mapping[Any, Any], sealer: Sealer, now_ms: int) -> tuple[SignatureVerifier, ...]:
     """The current verifier, then the previous one while a rotation's grace period lasts.
 
     The pipeline re-checks the grace end on use, since a cached entry outlives ``now_ms``.
