@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route as StarletteRoute
+from starlette.routing import BaseRoute
+from starlette.routing import Route as StarletteRoute
 
 from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.clientip import parse_trusted
+from keyplane.http.console import console_routes
 from keyplane.http.errors import error_response
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
 from keyplane.http.operator_routes import OPERATOR_ROUTES
@@ -54,7 +57,7 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(-1000, "An unknown error occurred while processing the request.", 500)
 
 
-Background = Callable[[Platform], Awaitable[None]]
+Background = Callable[[Platform], Coroutine[Any, Any, None]]
 
 
 def create_app(platform: Platform, background: Sequence[Background] = ()) -> Starlette:
@@ -64,7 +67,7 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await parts.start()
-        tasks = [asyncio.create_task(job(platform)) for job in background]
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(platform)) for job in background]
         try:
             yield
         finally:
@@ -76,7 +79,7 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
             await parts.stop()
 
     app = Starlette(
-        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES],
+        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES, *console_routes()],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )
