@@ -76,9 +76,9 @@ def load_operator_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def credit_funds(platform: Platform, user: str, asset: str, amount: Decimal, actor: Actor) -> Balance:
-    """Credit a user's account from outside (tests, demos), with an audit event."""
-    user_id = platform.keys.user_id(user)
+def credit_funds(platform: Platform, user: str | int, asset: str, amount: Decimal, actor: Actor) -> Balance:
+    """Credit a user's account (by name or id) from outside (tests, demos), with an audit event."""
+    user_id = user if isinstance(user, int) else platform.keys.user_id(user)
     balance = platform.exchange.credit(user_id, asset, amount, actor.name)
     with platform.engine.begin() as conn:
         key_repo.insert_audit(conn, [{"at": time.time_ns() // 1_000_000, "actor": actor.name, "action": "funds.credit",

@@ -53,5 +53,6 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{BASE}/security/recovery-codes", security.regenerate_recovery_codes, methods=post),
         Route(f"{BASE}/security/sessions/{{session_id}}/revoke", security.revoke_session, methods=post),
         Route(f"{BASE}/exchange", exchange.exchange_page, methods=get),
+        Route(f"{BASE}/exchange/test-funds", exchange.get_test_funds, methods=post),
         Mount(f"{BASE}/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]

@@ -1,22 +1,54 @@
-"""Balances and orders: a placeholder until the platform carries an exchange to show."""
+"""Balances and orders: the account as the exchange sees it, and test funds in demo mode."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyplane.http.console.auth import Viewer, page, platform_of
-from keyplane.http.console.web import render
+from keyplane.exchange.marketdata import fmt
+from keyplane.exchange.models import Order, Trade
+from keyplane.http.console.auth import Viewer, action, page, platform_of
+from keyplane.http.console.web import BASE, ConsoleError, redirect, render, run
+from keyplane.keys.service import Actor
+from keyplane.runtime import Platform, credit_funds
+
+RECENT_TRADES = 20
+# What one press of "get test funds" credits, in demo mode only.
+TEST_FUNDS = {"USDT": Decimal("10000"), "BTC": Decimal("0.5"), "ETH": Decimal("5"), "SOL": Decimal("100")}
 
 
-def _has_exchange(platform: object) -> bool:
-    """Looked up on the class: reading a lazy ``exchange`` property would start the exchange."""
-    return hasattr(type(platform), "exchange") or "exchange" in vars(platform)
+def _account(platform: Platform, user_id: int) -> tuple[list[tuple[str, str, str]], list[Order], list[Trade]]:
+    exchange = platform.exchange
+    balances = [(b.asset, fmt(b.free), fmt(b.locked)) for b in exchange.balances(user_id) if b.free or b.locked]
+    orders = exchange.open_orders(user_id)
+    trades: list[Trade] = []
+    for symbol in exchange.markets:
+        trades.extend(exchange.my_trades(user_id, symbol, limit=RECENT_TRADES))
+    trades.sort(key=lambda trade: (trade.time, trade.id), reverse=True)
+    return balances, orders, trades[:RECENT_TRADES]
 
 
 @page
 async def exchange_page(request: Request, viewer: Viewer) -> Response:
+    platform = platform_of(request)
+    balances, orders, trades = await run(_account, platform, viewer.user_id)
     return render("exchange.html", {
         "title": "Balances and orders", "nav": "exchange", "viewer": viewer, "csrf": viewer.csrf,
-        "exchange_ready": _has_exchange(platform_of(request)),
+        "balances": balances, "orders": orders, "trades": trades, "fmt": fmt,
+        "demo": platform.settings.demo_mode, "credited": request.query_params.get("notice") == "funded",
     })
+
+
+@action
+async def get_test_funds(request: Request, viewer: Viewer, form: FormData) -> Response:
+    platform = platform_of(request)
+    if not platform.settings.demo_mode:
+        raise ConsoleError("Test funds exist only in demo mode.", 403)
+    actor = Actor(f"user:{viewer.user_id}", viewer.ip)
+    for asset, amount in TEST_FUNDS.items():
+        if asset in platform.exchange.assets:
+            await run(credit_funds, platform, viewer.user_id, asset, amount, actor)
+    return redirect(f"{BASE}/exchange?notice=funded")

@@ -1,0 +1,51 @@
+"""The balances-and-orders page reads the exchange; test funds exist only in demo mode."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import Instance, free_port
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None
+    return match.group(1)
+
+
+def signed_up(client: httpx.Client, email: str) -> str:
+    form = client.get("/console/signup")
+    client.post("/console/signup", data={"csrf_token": _csrf(form.text), "email": email,
+                                         "password": "a long enough password"})
+    page = client.get("/console/exchange")
+    assert page.status_code == 200
+    return page.text
+
+
+def test_demo_mode_test_funds_appear_on_the_balances_page(server: Instance, tmp_path: Path) -> None:
+    demo = Instance(dict(server.env, KEYPLANE_DEMO_MODE="true"), free_port())
+    demo.start(tmp_path / "demo.log")
+    try:
+        with httpx.Client(base_url=demo.url, follow_redirects=False) as client:
+            page = signed_up(client, "dora@example.com")
+            assert "Your account holds no funds yet." in page and "No open orders." in page
+            assert client.post("/console/exchange/test-funds", data={"csrf_token": "forged"}).status_code == 403
+            funded = client.post("/console/exchange/test-funds", data={"csrf_token": _csrf(page)})
+            assert funded.status_code == 303
+            page = client.get(funded.headers["location"]).text
+            assert "Test funds were added" in page
+            assert re.search(r"<td>USDT</td><td class=\"num\">10000\.0+</td>", page)
+    finally:
+        demo.stop()
+
+
+def test_test_funds_are_refused_outside_demo_mode(server: Instance) -> None:
+    with httpx.Client(base_url=server.url, follow_redirects=False) as client:
+        page = signed_up(client, "olga@example.com")
+        assert "Get test funds" not in page
+        refused = client.post("/console/exchange/test-funds", data={"csrf_token": _csrf(page)})
+        assert refused.status_code == 403
+        assert "Your account holds no funds yet." in client.get("/console/exchange").text
