@@ -1,0 +1,340 @@
+"""The exchange's dataclasses as Binance spot JSON: decimals as strings (``fmt``), times as ms ints.
+
+Shapes follow ``reference/ccxt_compat.md`` §2.1. Success bodies never carry ``code``,
+``positionSide``, ``cumQuote``, ``time`` (tickers) or contract keys: ccxt reads those as errors
+or as futures markets.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from keyplane.exchange import marketdata as md
+from keyplane.exchange.marketdata import fmt
+from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
+from keyplane.exchange.models import AggTrade, Balance, Order, PlacedOrder, PublicTrade, Trade
+
+ZERO = Decimal(0)
+Json = dict[str, Any]
+ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+STP_MODES = [m.value for m in StpMode if m is not StpMode.NONE]
+RATE_LIMITS = [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+]
+
+
+# -- exchangeInfo --------------------------------------------------------------------------
+def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
+    base_p = assets[m.base].precision if m.base in assets else 8
+    quote_p = assets[m.quote].precision if m.quote in assets else 8
+    return {
+        "symbol": m.symbol,
+        "status": m.status,
+        "baseAsset": m.base,
+        "baseAssetPrecision": base_p,
+        "quoteAsset": m.quote,
+        "quotePrecision": quote_p,
+        "quoteAssetPrecision": quote_p,
+        "baseCommissionPrecision": base_p,
+        "quoteCommissionPrecision": quote_p,
+        "orderTypes": ORDER_TYPES,
+        "icebergAllowed": False,
+        "ocoAllowed": False,
+        "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": False,
+        "cancelReplaceAllowed": False,
+        "amendAllowed": False,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": fmt(m.min_price),
+                "maxPrice": fmt(m.max_price),
+                "tickSize": fmt(m.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": fmt(m.min_qty),
+                "maxQty": fmt(m.max_qty),
+                "stepSize": fmt(m.step_size),
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": fmt(m.min_qty),
+                "maxQty": fmt(m.max_qty),
+                "stepSize": fmt(m.step_size),
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": fmt(m.min_notional),
+                "applyMinToMarket": True,
+                "maxNotional": fmt(m.max_notional),
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": m.stp_mode.value,
+        "allowedSelfTradePreventionModes": STP_MODES,
+    }
+
+
+def exchange_info(markets: list[MarketSpec], assets: dict[str, AssetSpec], now: int) -> Json:
+    return {
+        "timezone": "UTC",
+        "serverTime": now,
+        "rateLimits": RATE_LIMITS,
+        "exchangeFilters": [],
+        "symbols": [market(m, assets) for m in markets],
+    }
+
+
+# -- market data ---------------------------------------------------------------------------
+def depth(d: md.Depth) -> Json:
+    return {
+        "lastUpdateId": d.last_update_id,
+        "bids": [[fmt(p), fmt(q)] for p, q in d.bids],
+        "asks": [[fmt(p), fmt(q)] for p, q in d.asks],
+    }
+
+
+def public_trade(t: PublicTrade) -> Json:
+    return {
+        "id": t.id,
+        "price": fmt(t.price),
+        "qty": fmt(t.qty),
+        "quoteQty": fmt(t.quote_qty),
+        "time": t.time,
+        "isBuyerMaker": t.is_buyer_maker,
+        "isBestMatch": t.is_best_match,
+    }
+
+
+def agg_trade(t: AggTrade) -> Json:
+    return {
+        "a": t.id,
+        "p": fmt(t.price),
+        "q": fmt(t.qty),
+        "f": t.first_trade_id,
+        "l": t.last_trade_id,
+        "T": t.time,
+        "m": t.is_buyer_maker,
+        "M": t.is_best_match,
+    }
+
+
+MINI_TICKER = (
+    "symbol",
+    "openPrice",
+    "highPrice",
+    "lowPrice",
+    "lastPrice",
+    "volume",
+    "quoteVolume",
+    "openTime",
+    "closeTime",
+    "firstId",
+    "lastId",
+    "count",
+)
+
+
+def ticker_24h(t: md.Ticker24h, mini: bool = False) -> Json:
+    full = {
+        "symbol": t.symbol,
+        "priceChange": fmt(t.price_change),
+        "priceChangePercent": fmt(t.price_change_percent),
+        "weightedAvgPrice": fmt(t.weighted_avg_price),
+        "prevClosePrice": fmt(t.prev_close_price),
+        "lastPrice": fmt(t.last_price),
+        "lastQty": fmt(t.last_qty),
+        "bidPrice": fmt(t.bid_price),
+        "bidQty": fmt(t.bid_qty),
+        "askPrice": fmt(t.ask_price),
+        "askQty": fmt(t.ask_qty),
+        "openPrice": fmt(t.open_price),
+        "highPrice": fmt(t.high_price),
+        "lowPrice": fmt(t.low_price),
+        "volume": fmt(t.volume),
+        "quoteVolume": fmt(t.quote_volume),
+        "openTime": t.open_time,
+        "closeTime": t.close_time,
+        "firstId": t.first_id,
+        "lastId": t.last_id,
+        "count": t.count,
+    }
+    return {k: full[k] for k in MINI_TICKER} if mini else full
+
+
+def price_ticker(t: md.PriceTicker) -> Json:
+    return {"symbol": t.symbol, "price": fmt(t.price)}
+
+
+def book_ticker(t: md.BookTicker) -> Json:
+    return {
+        "symbol": t.symbol,
+        "bidPrice": fmt(t.bid_price),
+        "bidQty": fmt(t.bid_qty),
+        "askPrice": fmt(t.ask_price),
+        "askQty": fmt(t.ask_qty),
+    }
+
+
+def avg_price(a: md.AvgPrice) -> Json:
+    return {"mins": a.mins, "price": fmt(a.price), "closeTime": a.close_time}
+
+
+# -- orders and trades ---------------------------------------------------------------------
+def _core(o: Order) -> Json:
+    return {
+        "symbol": o.symbol,
+        "orderId": o.order_id,
+        "orderListId": -1,
+        "clientOrderId": o.client_order_id,
+    }
+
+
+def _state(o: Order) -> Json:
+    return {
+        "price": fmt(o.price),
+        "origQty": fmt(o.orig_qty),
+        "executedQty": fmt(o.executed_qty),
+        "origQuoteOrderQty": fmt(o.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt(o.cummulative_quote_qty),
+        "status": o.status.value,
+        "timeInForce": o.time_in_force.value,
+        "type": o.type.value,
+        "side": o.side.value,
+    }
+
+
+def new_order(placed: PlacedOrder, resp_type: str) -> Json:
+    """ACK, RESULT or FULL, as ``newOrderRespType`` asks."""
+    o = placed.order
+    body = {**_core(o), "transactTime": o.time}
+    if resp_type == "ACK":
+        return body
+    body.update(_state(o))
+    body["workingTime"] = o.working_time
+    body["selfTradePreventionMode"] = o.self_trade_prevention_mode.value
+    if resp_type == "FULL":
+        body["fills"] = [
+            {
+                "price": fmt(f.price),
+                "qty": fmt(f.qty),
+                "commission": fmt(f.commission),
+                "commissionAsset": f.commission_asset,
+                "tradeId": f.trade_id,
+            }
+            for f in placed.fills
+        ]
+    return body
+
+
+def order(o: Order) -> Json:
+    return {
+        **_core(o),
+        **_state(o),
+        "stopPrice": fmt(ZERO),
+        "icebergQty": fmt(ZERO),
+        "time": o.time,
+        "updateTime": o.update_time,
+        "isWorking": o.is_working,
+        "workingTime": o.working_time,
+        "selfTradePreventionMode": o.self_trade_prevention_mode.value,
+    }
+
+
+def canceled(o: Order, cancel_client_id: str) -> Json:
+    """The cancel answer: ``origClientOrderId`` is the order's id, ``clientOrderId`` the cancel's."""
+    return {
+        "symbol": o.symbol,
+        "origClientOrderId": o.client_order_id,
+        "orderId": o.order_id,
+        "orderListId": -1,
+        "clientOrderId": cancel_client_id,
+        "transactTime": o.update_time,
+        **_state(o),
+        "selfTradePreventionMode": o.self_trade_prevention_mode.value,
+    }
+
+
+def my_trade(t: Trade) -> Json:
+    return {
+        "symbol": t.symbol,
+        "id": t.id,
+        "orderId": t.order_id,
+        "orderListId": -1,
+        "price": fmt(t.price),
+        "qty": fmt(t.qty),
+        "quoteQty": fmt(t.quote_qty),
+        "commission": fmt(t.commission),
+        "commissionAsset": t.commission_asset,
+        "time": t.time,
+        "isBuyer": t.is_buyer,
+        "isMaker": t.is_maker,
+        "isBestMatch": t.is_best_match,
+    }
+
+
+# -- account and wallet --------------------------------------------------------------------
+def balance(b: Balance) -> Json:
+    return {"asset": b.asset, "free": fmt(b.free), "locked": fmt(b.locked)}
+
+
+def trade_fee(m: MarketSpec) -> Json:
+    return {"symbol": m.symbol, "makerCommission": fmt(m.maker_fee), "takerCommission": fmt(m.taker_fee)}
+
+
+def coin(a: AssetSpec, b: Balance) -> Json:
+    """One ``capital/config/getall`` entry with one network named after the asset."""
+    step = fmt(Decimal(1).scaleb(-a.precision))
+    return {
+        "coin": a.code,
+        "name": a.name,
+        "depositAllEnable": True,
+        "withdrawAllEnable": True,
+        "free": fmt(b.free),
+        "locked": fmt(b.locked),
+        "freeze": fmt(ZERO),
+        "withdrawing": fmt(ZERO),
+        "ipoing": fmt(ZERO),
+        "ipoable": fmt(ZERO),
+        "storage": fmt(ZERO),
+        "isLegalMoney": False,
+        "trading": True,
+        "networkList": [
+            {
+                "network": a.code,
+                "coin": a.code,
+                "name": a.name,
+                "isDefault": True,
+                "depositEnable": True,
+                "withdrawEnable": True,
+                "withdrawFee": fmt(a.withdraw_fee),
+                "withdrawMin": fmt(a.withdraw_min),
+                "withdrawMax": fmt(Decimal(9_000_000)),
+                "withdrawIntegerMultiple": step,
+                "minConfirm": 1,
+                "unLockConfirm": 1,
+                "depositDesc": "",
+                "withdrawDesc": "",
+                "specialTips": "",
+                "addressRegex": "",
+                "memoRegex": "",
+                "sameAddress": False,
+                "busy": False,
+                "estimatedArrivalTime": 1,
+                "resetAddressStatus": False,
+                "depositDust": step,
+                "contractAddressUrl": "",
+                "contractAddress": "",
+            }
+        ],
+    }

@@ -1,0 +1,166 @@
+"""Signed order routes: new order, test order, query, cancel, open/all orders and my trades.
+
+Parameters are parsed and checked here with Binance's codes before the exchange is called; the
+exchange then applies the filters and balance checks and raises its own Binance errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from keyplane.exchange.errors import InvalidParameter, InvalidSymbol, UnknownOrder
+from keyplane.exchange.marketdata import fmt
+from keyplane.exchange.models import OrderType, Side
+from keyplane.exchange.orders import (
+    CLIENT_ID_PATTERN,
+    CLIENT_ID_RE,
+    OrderRequest,
+    new_client_order_id,
+    validate,
+)
+from keyplane.exchange.service import Exchange
+from keyplane.http import binance_json as out
+from keyplane.http import binance_params as p
+from keyplane.http.binance_market import exchange
+from keyplane.http.routing import Call
+from keyplane.keys.payload import Params
+
+ZERO = Decimal(0)
+RESP_TYPES = ("ACK", "RESULT", "FULL")
+# Fields of order kinds the engine does not run (stop, iceberg, trailing, pegged, strategy).
+UNSUPPORTED = (
+    "stopPrice",
+    "trailingDelta",
+    "icebergQty",
+    "strategyId",
+    "strategyType",
+    "pegPriceType",
+    "pegOffsetValue",
+    "pegOffsetType",
+)
+
+
+def _order_request(call: Call) -> tuple[OrderRequest, str]:
+    """Parse a new order and its response type; raises before anything is placed."""
+    q = call.params
+    symbol, side, otype = p.symbol(q), p.required(q, "side"), p.required(q, "type")
+    if side not in (Side.BUY.value, Side.SELL.value):
+        raise InvalidParameter("Invalid side.", -1117)
+    if otype not in out.ORDER_TYPES:
+        raise InvalidParameter("Invalid orderType.", -1116)
+    p.not_sent(q, *UNSUPPORTED)
+    resp = p.one_of(
+        q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
+    )
+    default = "FULL" if otype in (OrderType.MARKET.value, OrderType.LIMIT.value) else "ACK"
+    req = OrderRequest(
+        user_id=call.user_id,
+        symbol=symbol,
+        side=side,
+        type=otype,
+        quantity=p.decimal(q, "quantity"),
+        price=p.decimal(q, "price"),
+        time_in_force=p.optional(q, "timeInForce"),
+        quote_order_qty=p.decimal(q, "quoteOrderQty"),
+        client_order_id=p.optional(q, "newClientOrderId"),
+        self_trade_prevention_mode=p.optional(q, "selfTradePreventionMode"),
+    )
+    return req, resp or default
+
+
+def _check_order(ex: Exchange, req: OrderRequest) -> None:
+    """What ``order/test`` does: every parameter and filter check, no balance check, no write."""
+    market = ex.markets.get(req.symbol)
+    if market is None:
+        raise InvalidSymbol()
+    priced_by_avg = req.type == OrderType.MARKET.value and req.quantity is not None
+    avg = ex.avg_price(req.symbol).price if priced_by_avg else None
+    validate(req, market, avg or None)
+
+
+async def new_order(call: Call) -> dict[str, Any]:
+    req, resp_type = _order_request(call)
+    placed = await asyncio.to_thread(exchange(call).place_order, req)
+    return out.new_order(placed, resp_type)
+
+
+async def test_order(call: Call) -> dict[str, Any]:
+    req, _ = _order_request(call)
+    rates = p.boolean(call.params, "computeCommissionRates")
+    ex = exchange(call)
+    await asyncio.to_thread(_check_order, ex, req)
+    if not rates:
+        return {}
+    m = ex.markets[req.symbol]
+    zero = {"maker": fmt(ZERO), "taker": fmt(ZERO)}
+    return {
+        "standardCommissionForOrder": {"maker": fmt(m.maker_fee), "taker": fmt(m.taker_fee)},
+        "specialCommissionForOrder": zero,
+        "taxCommissionForOrder": zero,
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": None,
+            "discount": fmt(ZERO),
+        },
+    }
+
+
+def _order_ref(q: Params) -> tuple[str, int | None, str | None]:
+    return p.symbol(q), p.integer(q, "orderId"), p.optional(q, "origClientOrderId")
+
+
+def _cancel_id(q: Params) -> str:
+    given = p.optional(q, "newClientOrderId")
+    if given is None:
+        return new_client_order_id()
+    if not CLIENT_ID_RE.match(given):
+        raise InvalidParameter.illegal_chars("newClientOrderId", CLIENT_ID_PATTERN)
+    return given
+
+
+async def get_order(call: Call) -> dict[str, Any]:
+    ref = _order_ref(call.params)
+    return out.order(await asyncio.to_thread(exchange(call).get_order, call.user_id, *ref))
+
+
+async def cancel_order(call: Call) -> dict[str, Any]:
+    ref, cancel_id = _order_ref(call.params), _cancel_id(call.params)
+    order = await asyncio.to_thread(exchange(call).cancel_order, call.user_id, *ref)
+    return out.canceled(order, cancel_id)
+
+
+async def cancel_open_orders(call: Call) -> list[dict[str, Any]]:
+    symbol = p.symbol(call.params)
+    orders = await asyncio.to_thread(exchange(call).cancel_open_orders, call.user_id, symbol)
+    if not orders:
+        raise UnknownOrder()
+    return [out.canceled(o, new_client_order_id()) for o in orders]
+
+
+async def open_orders(call: Call) -> list[dict[str, Any]]:
+    symbol = p.optional_symbol(call.params)
+    return [out.order(o) for o in await asyncio.to_thread(exchange(call).open_orders, call.user_id, symbol)]
+
+
+async def all_orders(call: Call) -> list[dict[str, Any]]:
+    q = call.params
+    args = (p.symbol(q), p.integer(q, "orderId"), p.integer(q, "startTime"), p.integer(q, "endTime"))
+    found = await asyncio.to_thread(exchange(call).all_orders, call.user_id, *args, p.integer(q, "limit"))
+    return [out.order(o) for o in found]
+
+
+async def my_trades(call: Call) -> list[dict[str, Any]]:
+    q = call.params
+    args = (
+        p.symbol(q),
+        p.integer(q, "orderId"),
+        p.integer(q, "startTime"),
+        p.integer(q, "endTime"),
+        p.integer(q, "fromId"),
+        p.integer(q, "limit"),
+    )
+    found = await asyncio.to_thread(exchange(call).my_trades, call.user_id, *args)
+    return [out.my_trade(t) for t in found]
