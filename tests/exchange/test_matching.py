@@ -116,6 +116,23 @@ def test_market_buy_by_quote_qty_spends_at_most_the_quote(ex: Exchange, alice: i
     assert locked(ex, bob, "USDT") == 0
 
 
+def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(ex: Exchange, alice: int, bob: int) -> None:
+    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
+    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(3000)))
+    assert placed.order.status is OrderStatus.FILLED
+    assert placed.order.executed_qty == D("0.1") and ex.depth("BTCUSDT").asks == []
+
+
+def test_market_buy_by_quote_with_quote_left_when_the_book_runs_out_expires(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
+    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(5000)))
+    assert placed.order.status is OrderStatus.EXPIRED
+    assert placed.order.cummulative_quote_qty == D(3000)
+    assert locked(ex, bob, "USDT") == 0
+
+
 def test_market_sell_by_quantity_on_thin_book_expires_the_rest(ex: Exchange, alice: int, bob: int) -> None:
     ex.place_order(limit(alice, "BUY", "0.1", "30000"))
     placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "SELL", "MARKET", D("0.5")))

@@ -201,6 +201,15 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
         cx.next_agg_id += 1
 
 
+def _quote_spent(taker: Order, market: MarketSpec, cx: Command) -> bool:
+    """A quote order whose remainder cannot buy one more step at its last fill price is done,
+    even when the book ran out at the same moment."""
+    if not taker.orig_quote_order_qty or not cx.fills:
+        return False
+    cap, by_quote = _taker_cap(taker, market, cx.fills[-1].price)
+    return by_quote and cap <= 0
+
+
 def match(taker: Order, book: OrderBook, market: MarketSpec, ledger: Ledger, cx: Command) -> bool:
     """Match ``taker`` against ``book``; returns True when it met its quote target (quote orders)."""
     side = book.opposite(taker.side)
@@ -208,7 +217,7 @@ def match(taker: Order, book: OrderBook, market: MarketSpec, ledger: Ledger, cx:
     while True:
         maker = side.best()
         if maker is None or not crosses(taker, maker.price):
-            return False
+            return _quote_spent(taker, market, cx)
         if maker.user_id == taker.user_id and stp is not StpMode.NONE:
             if stp in (StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH):
                 book.remove(maker)
