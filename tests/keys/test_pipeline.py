@@ -45,8 +45,8 @@ def request(
     query = urlencode({**(params or {}), "timestamp": str(bench.clock() + offset_ms)})
     signed = f"{query}&signature={hmac_hex(secret, query)}".encode()
     if method == "GET":
-        return SignedRequest(method, signed, b"", key_id, ip)
-    return SignedRequest(method, b"", signed, key_id, ip)
+        return SignedRequest.from_raw(method, signed, b"", key_id, ip)
+    return SignedRequest.from_raw(method, b"", signed, key_id, ip)
 
 
 def verify(bench: KeyBench, req: SignedRequest, needs: RouteNeeds = READ) -> Verified:
@@ -106,7 +106,7 @@ def test_recv_window_above_60000_is_1131_and_timestamp_is_mandatory(bench: KeyBe
         verify(bench, request(bench, key_id, secret, {"recvWindow": "60001"}))
     assert caught.value.code == -1131
     query = "symbol=BTCUSDT"
-    req = SignedRequest("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.2.3.4")
+    req = SignedRequest.from_raw("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.2.3.4")
     with pytest.raises(BadParameter) as missing:
         verify(bench, req)
     assert missing.value.code == -1102
@@ -115,7 +115,7 @@ def test_recv_window_above_60000_is_1131_and_timestamp_is_mandatory(bench: KeyBe
 def test_microsecond_timestamps_are_accepted(bench: KeyBench) -> None:
     key_id, secret = hmac_key(bench)
     query = f"timestamp={bench.clock() * 1000 + 123}"
-    verify(bench, SignedRequest("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.1.1.1"))
+    verify(bench, SignedRequest.from_raw("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.1.1.1"))
 
 
 def test_wrong_secret_or_tampered_parameter_is_1022(bench: KeyBench) -> None:
@@ -123,10 +123,12 @@ def test_wrong_secret_or_tampered_parameter_is_1022(bench: KeyBench) -> None:
     other_id, other_secret = hmac_key(bench)
     with pytest.raises(InvalidSignature):
         verify(bench, request(bench, key_id, other_secret))
-    good = request(bench, key_id, secret, {"quantity": "1"})
-    tampered = SignedRequest("GET", good.raw_query.replace(b"quantity=1", b"quantity=9"), b"", key_id, "127.0.0.1")
+    query = f"quantity=1&timestamp={bench.clock()}"
+    signed = f"{query}&signature={hmac_hex(secret, query)}"
+    verify(bench, SignedRequest.from_raw("GET", signed.encode(), b"", key_id, "127.0.0.1"))
+    tampered = signed.replace("quantity=1", "quantity=9").encode()
     with pytest.raises(InvalidSignature):
-        verify(bench, tampered)
+        verify(bench, SignedRequest.from_raw("GET", tampered, b"", key_id, "127.0.0.1"))
 
 
 @pytest.mark.parametrize("make_pair", [ed25519_pair, rsa_pair], ids=["ed25519", "rsa"])
@@ -134,10 +136,10 @@ def test_asymmetric_keys_sign_and_verify_through_the_pipeline(bench: KeyBench, m
     private, pem = make_pair()
     key = bench.service.create(bench.user_id, OP, public_key_pem=pem).key
     query = f"symbol=BTCUSDT&timestamp={bench.clock()}"
-    good = SignedRequest("GET", f"{query}&signature={asym_signature(private, query)}".encode(), b"", key.key_id, "::1")
+    good = SignedRequest.from_raw("GET", f"{query}&signature={asym_signature(private, query)}".encode(), b"", key.key_id, "::1")
     assert verify(bench, good).key.kind.value in ("ed25519", "rsa")
     other, _ = make_pair()
-    bad = SignedRequest("GET", f"{query}&signature={asym_signature(other, query)}".encode(), b"", key.key_id, "::1")
+    bad = SignedRequest.from_raw("GET", f"{query}&signature={asym_signature(other, query)}".encode(), b"", key.key_id, "::1")
     with pytest.raises(InvalidSignature):
         verify(bench, bad)
 

@@ -79,15 +79,15 @@ async def handle(route: Route, request: Request) -> Response:
     try:
         body = await request.body() if request.method != "GET" else b""
         raw_query = request.scope.get("query_string", b"")
+        parsed = parse_request(raw_query, body)
         if route.security is Security.SIGNED:
-            signed = SignedRequest(request.method, raw_query, body, request.headers.get("x-mbx-apikey"), ip)
+            signed = SignedRequest(request.method, parsed, request.headers.get("x-mbx-apikey"), ip)
             verified = await parts.verifier.verify(signed, route.needs())
             call = Call(request, parts, verified.params, ip, verified.key)
             used = verified.used_weight
         else:
-            params = parse_request(raw_query, body).params
             used = await parts.verifier.charge_public(ip, route.weight)
-            call = Call(request, parts, params, ip)
+            call = Call(request, parts, parsed.params, ip)
         result = await route.handler(call)
         call.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return _json(result, call.headers)

@@ -17,17 +17,6 @@ from keyplane.keys.errors import BadParameter
 Params = dict[str, str]
 
 
-@dataclass(frozen=True)
-class SignedRequest:
-    """What the pipeline needs from an HTTP request, with no HTTP types."""
-
-    method: str
-    raw_query: bytes
-    raw_body: bytes
-    api_key: str | None
-    client_ip: str
-
-
 @dataclass(slots=True)
 class ParsedRequest:
     params: Params
@@ -35,11 +24,42 @@ class ParsedRequest:
     payloads: tuple[bytes, ...]
 
 
+@dataclass(slots=True)
+class SignedRequest:
+    """What the pipeline needs from an HTTP request, with no HTTP types.
+
+    The HTTP layer parses every request once (public routes need the parameters too) and hands
+    the result over; ``from_raw`` does both steps for callers holding raw bytes.
+    """
+
+    method: str
+    parsed: ParsedRequest
+    api_key: str | None
+    client_ip: str
+
+    @classmethod
+    def from_raw(cls, method: str, raw_query: bytes, raw_body: bytes, api_key: str | None, client_ip: str) -> SignedRequest:
+        return cls(method, parse_request(raw_query, raw_body), api_key, client_ip)
+
+
 DUPLICATE = "Duplicate values for a parameter detected."
 
 
 def _strip_signature(raw: str) -> tuple[str, str | None]:
     """Remove the ``signature=`` pair; return the rest verbatim and the raw signature value."""
+    begin = raw.find("signature=")
+    if begin == -1:
+        return raw, None
+    if (begin and raw[begin - 1] != "&") or raw.find("signature=", begin + 10) != -1:
+        return _strip_signature_slowly(raw)
+    end = raw.find("&", begin)
+    end = len(raw) if end == -1 else end
+    rest = raw[: begin - 1] + raw[end:] if begin > 0 else raw[end + 1 :]
+    return rest, raw[begin + 10 : end]
+
+
+def _strip_signature_slowly(raw: str) -> tuple[str, str | None]:
+    """The same, when ``signature=`` also appears inside another parameter or twice."""
     found: tuple[int, int] | None = None
     start = raw.find("signature=")
     while start != -1:
@@ -58,17 +78,16 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
 
 def _add_params(rest: str, params: Params) -> None:
     """Parse ``k=v&...`` into ``params``, decoding only when needed: this runs on every request."""
-    parts = rest.split("&")
-    try:
-        if "%" in rest or "+" in rest or "" in parts:
-            raise ValueError
-        # The common case: plain ASCII pairs, parsed in one C-level pass.
-        new = dict(part.split("=", 1) for part in parts)
-    except ValueError:
-        pairs = [part.partition("=") for part in parts if part]
+    count = rest.count("&") + 1
+    if rest.count("=") == count and "%" not in rest and "+" not in rest and "&&" not in rest:
+        # The common case, every part exactly one plain ``k=v``: parsed by C-level calls only.
+        values = iter(rest.replace("=", "&").split("&"))
+        new = dict(zip(values, values))
+    else:
+        pairs = [part.partition("=") for part in rest.split("&") if part]
         new = {unquote_plus(name): unquote_plus(value) for name, _, value in pairs}
-        parts = pairs  # type: ignore[assignment]
-    if len(new) != len(parts) or (params and not params.keys().isdisjoint(new)):
+        count = len(pairs)
+    if len(new) != count or (params and not params.keys().isdisjoint(new)):
         raise BadParameter(-1101, DUPLICATE)
     params.update(new)
 

@@ -34,7 +34,7 @@ from keyplane.keys.errors import (
 )
 from keyplane.keys.formats import is_well_formed_key_id
 from keyplane.keys.model import ApiKey, Permission
-from keyplane.keys.payload import Params, ParsedRequest, SignedRequest, parse_request
+from keyplane.keys.payload import Params, ParsedRequest, SignedRequest
 from keyplane.keys.ratelimit import RateLimiter, retry_after_s
 from keyplane.keys.replay import ReplayGuard
 
@@ -95,13 +95,12 @@ class Verifier:
 
     async def verify(self, request: SignedRequest, needs: RouteNeeds) -> Verified:
         """Verify ``request`` for a route with ``needs``; raise a ``KeyError_`` on any refusal."""
-        key_id = request.api_key
         try:
             return await self._verify(request, needs)
         except RateLimited:
             raise
         except KeyError_ as error:
-            self._usage.refused(error, key_id, request.client_ip)
+            self._usage.refused(error, request.api_key, request.client_ip)
             await self._limiter.spend(("ip:" + request.client_ip,), needs.weight, self._now_ms())
             raise
 
@@ -114,7 +113,7 @@ class Verifier:
                 raise MalformedKey()
             entry = await self._cache.get(key_id)
         # 2. Known and active.
-        parsed = parse_request(request.raw_query, request.raw_body)
+        parsed = request.parsed
         now = self._now_ms()
         if entry is None:
             raise RequestRefused()
@@ -165,17 +164,22 @@ class Verifier:
         self._usage.mark_used(key_id, now)
         return Verified(key, parsed.params, used_weight)
 
-    def _timing(self, params: Params) -> tuple[float, float]:
+    def _timing(self, params: Params) -> tuple[int | float, int | float]:
+        """``timestamp`` in ms (13 digits, or 16 digits of µs) and ``recvWindow`` (up to 3 decimals)."""
         raw_ts = params.get("timestamp", "")
-        if not raw_ts.isdigit() or len(raw_ts) not in (13, 16):
+        digits = len(raw_ts)
+        if not raw_ts.isdigit() or digits not in (13, 16):
             raise BadParameter(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-        timestamp = int(raw_ts) / 1000.0 if len(raw_ts) == 16 else float(raw_ts)
+        timestamp = int(raw_ts) if digits == 13 else int(raw_ts) / 1000
         raw_window = params.get("recvWindow")
         if raw_window is None:
-            return timestamp, float(self._limits.recv_window_default_ms)
-        if not (raw_window.isdigit() and len(raw_window) <= 6) and not RECV_WINDOW.match(raw_window):
+            return timestamp, self._limits.recv_window_default_ms
+        if raw_window.isdigit() and len(raw_window) <= 6:
+            window: int | float = int(raw_window)
+        elif RECV_WINDOW.match(raw_window):
+            window = float(raw_window)
+        else:
             raise BadParameter(-1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.")
-        window = float(raw_window)
         if window > self._limits.recv_window_max_ms:
             raise BadParameter(-1131, f"recvWindow must be less than {self._limits.recv_window_max_ms}.")
         return timestamp, window
