@@ -26,17 +26,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from keyplane.keys.cache import CachedKey, KeyCache  # noqa: E402
-from keyplane.keys.masterkey import load_sealer  # noqa: E402
-from keyplane.keys.model import Permission  # noqa: E402
-from keyplane.keys.payload import SignedRequest  # noqa: E402
-from keyplane.keys.pipeline import Limits, RouteNeeds, Verifier  # noqa: E402
-from keyplane.keys.ratelimit import MemoryRateLimiter  # noqa: E402
-from keyplane.keys.replay import MemoryReplayGuard  # noqa: E402
-from keyplane.keys.service import Actor, KeyService  # noqa: E402
-from keyplane.keys.usage import UsageRecorder  # noqa: E402
-from keyplane.store.engine import make_engine, migrate  # noqa: E402
-from tests.support.signing import asym_signature, ed25519_pair  # noqa: E402
+from keyplane.keys.cache import CachedKey, KeyCache
+from keyplane.keys.masterkey import load_sealer
+from keyplane.keys.model import Permission
+from keyplane.keys.payload import SignedRequest
+from keyplane.keys.pipeline import Limits, RouteNeeds, Verifier
+from keyplane.keys.ratelimit import MemoryRateLimiter
+from keyplane.keys.replay import MemoryReplayGuard
+from keyplane.keys.service import Actor, KeyService
+from keyplane.keys.usage import UsageRecorder
+from keyplane.store.engine import make_engine, migrate
+from tests.support.signing import asym_signature, ed25519_pair
 
 ROUNDS = 7
 PER_ROUND = 3000

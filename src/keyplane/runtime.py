@@ -131,7 +131,7 @@ class ServerParts:
             await asyncio.sleep(self.platform.settings.usage_flush_seconds)
             try:
                 await asyncio.to_thread(self.usage.flush)
-            except Exception:  # noqa: BLE001 - keep serving; the next flush retries
+            except Exception:
                 log.exception("writing last-used times failed")
 
 

@@ -14,7 +14,7 @@ from tests.conftest import redis_available
 from tests.http.conftest import issue_key
 from tests.support.clients import python_binance
 from tests.support.databases import backend
-from tests.support.server import Instance, free_port, server_env
+from tests.support.server import Instance, free_port
 from tests.support.signing import hmac_hex
 
 

@@ -120,7 +120,7 @@ def test_microsecond_timestamps_are_accepted(bench: KeyBench) -> None:
 
 def test_wrong_secret_or_tampered_parameter_is_1022(bench: KeyBench) -> None:
     key_id, secret = hmac_key(bench)
-    other_id, other_secret = hmac_key(bench)
+    _, other_secret = hmac_key(bench)
     with pytest.raises(InvalidSignature):
         verify(bench, request(bench, key_id, other_secret))
     query = f"quantity=1&timestamp={bench.clock()}"
@@ -258,7 +258,7 @@ def test_refusals_are_audited_but_sampled(bench: KeyBench) -> None:
         with pytest.raises(InvalidSignature):
             verify(bench, request(bench, key_id, "kps_wrong"))
     bench.usage.flush()
-    with bench.service._engine.connect() as conn:  # noqa: SLF001 - reading the audit table directly
+    with bench.service._engine.connect() as conn:
         refused = [e for e in key_repo.audit_of(conn, key_id=key_id) if e["action"] == "request.refused"]
     assert len(refused) == 1
     assert "InvalidSignature" in refused[0]["detail"]

@@ -37,7 +37,7 @@ def test_no_secret_in_plaintext_in_the_database_logs_or_errors(server: Instance,
         ccxt_binance(server.url, key["key"], "kps_" + "x" * 46).sapi_get_account_apirestrictions()
     # A pasted secret in the key header is refused without being echoed or logged.
     pasted = ccxt_binance(server.url, rotated["secret"], rotated["secret"])
-    with pytest.raises(Exception) as refused:  # noqa: B017
+    with pytest.raises(Exception) as refused:
         pasted.sapi_get_account_apirestrictions()
     assert rotated["secret"] not in str(refused.value)
     server.cli("review")

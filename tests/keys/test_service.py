@@ -125,7 +125,7 @@ def test_every_change_is_an_audit_event_with_actor_ip_and_time(bench: KeyBench) 
     bench.service.enable(key_id, OP)
     bench.service.rotate(key_id, OP)
     bench.service.revoke(key_id, OP)
-    with bench.service._engine.connect() as conn:  # noqa: SLF001
+    with bench.service._engine.connect() as conn:
         events = list(reversed(key_repo.audit_of(conn, key_id=key_id)))
     assert [e["action"] for e in events] == [
         "key.create", "key.edit", "key.disable", "key.enable", "key.rotate", "key.revoke"

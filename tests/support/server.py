@@ -34,7 +34,9 @@ class Instance:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([*KEYPLANE, *args], env=self.env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [*KEYPLANE, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"keyplane {' '.join(args)} failed: {result.stderr}")
         return result

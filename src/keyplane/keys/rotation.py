@@ -20,7 +20,6 @@ from keyplane.keys.sealing import Sealer
 from keyplane.store.identity_tables import user_credentials
 from keyplane.store.tables import api_keys
 
-
 TOTP_AAD = b"keyplane/identity/totp/"
 
 

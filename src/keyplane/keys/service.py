@@ -52,13 +52,13 @@ class KeyService:
         self,
         engine: Engine,
         sealer: Sealer,
-        rules: policy.PlatformRules = policy.PlatformRules(),
+        rules: policy.PlatformRules | None = None,
         announce: Callable[[str], None] | None = None,
         now_ms: Callable[[], int] = _now_ms,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
-        self.rules = rules
+        self.rules = rules or policy.PlatformRules()
         self._announce = announce
         self._now_ms = now_ms
 

@@ -77,7 +77,7 @@ class KeyChangeWatcher:
             try:
                 for key_id in await asyncio.to_thread(self._new_changes):
                     self._cache.invalidate(key_id)
-            except Exception:  # noqa: BLE001 - a database hiccup must not stop the watcher
+            except Exception:
                 log.exception("key-change poll failed; retrying")
             await asyncio.sleep(self._poll)
 

@@ -14,7 +14,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given in their short form."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 

@@ -17,7 +17,7 @@ from keyplane.runtime import Platform, credit_funds
 
 RECENT_TRADES = 20
 # What one press of "get test funds" credits, in demo mode only.
-TEST_FUNDS = {"USDT": Decimal("10000"), "BTC": Decimal("0.5"), "ETH": Decimal("5"), "SOL": Decimal("100")}
+TEST_FUNDS = {"USDT": Decimal(10000), "BTC": Decimal("0.5"), "ETH": Decimal(5), "SOL": Decimal(100)}
 
 
 def _account(platform: Platform, user_id: int) -> tuple[list[tuple[str, str, str]], list[Order], list[Trade]]:
