@@ -10,7 +10,7 @@ from rich.table import Table
 
 from keyplane.cli.common import console, friendly, iso, key_json, parse_when, platform, print_json, read_file
 from keyplane.keys.model import ApiKey, format_permissions, parse_permissions
-from keyplane.keys.service import UNSET, Actor
+from keyplane.keys.service import UNSET, Actor, IssuedKey
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue and manage API keys.", no_args_is_help=True)
@@ -47,6 +47,17 @@ def _show(key: ApiKey, secret: str | None = None) -> None:
         console.print("[bold yellow]This secret is shown once. Store it now; Keyplane cannot show it again.[/]")
 
 
+def _print_issued(issued: IssuedKey, json_out: bool) -> None:
+    """A new or rotated key; its HMAC secret is printed this once."""
+    if json_out:
+        data = key_json(issued.key)
+        if issued.secret:
+            data["secret"] = issued.secret
+        print_json(data)
+    else:
+        _show(issued.key, issued.secret)
+
+
 @keys_app.command("create")
 @friendly
 def keys_create(
@@ -71,13 +82,7 @@ def keys_create(
             expires_at=parse_when(expires),
             public_key_pem=read_file(public_key),
         )
-    if json_out:
-        data = key_json(issued.key)
-        if issued.secret:
-            data["secret"] = issued.secret
-        print_json(data)
-    else:
-        _show(issued.key, issued.secret)
+    _print_issued(issued, json_out)
 
 
 @keys_app.command("list")
@@ -161,10 +166,4 @@ def keys_rotate(
     """Give a key new material; the old one stays valid for --grace seconds."""
     with platform() as p:
         issued = p.keys.rotate(key, OPERATOR, grace, read_file(public_key))
-    if json_out:
-        data = key_json(issued.key)
-        if issued.secret:
-            data["secret"] = issued.secret
-        print_json(data)
-    else:
-        _show(issued.key, issued.secret)
+    _print_issued(issued, json_out)

@@ -7,9 +7,11 @@ unknown email typed at log-in is not recorded either (users paste passwords into
 from __future__ import annotations
 
 from enum import Enum
+from typing import NoReturn
 
 from sqlalchemy import Connection, insert
 
+from keyplane.identity.errors import IdentityError, LockedOut
 from keyplane.store.tables import audit_events
 
 
@@ -56,3 +58,24 @@ def record(
             detail=detail,
         )
     )
+
+
+def refuse(
+    conn: Connection,
+    now: int,
+    locked_until: int | None,
+    failed: AuditAction,
+    error: IdentityError,
+    *,
+    user_id: int | None,
+    source_ip: str | None,
+    detail: str,
+    scope: str,
+) -> NoReturn:
+    """Audit a failed attempt and raise: ``LockedOut`` when it tipped the throttle, else ``error``."""
+    record(conn, now, failed, user_id=user_id, source_ip=source_ip, detail=detail)
+    if locked_until is not None:
+        record(conn, now, AuditAction.LOCKED_OUT, user_id=user_id, source_ip=source_ip,
+               detail=f"scope={scope} until={locked_until}")
+        raise LockedOut(locked_until)
+    raise error

@@ -192,22 +192,5 @@ class TwoFactor:
         purpose: str,
     ) -> NoReturn:
         until = self.throttle.record_failure(conn, now, str(user_id), source_ip)
-        audit.record(
-            conn,
-            now,
-            AuditAction.TOTP_FAILED,
-            user_id=user_id,
-            source_ip=source_ip,
-            detail=f"purpose={purpose} reason={error.code}",
-        )
-        if until is not None:
-            audit.record(
-                conn,
-                now,
-                AuditAction.LOCKED_OUT,
-                user_id=user_id,
-                source_ip=source_ip,
-                detail=f"scope=totp until={until}",
-            )
-            raise LockedOut(until)
-        raise error
+        audit.refuse(conn, now, until, AuditAction.TOTP_FAILED, error, user_id=user_id, source_ip=source_ip,
+                     detail=f"purpose={purpose} reason={error.code}", scope="totp")
