@@ -20,6 +20,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
 from keyplane.exchange.service import Exchange
 from keyplane.identity import IdentityService
@@ -36,6 +37,7 @@ from keyplane.keys.watcher import KeyChangeWatcher, RedisChangePublisher
 from keyplane.settings import Settings
 from keyplane.store import key_repo
 from keyplane.store.engine import make_engine, migrate
+from keyplane.store.writer_lock import WriterLock, try_acquire
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Platform:
     # Built on first use: the CLI's key commands must not rebuild order books.
     _exchange: Exchange | None = field(default=None, repr=False)
     _exchange_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _writer: WriterLock | None = field(default=None, repr=False)
 
     @property
     def operator_token(self) -> str:
@@ -63,8 +66,20 @@ class Platform:
         """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
         with self._exchange_lock:  # two threads must never build two writers
             if self._exchange is None:
+                self._writer = try_acquire(self.engine)
+                if self._writer is None:
+                    raise ExchangeUnavailable()
                 self._exchange = Exchange(self.engine)
             return self._exchange
+
+    def close(self) -> None:
+        """Release the exchange writer lock and the database connections."""
+        with self._exchange_lock:
+            if self._writer is not None:
+                self._writer.release()
+                self._writer = None
+            self._exchange = None
+        self.engine.dispose()
 
 
 def load_operator_token(data_dir: Path) -> str:

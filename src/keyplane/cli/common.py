@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from keyplane.exchange.errors import ExchangeError
 from keyplane.keys.errors import KeyError_
 from keyplane.keys.masterkey import MasterKeyError
 from keyplane.keys.model import ApiKey
@@ -22,7 +23,7 @@ from keyplane.runtime import Platform, open_platform
 from keyplane.settings import Settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 overrides: dict[str, Any] = {}
@@ -39,7 +40,7 @@ def platform(**extra: Any) -> Iterator[Platform]:
     try:
         yield opened
     finally:
-        opened.engine.dispose()
+        opened.close()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -54,7 +55,7 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (KeyError_, MasterKeyError, ValueError) as error:
+        except (KeyError_, ExchangeError, MasterKeyError, ValueError) as error:
             fail(getattr(error, "msg", None) or str(error))
         except OSError as error:
             fail(f"{error.strerror or error}: {getattr(error, 'filename', '')}")

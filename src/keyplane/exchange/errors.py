@@ -12,7 +12,8 @@
     │   ├── WouldTakeAsMaker         "Order would immediately match and take."
     │   └── DuplicateOrder           "Duplicate order sent."
     ├── UnknownOrder                 -2011 "Unknown order sent."   (cancel)
-    └── NoSuchOrder                  -2013 "Order does not exist." (query)
+    ├── NoSuchOrder                  -2013 "Order does not exist." (query)
+    └── ExchangeUnavailable          -1008 another process is this database's one writer (HTTP 503)
 
 Every error is raised before any write, or the command's transaction is rolled back and the
 in-memory state rebuilt, so a refused command changes nothing.
@@ -33,6 +34,16 @@ class ExchangeError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code}, msg={self.msg!r})"
+
+
+class ExchangeUnavailable(ExchangeError):
+    """Another process already runs this database's exchange (its one writer)."""
+
+    code = -1008
+    default_msg = (
+        "The exchange of this database runs in another Keyplane process; send exchange requests there."
+    )
+    status = 503
 
 
 class InvalidParameter(ExchangeError):
