@@ -49,3 +49,21 @@ def test_test_funds_are_refused_outside_demo_mode(server: Instance) -> None:
         refused = client.post("/console/exchange/test-funds", data={"csrf_token": _csrf(page)})
         assert refused.status_code == 403
         assert "Your account holds no funds yet." in client.get("/console/exchange").text
+
+
+def test_balances_page_on_an_instance_that_is_not_the_exchange_writer_says_why(
+    server: Instance, tmp_path: Path
+) -> None:
+    assert httpx.get(server.url + "/api/v3/depth?symbol=BTCUSDT").status_code == 200  # server is the writer
+    other = Instance(dict(server.env), free_port())
+    other.start(tmp_path / "other.log")
+    try:
+        with httpx.Client(base_url=other.url, follow_redirects=False) as client:
+            form = client.get("/console/signup")
+            client.post("/console/signup", data={"csrf_token": _csrf(form.text), "email": "nina@example.com",
+                                                 "password": "a long enough password"})
+            page = client.get("/console/exchange")
+            assert page.status_code == 503
+            assert "runs in another Keyplane process" in page.text and "Traceback" not in page.text
+    finally:
+        other.stop()

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from keyplane.http.clientip import client_ip
+from keyplane.exchange.errors import ExchangeError
 from keyplane.identity import errors as identity_errors
 from keyplane.keys.errors import KeyManagementError
 from keyplane.redaction import redact_text
@@ -117,6 +118,8 @@ def message_of(error: Exception) -> tuple[str, int] | None:
         return text[:1].upper() + text[1:], 404 if error.reason == "unknown_key" else 400
     if isinstance(error, identity_errors.IdentityError):
         return error.message, _identity_status(error)
+    if isinstance(error, ExchangeError):
+        return error.msg, getattr(error, "status", 400)
     return None
 
 
