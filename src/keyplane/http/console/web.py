@@ -18,8 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from keyplane.http.clientip import client_ip
 from keyplane.exchange.errors import ExchangeError
+from keyplane.http.clientip import client_ip
 from keyplane.identity import errors as identity_errors
 from keyplane.keys.errors import KeyManagementError
 from keyplane.redaction import redact_text
