@@ -2,29 +2,60 @@
 
 One row per route: security, the permission a key needs, Binance's request weight and the
 parameter that names the symbol (so a key's symbol allowlist applies). Weights that Binance
-scales with ``limit`` or with the number of symbols are given at their usual value.
+scales with ``limit`` or with the number of symbols are functions of the parameters.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from keyplane.http import binance_market as market
 from keyplane.http import binance_trading as trading
 from keyplane.http import binance_wallet as wallet
 from keyplane.http.routing import Route, Security
 from keyplane.keys.model import Permission
+from keyplane.keys.payload import Params
 
 SIGNED, READ, TRADE = Security.SIGNED, Permission.READ, Permission.TRADE
+
+
+def _depth_weight(params: Params) -> int:
+    limit = params.get("limit", "100")
+    n = int(limit) if limit.isdigit() else 100
+    return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
+
+
+def _symbols_weight(one: int, per_few: int, many: int, everything: int) -> Callable[[Params], int]:
+    """``symbol=`` costs ``one``; ``symbols=[...]`` scales with how many; neither costs ``everything``."""
+
+    def weight(params: Params) -> int:
+        if "symbol" in params:
+            return one
+        if "symbols" in params:
+            count = params["symbols"].count(",") + 1
+            return per_few if count <= 20 else many if count <= 100 else everything
+        return everything
+
+    return weight
+
+
+def _open_orders_weight(params: Params) -> int:
+    return 6 if "symbol" in params else 80
+
+
+def _my_trades_weight(params: Params) -> int:
+    return 5 if "orderId" in params else 20
 
 EXCHANGE_ROUTES: list[Route] = [
     # market data
     Route("GET", "/api/v3/exchangeInfo", market.exchange_info, weight=20),
-    Route("GET", "/api/v3/depth", market.depth, weight=5),
+    Route("GET", "/api/v3/depth", market.depth, weight=_depth_weight),
     Route("GET", "/api/v3/trades", market.trades, weight=25),
     Route("GET", "/api/v3/aggTrades", market.agg_trades, weight=4),
     Route("GET", "/api/v3/klines", market.klines, weight=2),
-    Route("GET", "/api/v3/ticker/24hr", market.ticker_24h, weight=2),
-    Route("GET", "/api/v3/ticker/price", market.ticker_price, weight=2),
-    Route("GET", "/api/v3/ticker/bookTicker", market.book_ticker, weight=2),
+    Route("GET", "/api/v3/ticker/24hr", market.ticker_24h, weight=_symbols_weight(2, 2, 40, 80)),
+    Route("GET", "/api/v3/ticker/price", market.ticker_price, weight=_symbols_weight(2, 4, 4, 4)),
+    Route("GET", "/api/v3/ticker/bookTicker", market.book_ticker, weight=_symbols_weight(2, 4, 4, 4)),
     Route("GET", "/api/v3/avgPrice", market.avg_price, weight=2),
     # account and orders
     Route("GET", "/api/v3/account", wallet.account, SIGNED, READ, 20, None),
@@ -32,10 +63,10 @@ EXCHANGE_ROUTES: list[Route] = [
     Route("POST", "/api/v3/order/test", trading.test_order, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/order", trading.get_order, SIGNED, READ, 4),
     Route("DELETE", "/api/v3/order", trading.cancel_order, SIGNED, TRADE, 1),
-    Route("GET", "/api/v3/openOrders", trading.open_orders, SIGNED, READ, 6),
+    Route("GET", "/api/v3/openOrders", trading.open_orders, SIGNED, READ, _open_orders_weight),
     Route("DELETE", "/api/v3/openOrders", trading.cancel_open_orders, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/allOrders", trading.all_orders, SIGNED, READ, 20),
-    Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, 20),
+    Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, _my_trades_weight),
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),

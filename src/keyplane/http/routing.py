@@ -46,6 +46,8 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+# Binance scales some weights with the request (``limit``, how many symbols): those routes give a function.
+Weight = int | Callable[[Params], int]
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,15 @@ class Route:
     handler: Handler
     security: Security = Security.PUBLIC
     permission: Permission | None = None
-    weight: int = 1
+    weight: Weight = 1
     symbol_param: str | None = "symbol"
 
-    def needs(self) -> RouteNeeds:
+    def weight_of(self, params: Params) -> int:
+        return self.weight(params) if callable(self.weight) else self.weight
+
+    def needs(self, params: Params) -> RouteNeeds:
         assert self.permission is not None
-        return RouteNeeds(self.permission, self.weight, self.symbol_param)
+        return RouteNeeds(self.permission, self.weight_of(params), self.symbol_param)
 
 
 def _json(data: Any, headers: dict[str, str]) -> Response:
@@ -82,11 +87,11 @@ async def handle(route: Route, request: Request) -> Response:
         parsed = parse_request(raw_query, body)
         if route.security is Security.SIGNED:
             signed = SignedRequest(request.method, parsed, request.headers.get("x-mbx-apikey"), ip)
-            verified = await parts.verifier.verify(signed, route.needs())
+            verified = await parts.verifier.verify(signed, route.needs(parsed.params))
             call = Call(request, parts, verified.params, ip, verified.key)
             used = verified.used_weight
         else:
-            used = await parts.verifier.charge_public(ip, route.weight)
+            used = await parts.verifier.charge_public(ip, route.weight_of(parsed.params))
             call = Call(request, parts, parsed.params, ip)
         result = await route.handler(call)
         call.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
