@@ -13,6 +13,8 @@ The baselines, measured in the same run, are one bare HMAC-SHA256 hex digest of 
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import hmac
 import statistics
@@ -22,6 +24,7 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,8 +94,6 @@ def main() -> None:
             "GET", f"{payload}&signature={asym_signature(private, payload)}".encode(), b"", ed_key.key_id, "127.0.0.1"
         )
         for req in (hmac_req, ed_req):  # warm the cache (loads from the database once)
-            import asyncio
-
             asyncio.run(verifier.verify(req, needs))
 
         secret_bytes, payload_bytes = secret.encode(), payload.encode()
@@ -102,7 +103,7 @@ def main() -> None:
         bare_hmac = median_us(lambda: hmac.new(secret_bytes, payload_bytes, hashlib.sha256).hexdigest())
         oneshot_hmac = median_us(lambda: hmac.digest(secret_bytes, payload_bytes, "sha256").hex())
         pipe_hmac = median_us(lambda: run_sync(verifier.verify(hmac_req, needs)))
-        raw_ed = __import__("base64").b64decode(__import__("urllib.parse").parse.unquote(asym_signature(private, payload)))
+        raw_ed = base64.b64decode(unquote(asym_signature(private, payload)))
         public_key = private.public_key()
         bare_ed = median_us(lambda: public_key.verify(raw_ed, payload_bytes), 300)
         pipe_ed = median_us(lambda: run_sync(verifier.verify(ed_req, needs)), 300)

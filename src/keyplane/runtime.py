@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from keyplane.clock import now_ms
 from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
 from keyplane.exchange.service import Exchange
@@ -96,7 +96,7 @@ def credit_funds(platform: Platform, user: str | int, asset: str, amount: Decima
     user_id = user if isinstance(user, int) else platform.keys.user_id(user)
     balance = platform.exchange.credit(user_id, asset, amount, actor.name)
     with platform.engine.begin() as conn:
-        key_repo.insert_audit(conn, [{"at": time.time_ns() // 1_000_000, "actor": actor.name, "action": "funds.credit",
+        key_repo.insert_audit(conn, [{"at": now_ms(), "actor": actor.name, "action": "funds.credit",
                                       "user_id": user_id, "key_id": None, "source_ip": actor.source_ip,
                                       "detail": json.dumps({"asset": asset, "amount": str(amount)})}])
     return balance

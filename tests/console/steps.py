@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,13 @@ class Authenticator:
         """A code that no step in the accepted window produces."""
         valid = {self._totp.at(time.time() + d * STEP) for d in (-2, -1, 0, 1, 2)}
         return next(c for c in ("000000", "111111", "123456", "999999") if c not in valid)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console form carries."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None
+    return match.group(1)
 
 
 def sign_up(page: Page, server: Instance, email: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.console.steps import (
+    csrf_of,
     enrol_two_factor,
     log_in_password,
     log_out,
@@ -52,18 +51,12 @@ def test_repeated_bad_codes_lock_the_log_in(server: Instance, page: Page) -> Non
     expect(page.get_by_role("alert")).to_contain_text("locked until")
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None
-    return match.group(1)
-
-
 def test_session_cookie_flags_and_csrf_on_every_post(server: Instance) -> None:
     with httpx.Client(base_url=server.url, follow_redirects=False) as browser:
         assert browser.post("/console/login", data={"email": "x@example.com", "password": "p"}).status_code == 403
         form = browser.get("/console/signup")
         signed_up = browser.post("/console/signup", data={
-            "csrf_token": _csrf(form.text), "email": "gina@example.com", "password": "a long enough password"})
+            "csrf_token": csrf_of(form.text), "email": "gina@example.com", "password": "a long enough password"})
         assert signed_up.status_code == 303
         cookie = next(h for h in signed_up.headers.get_list("set-cookie") if h.startswith("kp_session="))
         flags = {part.strip().lower() for part in cookie.split(";")[1:]}
@@ -77,11 +70,11 @@ def test_session_cookie_flags_and_csrf_on_every_post(server: Instance) -> None:
         assert browser.get("/console/security").status_code == 200
         assert "Set up two-factor authentication" in browser.get("/console/security").text
 
-        no_2fa = browser.post("/console/keys", data={"csrf_token": _csrf(settings.text), "label": "x"})
+        no_2fa = browser.post("/console/keys", data={"csrf_token": csrf_of(settings.text), "label": "x"})
         assert no_2fa.status_code == 403 and "Turn on two-factor authentication" in no_2fa.text
         assert "kpk_" not in browser.get("/console/keys").text
         missing = browser.get("/console/keys/kpk_doesnotexist")
         assert missing.status_code == 404 and "No such API key" in missing.text
 
-        assert browser.post("/console/logout", data={"csrf_token": _csrf(settings.text)}).status_code == 303
+        assert browser.post("/console/logout", data={"csrf_token": csrf_of(settings.text)}).status_code == 303
         assert browser.get("/console/security").headers["location"] == "/console/login"

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import httpx
 
+from tests.console.steps import csrf_of
 from tests.support.server import Instance, free_port
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None
-    return match.group(1)
 
 
 def signed_up(client: httpx.Client, email: str) -> str:
     form = client.get("/console/signup")
-    client.post("/console/signup", data={"csrf_token": _csrf(form.text), "email": email,
+    client.post("/console/signup", data={"csrf_token": csrf_of(form.text), "email": email,
                                          "password": "a long enough password"})
     page = client.get("/console/exchange")
     assert page.status_code == 200
@@ -33,7 +28,7 @@ def test_demo_mode_test_funds_appear_on_the_balances_page(server: Instance, tmp_
             page = signed_up(client, "dora@example.com")
             assert "Your account holds no funds yet." in page and "No open orders." in page
             assert client.post("/console/exchange/test-funds", data={"csrf_token": "forged"}).status_code == 403
-            funded = client.post("/console/exchange/test-funds", data={"csrf_token": _csrf(page)})
+            funded = client.post("/console/exchange/test-funds", data={"csrf_token": csrf_of(page)})
             assert funded.status_code == 303
             page = client.get(funded.headers["location"]).text
             assert "Test funds were added" in page
@@ -46,7 +41,7 @@ def test_test_funds_are_refused_outside_demo_mode(server: Instance) -> None:
     with httpx.Client(base_url=server.url, follow_redirects=False) as client:
         page = signed_up(client, "olga@example.com")
         assert "Get test funds" not in page
-        refused = client.post("/console/exchange/test-funds", data={"csrf_token": _csrf(page)})
+        refused = client.post("/console/exchange/test-funds", data={"csrf_token": csrf_of(page)})
         assert refused.status_code == 403
         assert "Your account holds no funds yet." in client.get("/console/exchange").text
 
@@ -60,7 +55,7 @@ def test_balances_page_on_an_instance_that_is_not_the_exchange_writer_says_why(
     try:
         with httpx.Client(base_url=other.url, follow_redirects=False) as client:
             form = client.get("/console/signup")
-            client.post("/console/signup", data={"csrf_token": _csrf(form.text), "email": "nina@example.com",
+            client.post("/console/signup", data={"csrf_token": csrf_of(form.text), "email": "nina@example.com",
                                                  "password": "a long enough password"})
             page = client.get("/console/exchange")
             assert page.status_code == 503

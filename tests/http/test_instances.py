@@ -6,13 +6,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import ccxt
 import httpx
 import pytest
 from binance.exceptions import BinanceAPIException
 
 from tests.conftest import redis_available
 from tests.http.conftest import issue_key
-from tests.support.clients import python_binance
+from tests.support.clients import ccxt_binance, python_binance
 from tests.support.databases import backend
 from tests.support.server import Instance, free_port
 from tests.support.signing import hmac_hex
@@ -90,8 +91,6 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(server: Ins
 def test_request_weight_over_the_limit_is_429_with_retry_after_in_both_clients(
     server: Instance, tmp_path: Path
 ) -> None:
-    import ccxt
-
     limited = Instance(dict(server.env, KEYPLANE_WEIGHT_LIMIT_PER_KEY="3"), free_port())
     limited.start(tmp_path / "limited.log")
     try:
@@ -103,8 +102,6 @@ def test_request_weight_over_the_limit_is_429_with_retry_after_in_both_clients(
         used = [int(a.headers["X-MBX-USED-WEIGHT-1M"]) for a in answers[:3]]
         assert used[1] == used[0] + 1 and used[2] == used[0] + 2  # per IP, as Binance counts
         with pytest.raises(ccxt.DDoSProtection):
-            from tests.support.clients import ccxt_binance
-
             ccxt_binance(limited.url, key["key"], key["secret"]).sapi_get_account_apirestrictions()
         with pytest.raises(BinanceAPIException) as caught:
             python_binance(limited.url, key["key"], key["secret"]).get_account_api_permissions()

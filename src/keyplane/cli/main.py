@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +13,7 @@ from keyplane.cli.common import console, friendly, overrides, platform, print_js
 from keyplane.cli.demo_cmd import demo
 from keyplane.cli.funds_cmd import funds_app
 from keyplane.cli.keys_cmd import keys_app, users_app
+from keyplane.clock import now_ms
 from keyplane.keys.review import apply_rules, review
 from keyplane.settings import Settings
 
@@ -74,7 +74,7 @@ def review_cmd(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List unused, old and risky keys; with --apply, enforce the platform rules."""
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     with platform() as p:
         found = review(p.keys, now)
         done = apply_rules(p.keys, now) if apply else []
@@ -93,7 +93,7 @@ def review_cmd(
 @friendly
 def master_rotate() -> None:
     """Re-seal every secret under a new master key (file-based master keys)."""
-    from keyplane.keys.rotation import rotate_master_key
+    from keyplane.resealing import rotate_master_key
 
     config = settings()
     if config.master_key is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, select, update
 
+from keyplane.clock import now_ms
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import (
     DuplicateOrder,
@@ -71,10 +71,6 @@ from keyplane.store.tables import users
 ZERO = Decimal(0)
 
 
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Exchange(ExchangeQueries):
     """Markets, balances, orders and market data over one database.
 
@@ -83,7 +79,7 @@ class Exchange(ExchangeQueries):
     """
 
     def __init__(
-        self, engine: Engine, now: Callable[[], int] = wall_clock_ms, seed_defaults: bool = True
+        self, engine: Engine, now: Callable[[], int] = now_ms, seed_defaults: bool = True
     ) -> None:
         self.engine = engine
         self.now = now

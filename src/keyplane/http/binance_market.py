@@ -10,10 +10,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from keyplane.clock import now_ms
 from keyplane.exchange.service import Exchange
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
-from keyplane.http.binance_system import now_ms
 from keyplane.http.routing import Call
 
 

@@ -3,15 +3,11 @@ that a zero-option ``ccxt.binance`` calls while loading markets."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from keyplane.clock import now_ms
 from keyplane.http.routing import Call, Route, Security
 from keyplane.keys.model import Permission
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def ping(call: Call) -> dict[str, Any]:

@@ -7,12 +7,12 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+from keyplane.clock import now_ms
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import DEFAULT_FEE
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
 from keyplane.http.binance_market import exchange
-from keyplane.http.binance_system import now_ms
 from keyplane.http.routing import Call
 from keyplane.keys.model import Permission
 

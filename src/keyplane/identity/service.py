@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -22,6 +21,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from keyplane.clock import now_ms
 from keyplane.identity import audit, sessions
 from keyplane.identity.audit import AuditAction
 from keyplane.identity.enrolment import Enrolment
@@ -46,10 +46,6 @@ from keyplane.store.tables import users
 USER_NAME_MAX = 64
 
 
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def user_name_for(email: str) -> str:
     """``users.name`` is 64 characters; a longer email keeps a readable head and a unique tail."""
     if len(email) <= USER_NAME_MAX:
@@ -64,7 +60,7 @@ class IdentityService:
         seal: SealFn,
         unseal: SealFn,
         *,
-        now: Callable[[], int] = wall_clock_ms,
+        now: Callable[[], int] = now_ms,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
         password_hasher: PasswordHasher | None = None,
         policy: IdentityPolicy | None = None,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from keyplane.clock import now_ms
 from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.errors import (
     BadParameter,
@@ -72,10 +72,6 @@ class UsageSink(Protocol):
     def refused(self, error: KeyError_, key_id: str | None, client_ip: str) -> None: ...
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Verifier:
     def __init__(
         self,
@@ -84,7 +80,7 @@ class Verifier:
         limiter: RateLimiter,
         usage: UsageSink,
         limits: Limits = Limits(),
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = now_ms,
     ) -> None:
         self._cache = cache
         self._replay = replay

@@ -7,13 +7,13 @@ Every change commits together with its audit event and a ``key_changes`` row, th
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from keyplane.clock import now_ms
 from keyplane.keys import policy
 from keyplane.keys.cache import CachedKey
 from keyplane.keys.errors import KeyManagementError
@@ -43,10 +43,6 @@ class IssuedKey:
     secret: str | None = field(default=None, repr=False)
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class KeyService:
     def __init__(
         self,
@@ -54,7 +50,7 @@ class KeyService:
         sealer: Sealer,
         rules: policy.PlatformRules | None = None,
         announce: Callable[[str], None] | None = None,
-        now_ms: Callable[[], int] = _now_ms,
+        now_ms: Callable[[], int] = now_ms,
     ) -> None:
         self._engine = engine
         self._sealer = sealer

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
 
+from keyplane.clock import now_ms
 from keyplane.keys.errors import KeyError_, MalformedKey
 from keyplane.store import key_repo
 
@@ -27,7 +27,7 @@ class UsageRecorder:
         self,
         engine: Engine,
         max_refusals_per_flush: int = 200,
-        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        now_ms: Callable[[], int] = now_ms,
     ) -> None:
         self._engine = engine
         self._max_refusals = max_refusals_per_flush

@@ -6,12 +6,11 @@ else: it is not kept in the session, and the page swaps its URL so a reload show
 
 from __future__ import annotations
 
-import time
-
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyplane.clock import now_ms
 from keyplane.http.console.auth import Viewer, action, page, platform_of, step_up
 from keyplane.http.console.forms import form_values, needs_step_up, parse_key_form, text
 from keyplane.http.console.views import key_row, key_rows
@@ -29,10 +28,6 @@ def _actor(viewer: Viewer) -> Actor:
     return Actor(f"user:{viewer.user_id}", viewer.ip)
 
 
-def _now() -> int:
-    return time.time_ns() // 1_000_000
-
-
 async def _own_key(platform: Platform, viewer: Viewer, key_id: str) -> ApiKey:
     """The viewer's key; someone else's key is reported exactly like a missing one."""
     try:
@@ -46,7 +41,7 @@ async def _own_key(platform: Platform, viewer: Viewer, key_id: str) -> ApiKey:
 
 async def _keys_page(request: Request, viewer: Viewer, status: int = 200, **context: object) -> Response:
     platform = platform_of(request)
-    rows = await run(key_rows, platform.keys, viewer.user_id, _now())
+    rows = await run(key_rows, platform.keys, viewer.user_id, now_ms())
     can_create = viewer.user.two_factor_enabled or not platform.settings.require_2fa_for_keys
     values = context.pop("values", None) or {"kind": "hmac", "permissions": set()}
     return render("keys.html", {
@@ -69,7 +64,7 @@ async def keys_page(request: Request, viewer: Viewer) -> Response:
 async def create_key(request: Request, viewer: Viewer, form: FormData) -> Response:
     platform = platform_of(request)
     try:
-        fields = parse_key_form(form, _now(), creating=True)
+        fields = parse_key_form(form, now_ms(), creating=True)
         await step_up(request, viewer, text(form, "totp_code"), "create_key")
         issued = await run(
             platform.keys.create, viewer.user_id, _actor(viewer), label=fields.label,
@@ -88,7 +83,7 @@ async def _detail(request: Request, viewer: Viewer, key: ApiKey, status: int = 2
     platform = platform_of(request)
     return render("key_detail.html", {
         "title": f"Key {key.label or key.key_id}", "nav": "keys", "viewer": viewer, "csrf": viewer.csrf,
-        "row": key_row(key, platform.keys, _now()), "needs_totp": viewer.user.two_factor_enabled,
+        "row": key_row(key, platform.keys, now_ms()), "needs_totp": viewer.user.two_factor_enabled,
         "notice": notice_of(request), **context,
     }, status)
 
@@ -104,10 +99,10 @@ async def edit_key(request: Request, viewer: Viewer, form: FormData) -> Response
     platform = platform_of(request)
     key = await _own_key(platform, viewer, request.path_params["key_id"])
     try:
-        fields = parse_key_form(form, _now(), creating=False)
+        fields = parse_key_form(form, now_ms(), creating=False)
         expiry_changed = fields.expiry_text != ("" if key.expires_at is None else last_day(key.expires_at))
         if expiry_changed:
-            policy.clean_expiry(fields.expires_at, _now())
+            policy.clean_expiry(fields.expires_at, now_ms())
         if needs_step_up(key, fields):
             await step_up(request, viewer, text(form, "totp_code"), "edit_key")
         await run(

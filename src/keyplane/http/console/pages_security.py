@@ -6,12 +6,11 @@ that made them, once; none of them is kept in the session.
 
 from __future__ import annotations
 
-import time
-
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyplane.clock import now_ms
 from keyplane.http.console.auth import Viewer, action, page, platform_of
 from keyplane.http.console.forms import text
 from keyplane.http.console.views import AuditRow, audit_row, key_rows
@@ -41,7 +40,7 @@ def _recent_events(platform: Platform, user_id: int) -> list[AuditRow]:
 @page
 async def review_page(request: Request, viewer: Viewer) -> Response:
     platform = platform_of(request)
-    rows = await run(key_rows, platform.keys, viewer.user_id, time.time_ns() // 1_000_000)
+    rows = await run(key_rows, platform.keys, viewer.user_id, now_ms())
     events = await run(_recent_events, platform, viewer.user_id)
     return render("review.html", {
         "title": "Security review", "nav": "review", "viewer": viewer, "csrf": viewer.csrf,

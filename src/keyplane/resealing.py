@@ -1,6 +1,7 @@
 """Master-key rotation: re-seal every sealed secret under a new master key in one transaction.
 
-Order: write the new key to ``master.key.next`` (loaded beside the current one from then on),
+It lives beside ``runtime`` rather than in ``keys`` because sealed secrets belong to several
+areas (API secrets, TOTP secrets), each with its own associated data. Order: write the new key to ``master.key.next`` (loaded beside the current one from then on),
 re-seal and commit, then move it over ``master.key``. A crash at any point leaves every blob
 openable. Other tables with sealed columns register them in ``SEALED_COLUMNS``.
 """
@@ -15,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, select, update
 
+from keyplane.identity.two_factor import secret_associated_data
 from keyplane.keys.masterkey import KEY_FILE, NEXT_FILE, load_sealer, write_key_file
 from keyplane.keys.sealing import Sealer
 from keyplane.store.identity_tables import user_credentials
 from keyplane.store.tables import api_keys
-
-TOTP_AAD = b"keyplane/identity/totp/"
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class SealedColumn:
 SEALED_COLUMNS: list[SealedColumn] = [
     SealedColumn(api_keys, "id", "secret_sealed", lambda row: row.key_id.encode("ascii")),
     SealedColumn(api_keys, "id", "previous_secret_sealed", lambda row: row.key_id.encode("ascii")),
-    SealedColumn(user_credentials, "user_id", "totp_secret_sealed", lambda row: TOTP_AAD + str(row.user_id).encode()),
-    SealedColumn(user_credentials, "user_id", "totp_pending_sealed", lambda row: TOTP_AAD + str(row.user_id).encode()),
+    SealedColumn(user_credentials, "user_id", "totp_secret_sealed", lambda row: secret_associated_data(row.user_id)),
+    SealedColumn(user_credentials, "user_id", "totp_pending_sealed", lambda row: secret_associated_data(row.user_id)),
 ]
 
 
