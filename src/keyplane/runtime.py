@@ -160,6 +160,8 @@ def build_server_parts(platform: Platform) -> ServerParts:
         return await asyncio.to_thread(platform.keys.load_for_cache, key_id)
 
     cache = KeyCache(load)
+    # A change made in this process (the console) reaches its own cache at once, not at the next poll.
+    platform.keys.on_change(cache.invalidate)
     usage = UsageRecorder(platform.engine)
     limits = Limits(
         settings.recv_window_default_ms,

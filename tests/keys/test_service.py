@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from keyplane.keys.errors import KeyManagementError
+from keyplane.keys.errors import InvalidSignature, KeyManagementError
 from keyplane.keys.model import KeyKind, KeyStatus, Permission
 from keyplane.keys.service import Actor
 from keyplane.store import key_repo
@@ -100,8 +100,6 @@ def test_rotation_keeps_the_old_secret_only_for_the_grace_period(bench: KeyBench
     verify(bench, request(bench, key_id, new))
     verify(bench, request(bench, key_id, old, {"n": "1"}))
     bench.clock.advance(61)
-    from keyplane.keys.errors import InvalidSignature
-
     with pytest.raises(InvalidSignature):
         verify(bench, request(bench, key_id, old, {"n": "2"}), READ)
     verify(bench, request(bench, key_id, new, {"n": "3"}))
@@ -133,3 +131,16 @@ def test_every_change_is_an_audit_event_with_actor_ip_and_time(bench: KeyBench) 
     assert all(e["actor"] == "operator" and e["source_ip"] == "192.0.2.10" and e["at"] for e in events)
     assert all(issued.secret not in e["detail"] for e in events)
     assert json.loads(events[0]["detail"])["permissions"] == "read"
+
+
+def test_a_change_made_in_this_process_reaches_its_cache_at_once(bench: KeyBench) -> None:
+    bench.service.on_change(bench.cache.invalidate)  # as build_server_parts wires it
+    issued = bench.service.create(bench.user_id, OP)
+    key_id, old = issued.key.key_id, issued.secret
+    assert old is not None
+    verify(bench, request(bench, key_id, old))  # now cached
+    new = bench.service.rotate(key_id, OP).secret
+    assert new is not None
+    verify(bench, request(bench, key_id, new, {"n": "1"}))  # no refresh, no poll
+    with pytest.raises(InvalidSignature):
+        verify(bench, request(bench, key_id, old, {"n": "2"}))

@@ -1,7 +1,8 @@
 """The key life cycle: create, edit, disable, enable, revoke (final), rotate, each an audit event.
 
-Every change commits together with its audit event and a ``key_changes`` row, then is announced
-(Redis, when configured) so every instance drops its cached copy within a second.
+Every change commits together with its audit event and a ``key_changes`` row, then is announced:
+to this process's own cache at once, and (Redis, when configured) to the other instances, which
+also poll ``key_changes``, so every instance drops its cached copy within a second.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class KeyService:
         self._engine = engine
         self._sealer = sealer
         self.rules = rules or policy.PlatformRules()
-        self._announce = announce
+        self._listeners: list[Callable[[str], None]] = [announce] if announce is not None else []
         self._now_ms = now_ms
 
     # -- users -------------------------------------------------------------------------------
@@ -255,6 +256,10 @@ class KeyService:
                                       "key_id": key_id, "source_ip": actor.source_ip,
                                       "detail": json.dumps(detail, default=str)}])
 
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(key_id)`` after each committed change made through this service."""
+        self._listeners.append(listener)
+
     def _announced(self, key_id: str) -> None:
-        if self._announce is not None:
-            self._announce(key_id)
+        for listener in self._listeners:
+            listener(key_id)
