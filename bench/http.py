@@ -72,7 +72,9 @@ class Key:
 
     def sign(self, params: dict[str, str]) -> str:
         query = urlencode({**params, "timestamp": str(time.time_ns() // 1_000_000), "recvWindow": "10000"})
-        return query + "&signature=" + hmac.new(self.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        return (
+            query + "&signature=" + hmac.new(self.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        )
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -104,7 +106,9 @@ def scratch_database(url: str | None) -> Iterator[str | None]:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*KEYPLANE, *args], check=False, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*KEYPLANE, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
     if done.returncode != 0:
         raise RuntimeError(f"keyplane {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
@@ -114,8 +118,9 @@ def cli(env: dict[str, str], *args: str) -> str:
 def server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
-        process = subprocess.Popen([*KEYPLANE, "serve", "--port", str(port)], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*KEYPLANE, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -142,8 +147,9 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
 Step = Callable[[httpx.AsyncClient, Result], Awaitable[None]]
 
 
-async def timed(client: httpx.AsyncClient, result: Result, label: str, method: str, path: str,
-                **kwargs: object) -> httpx.Response:
+async def timed(
+    client: httpx.AsyncClient, result: Result, label: str, method: str, path: str, **kwargs: object
+) -> httpx.Response:
     start = time.perf_counter()
     response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - start
@@ -151,7 +157,9 @@ async def timed(client: httpx.AsyncClient, result: Result, label: str, method: s
         raise Unavailable(f"{method} {path}: 404 {response.text[:80]}")
     if response.status_code != 200:
         result.errors += 1
-        result.first_error = result.first_error or f"{method} {path}: {response.status_code} {response.text[:120]}"
+        result.first_error = (
+            result.first_error or f"{method} {path}: {response.status_code} {response.text[:120]}"
+        )
     else:
         result.latencies.setdefault(label, []).append(elapsed)
     return response
@@ -160,12 +168,14 @@ async def timed(client: httpx.AsyncClient, result: Result, label: str, method: s
 def ping(label: str = "ping") -> Step:
     async def step(client: httpx.AsyncClient, result: Result) -> None:
         await timed(client, result, label, "GET", "/api/v3/ping")
+
     return step
 
 
 def signed_get(key: Key, path: str, label: str) -> Step:
     async def step(client: httpx.AsyncClient, result: Result) -> None:
         await timed(client, result, label, "GET", f"{path}?{key.sign({})}", headers={"X-MBX-APIKEY": key.key})
+
     return step
 
 
@@ -174,14 +184,24 @@ def order_then_cancel(key: Key) -> Step:
     form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
 
     async def step(client: httpx.AsyncClient, result: Result) -> None:
-        body = key.sign({"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                         "quantity": RESTING_QTY, "price": RESTING_PRICE,
-                         "newClientOrderId": "b" + uuid.uuid4().hex[:30], "newOrderRespType": "ACK"})
+        body = key.sign(
+            {
+                "symbol": SYMBOL,
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": RESTING_QTY,
+                "price": RESTING_PRICE,
+                "newClientOrderId": "b" + uuid.uuid4().hex[:30],
+                "newOrderRespType": "ACK",
+            }
+        )
         placed = await timed(client, result, "order", "POST", "/api/v3/order", content=body, headers=form)
         if placed.status_code != 200:
             return
         query = key.sign({"symbol": SYMBOL, "orderId": str(placed.json()["orderId"])})
         await timed(client, result, "cancel", "DELETE", f"/api/v3/order?{query}", headers=headers)
+
     return step
 
 
@@ -228,8 +248,17 @@ def rows(results: list[Result]) -> list[tuple[str, ...]]:
             ordered = sorted(samples)
             p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
             ratio = f"{rate / ping_rate:.2f}x" if ping_rate else "-"
-            out.append((label, str(len(samples)), str(r.errors), f"{rate:,.0f}",
-                        f"{statistics.median(ordered) * 1000:.2f}", f"{p99 * 1000:.2f}", ratio))
+            out.append(
+                (
+                    label,
+                    str(len(samples)),
+                    str(r.errors),
+                    f"{rate:,.0f}",
+                    f"{statistics.median(ordered) * 1000:.2f}",
+                    f"{p99 * 1000:.2f}",
+                    ratio,
+                )
+            )
     return out
 
 
@@ -239,7 +268,11 @@ def print_table(title: str, results: list[Result]) -> None:
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
     print(title)
     for row in (head, tuple("-" * w for w in widths), *body):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            )
+        )
     for r in results:
         if r.unavailable:
             print(f"  {r.name}: unavailable ({r.unavailable})")
@@ -257,16 +290,44 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database_url) as db_url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
-        env.update(KEYPLANE_DATA_DIR=str(Path(tmp) / "data"), KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000",
-                   KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000", KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650")
+        env.update(
+            KEYPLANE_DATA_DIR=str(Path(tmp) / "data"),
+            KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000",
+            KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000",
+            KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650",
+        )
         if db_url:
             env["KEYPLANE_DATABASE_URL"] = db_url
         cli(env, "users", "create", USER)
-        issued = json.loads(cli(env, "keys", "create", "--user", USER, "--permissions", "read,trade",
-                                "--label", "bench", "--json"))
+        issued = json.loads(
+            cli(
+                env,
+                "keys",
+                "create",
+                "--user",
+                USER,
+                "--permissions",
+                "read,trade",
+                "--label",
+                "bench",
+                "--json",
+            )
+        )
         key = Key(issued["key"], issued["secret"])
         with server(env, free_port(), Path(tmp) / "server.log") as base:
-            cli(env, "funds", "credit", "--user", USER, "--asset", "USDT", "--amount", "10000000", "--server", base)
+            cli(
+                env,
+                "funds",
+                "credit",
+                "--user",
+                USER,
+                "--asset",
+                "USDT",
+                "--amount",
+                "10000000",
+                "--server",
+                base,
+            )
             scenarios: list[tuple[str, Step]] = [
                 ("ping", ping()),
                 ("apiRestrictions", signed_get(key, "/sapi/v1/account/apiRestrictions", "apiRestrictions")),
@@ -274,11 +335,16 @@ def main() -> None:
                 ("order", order_then_cancel(key)),
                 ("ping (again)", ping("ping (again)")),
             ]
-            results = [asyncio.run(measure(name, base, step, args.clients, args.seconds, args.requests))
-                       for name, step in scenarios]
+            results = [
+                asyncio.run(measure(name, base, step, args.clients, args.seconds, args.requests))
+                for name, step in scenarios
+            ]
         backend = "PostgreSQL" if db_url else "SQLite"
-        print_table(f"keyplane serve on {backend}, {args.clients} clients, {args.seconds:g} s per scenario "
-                    "(loopback, one uvicorn worker)", results)
+        print_table(
+            f"keyplane serve on {backend}, {args.clients} clients, {args.seconds:g} s per scenario "
+            "(loopback, one uvicorn worker)",
+            results,
+        )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ def main() -> None:
             return service.load_for_cache(key_id)
 
         limits = Limits(weight_per_key=10**12, weight_per_ip=10**12)
-        verifier = Verifier(KeyCache(load), MemoryReplayGuard(), MemoryRateLimiter(), UsageRecorder(engine), limits)
+        verifier = Verifier(
+            KeyCache(load), MemoryReplayGuard(), MemoryRateLimiter(), UsageRecorder(engine), limits
+        )
         needs = RouteNeeds(Permission.READ, weight=1)
         now = time.time_ns() // 1_000_000
         payload = (
@@ -89,15 +91,27 @@ def main() -> None:
         secret = hmac_issued.secret
         assert secret is not None
         hmac_sig = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        hmac_req = SignedRequest.from_raw("GET", f"{payload}&signature={hmac_sig}".encode(), b"", hmac_issued.key.key_id, "127.0.0.1")
+        hmac_req = SignedRequest.from_raw(
+            "GET", f"{payload}&signature={hmac_sig}".encode(), b"", hmac_issued.key.key_id, "127.0.0.1"
+        )
         ed_req = SignedRequest.from_raw(
-            "GET", f"{payload}&signature={asym_signature(private, payload)}".encode(), b"", ed_key.key_id, "127.0.0.1"
+            "GET",
+            f"{payload}&signature={asym_signature(private, payload)}".encode(),
+            b"",
+            ed_key.key_id,
+            "127.0.0.1",
         )
         for req in (hmac_req, ed_req):  # warm the cache (loads from the database once)
             asyncio.run(verifier.verify(req, needs))
 
         secret_bytes, payload_bytes = secret.encode(), payload.encode()
-        raw_hmac = (hmac_req.method, f"{payload}&signature={hmac_sig}".encode(), b"", hmac_req.api_key, "127.0.0.1")
+        raw_hmac = (
+            hmac_req.method,
+            f"{payload}&signature={hmac_sig}".encode(),
+            b"",
+            hmac_req.api_key,
+            "127.0.0.1",
+        )
         parse_us = median_us(lambda: SignedRequest.from_raw(*raw_hmac))
         whole_hmac = median_us(lambda: run_sync(verifier.verify(SignedRequest.from_raw(*raw_hmac), needs)))
         bare_hmac = median_us(lambda: hmac.new(secret_bytes, payload_bytes, hashlib.sha256).hexdigest())

@@ -31,6 +31,7 @@ def test_rotation_reseals_api_and_totp_secrets_so_both_still_work(engine: Engine
 
     only_new = Sealer(new_key)
     clock[0] += 60_000
-    IdentityService(engine, only_new.seal, only_new.unseal, now=lambda: clock[0], password_hasher=hasher
-                    ).verify_fresh_totp(user.user_id, pyotp.TOTP(secret).at(clock[0] / 1000))
+    IdentityService(
+        engine, only_new.seal, only_new.unseal, now=lambda: clock[0], password_hasher=hasher
+    ).verify_fresh_totp(user.user_id, pyotp.TOTP(secret).at(clock[0] / 1000))
     assert KeyService(engine, only_new).load_for_cache(api_key.key_id) is not None

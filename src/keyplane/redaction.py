@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-SECRET_FIELD = re.compile(r"(secret|password|master_key|private|token|signature|totp|recovery)", re.IGNORECASE)
+SECRET_FIELD = re.compile(
+    r"(secret|password|master_key|private|token|signature|totp|recovery)", re.IGNORECASE
+)
 # Anything that looks like a Keyplane secret or a URL password.
 SECRET_VALUE = re.compile(r"kps_[0-9A-Za-z]{20,}|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)")
 REDACTED = "***"

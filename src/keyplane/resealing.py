@@ -34,8 +34,12 @@ class SealedColumn:
 SEALED_COLUMNS: list[SealedColumn] = [
     SealedColumn(api_keys, "id", "secret_sealed", lambda row: row.key_id.encode("ascii")),
     SealedColumn(api_keys, "id", "previous_secret_sealed", lambda row: row.key_id.encode("ascii")),
-    SealedColumn(user_credentials, "user_id", "totp_secret_sealed", lambda row: secret_associated_data(row.user_id)),
-    SealedColumn(user_credentials, "user_id", "totp_pending_sealed", lambda row: secret_associated_data(row.user_id)),
+    SealedColumn(
+        user_credentials, "user_id", "totp_secret_sealed", lambda row: secret_associated_data(row.user_id)
+    ),
+    SealedColumn(
+        user_credentials, "user_id", "totp_pending_sealed", lambda row: secret_associated_data(row.user_id)
+    ),
 ]
 
 

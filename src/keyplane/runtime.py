@@ -96,9 +96,20 @@ def credit_funds(platform: Platform, user: str | int, asset: str, amount: Decima
     user_id = user if isinstance(user, int) else platform.keys.user_id(user)
     balance = platform.exchange.credit(user_id, asset, amount, actor.name)
     with platform.engine.begin() as conn:
-        key_repo.insert_audit(conn, [{"at": now_ms(), "actor": actor.name, "action": "funds.credit",
-                                      "user_id": user_id, "key_id": None, "source_ip": actor.source_ip,
-                                      "detail": json.dumps({"asset": asset, "amount": str(amount)})}])
+        key_repo.insert_audit(
+            conn,
+            [
+                {
+                    "at": now_ms(),
+                    "actor": actor.name,
+                    "action": "funds.credit",
+                    "user_id": user_id,
+                    "key_id": None,
+                    "source_ip": actor.source_ip,
+                    "detail": json.dumps({"asset": asset, "amount": str(amount)}),
+                }
+            ],
+        )
     return balance
 
 
@@ -109,7 +120,9 @@ def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
         migrate(engine)
     env_key = settings.master_key.get_secret_value() if settings.master_key else None
     sealer = load_sealer(settings.data_dir, env_key)
-    rules = PlatformRules(settings.trade_without_ip_days, settings.unused_key_days, settings.max_keys_per_user)
+    rules = PlatformRules(
+        settings.trade_without_ip_days, settings.unused_key_days, settings.max_keys_per_user
+    )
     announce = RedisChangePublisher(settings.redis_url) if settings.redis_url else None
     keys = KeyService(engine, sealer, rules, announce)
     return Platform(settings, engine, sealer, keys, IdentityService(engine, sealer.seal, sealer.unseal))

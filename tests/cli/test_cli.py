@@ -37,7 +37,9 @@ def cli(tmp_path: Path, database_url: str) -> Iterator[Instance]:
         (["funds", "credit", "--user", "alice", "--asset", "USDT", "--amount", "lots"], "not a decimal"),
     ],
 )
-def test_bad_input_gives_a_clear_message_and_a_nonzero_exit(cli: Instance, args: list[str], message: str) -> None:
+def test_bad_input_gives_a_clear_message_and_a_nonzero_exit(
+    cli: Instance, args: list[str], message: str
+) -> None:
     result = cli.cli(*args, check=False)
     assert result.returncode != 0
     assert message in result.stderr
@@ -45,8 +47,23 @@ def test_bad_input_gives_a_clear_message_and_a_nonzero_exit(cli: Instance, args:
 
 
 def test_key_life_cycle_from_the_cli(cli: Instance) -> None:
-    created = json.loads(cli.cli("keys", "create", "--user", "alice", "--label", "bot", "--ip", "10.0.0.0/8",
-                                 "--symbols", "BTCUSDT,ethusdt", "--permissions", "read,trade", "--json").stdout)
+    created = json.loads(
+        cli.cli(
+            "keys",
+            "create",
+            "--user",
+            "alice",
+            "--label",
+            "bot",
+            "--ip",
+            "10.0.0.0/8",
+            "--symbols",
+            "BTCUSDT,ethusdt",
+            "--permissions",
+            "read,trade",
+            "--json",
+        ).stdout
+    )
     assert created["kind"] == "hmac" and created["secret"].startswith("kps_")
     assert created["permissions"] == ["read", "trade"] and created["symbols"] == ["BTCUSDT", "ETHUSDT"]
     key = created["key"]
@@ -68,7 +85,9 @@ def test_review_json_lists_findings_and_apply_enforces(cli: Instance) -> None:
     assert json.loads(cli.cli("review", "--apply", "--json").stdout)["applied"] == []
 
 
-def test_master_key_rotation_reseals_every_secret_and_keys_still_verify(cli: Instance, tmp_path: Path) -> None:
+def test_master_key_rotation_reseals_every_secret_and_keys_still_verify(
+    cli: Instance, tmp_path: Path
+) -> None:
     created = json.loads(cli.cli("keys", "create", "--user", "alice", "--json").stdout)
     key_file = Path(cli.env["KEYPLANE_DATA_DIR"]) / "master.key"
     before = key_file.read_text()

@@ -53,10 +53,19 @@ def test_repeated_bad_codes_lock_the_log_in(server: Instance, page: Page) -> Non
 
 def test_session_cookie_flags_and_csrf_on_every_post(server: Instance) -> None:
     with httpx.Client(base_url=server.url, follow_redirects=False) as browser:
-        assert browser.post("/console/login", data={"email": "x@example.com", "password": "p"}).status_code == 403
+        assert (
+            browser.post("/console/login", data={"email": "x@example.com", "password": "p"}).status_code
+            == 403
+        )
         form = browser.get("/console/signup")
-        signed_up = browser.post("/console/signup", data={
-            "csrf_token": csrf_of(form.text), "email": "gina@example.com", "password": "a long enough password"})
+        signed_up = browser.post(
+            "/console/signup",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "email": "gina@example.com",
+                "password": "a long enough password",
+            },
+        )
         assert signed_up.status_code == 303
         cookie = next(h for h in signed_up.headers.get_list("set-cookie") if h.startswith("kp_session="))
         flags = {part.strip().lower() for part in cookie.split(";")[1:]}

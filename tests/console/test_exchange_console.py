@@ -13,8 +13,10 @@ from tests.support.server import Instance, free_port
 
 def signed_up(client: httpx.Client, email: str) -> str:
     form = client.get("/console/signup")
-    client.post("/console/signup", data={"csrf_token": csrf_of(form.text), "email": email,
-                                         "password": "a long enough password"})
+    client.post(
+        "/console/signup",
+        data={"csrf_token": csrf_of(form.text), "email": email, "password": "a long enough password"},
+    )
     page = client.get("/console/exchange")
     assert page.status_code == 200
     return page.text
@@ -27,7 +29,9 @@ def test_demo_mode_test_funds_appear_on_the_balances_page(server: Instance, tmp_
         with httpx.Client(base_url=demo.url, follow_redirects=False) as client:
             page = signed_up(client, "dora@example.com")
             assert "Your account holds no funds yet." in page and "No open orders." in page
-            assert client.post("/console/exchange/test-funds", data={"csrf_token": "forged"}).status_code == 403
+            assert (
+                client.post("/console/exchange/test-funds", data={"csrf_token": "forged"}).status_code == 403
+            )
             funded = client.post("/console/exchange/test-funds", data={"csrf_token": csrf_of(page)})
             assert funded.status_code == 303
             page = client.get(funded.headers["location"]).text
@@ -55,8 +59,14 @@ def test_balances_page_on_an_instance_that_is_not_the_exchange_writer_says_why(
     try:
         with httpx.Client(base_url=other.url, follow_redirects=False) as client:
             form = client.get("/console/signup")
-            client.post("/console/signup", data={"csrf_token": csrf_of(form.text), "email": "nina@example.com",
-                                                 "password": "a long enough password"})
+            client.post(
+                "/console/signup",
+                data={
+                    "csrf_token": csrf_of(form.text),
+                    "email": "nina@example.com",
+                    "password": "a long enough password",
+                },
+            )
             page = client.get("/console/exchange")
             assert page.status_code == 503
             assert "runs in another Keyplane process" in page.text and "Traceback" not in page.text

@@ -19,7 +19,10 @@ NOT_THE_TEST_IP = "192.0.2.1"
 def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(server: Instance, page: Page) -> None:
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     sign_up(page, server, "alice@example.com")
     page.goto(server.url + "/console/keys")
     expect(page.get_by_text("Turn on two-factor authentication")).to_be_visible()
@@ -61,8 +64,12 @@ def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(server: Insta
 
     session = {c["name"]: c["value"] for c in page.context.cookies()}["kp_session"]
     for data in ({"csrf_token": "forged"}, {}):
-        forged = httpx.post(f"{server.url}/console/keys/{key_id}/revoke", data=data,
-                            cookies={"kp_session": session}, follow_redirects=False)
+        forged = httpx.post(
+            f"{server.url}/console/keys/{key_id}/revoke",
+            data=data,
+            cookies={"kp_session": session},
+            follow_redirects=False,
+        )
         assert forged.status_code == 403
     assert client.sapi_get_account_apirestrictions()["enableReading"] is True
 
@@ -131,7 +138,9 @@ def test_ed25519_public_key_registered_in_console_signs_with_ccxt(server: Instan
     expect(page.get_by_role("heading", name="Balances and orders", level=1)).to_be_visible()
 
 
-def test_refused_key_form_keeps_the_code_and_rotation_shows_the_new_secret_once(server: Instance, page: Page) -> None:
+def test_refused_key_form_keeps_the_code_and_rotation_shows_the_new_secret_once(
+    server: Instance, page: Page
+) -> None:
     sign_up(page, server, "dan@example.com")
     app, _ = enrol_two_factor(page, server)
     code = app.code()
@@ -156,11 +165,16 @@ def test_refused_key_form_keeps_the_code_and_rotation_shows_the_new_secret_once(
     create.get_by_role("button", name="Create key").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("shown only this once")
-    key_id, old_secret = dialog.get_by_label("API key").input_value(), dialog.get_by_label("Secret key").input_value()
+    key_id, old_secret = (
+        dialog.get_by_label("API key").input_value(),
+        dialog.get_by_label("Secret key").input_value(),
+    )
     dialog.get_by_role("button", name="I have saved the secret").click()
     expect(page.locator("tbody tr")).to_contain_text("read, withdraw")
     expect(page.locator("tbody tr")).to_contain_text("can withdraw")
-    assert ccxt_binance(server.url, key_id, old_secret).sapi_get_account_apirestrictions()["enableWithdrawals"]
+    assert ccxt_binance(server.url, key_id, old_secret).sapi_get_account_apirestrictions()[
+        "enableWithdrawals"
+    ]
 
     page.goto(f"{server.url}/console/keys/{key_id}")
     rotate = page.locator("#rotate-form")
@@ -172,6 +186,11 @@ def test_refused_key_form_keeps_the_code_and_rotation_shows_the_new_secret_once(
     assert new_secret != old_secret
     page.reload()
     assert new_secret not in page.content()
-    assert ccxt_binance(server.url, key_id, new_secret).sapi_get_account_apirestrictions()["enableWithdrawals"]
-    eventually(lambda: refused(ccxt_binance(server.url, key_id, old_secret).sapi_get_account_apirestrictions,
-                               "-1022"))
+    assert ccxt_binance(server.url, key_id, new_secret).sapi_get_account_apirestrictions()[
+        "enableWithdrawals"
+    ]
+    eventually(
+        lambda: refused(
+            ccxt_binance(server.url, key_id, old_secret).sapi_get_account_apirestrictions, "-1022"
+        )
+    )

@@ -30,8 +30,12 @@ def test_demo_serves_a_live_two_sided_book_and_a_working_key(tmp_path: Path, dat
     port, log = free_port(), tmp_path / "demo.log"
     env = server_env(tmp_path / "data", database_url, None, COLUMNS="200")
     with log.open("wb") as out:
-        process = subprocess.Popen([*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         key = wait_for(log, r"API key:\s+(\S+)", process).group(1)
         secret = wait_for(log, r"API secret:\s+(\S+)", process).group(1)
@@ -39,8 +43,11 @@ def test_demo_serves_a_live_two_sided_book_and_a_working_key(tmp_path: Path, dat
         base = f"http://127.0.0.1:{port}"
 
         query = f"timestamp={time.time_ns() // 1_000_000}&recvWindow=10000"
-        signed = httpx.get(f"{base}/sapi/v1/account/apiRestrictions?{query}&signature={hmac_hex(secret, query)}",
-                           headers={"X-MBX-APIKEY": key}, timeout=5)
+        signed = httpx.get(
+            f"{base}/sapi/v1/account/apiRestrictions?{query}&signature={hmac_hex(secret, query)}",
+            headers={"X-MBX-APIKEY": key},
+            timeout=5,
+        )
         assert signed.status_code == 200, signed.text
         assert signed.json()["enableSpotAndMarginTrading"] is True
 

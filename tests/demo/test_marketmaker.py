@@ -12,7 +12,9 @@ from keyplane.runtime import Platform
 
 def maker_for(platform: Platform, config: MakerConfig | None = None, seed_value: int = 7) -> MarketMaker:
     ids: DemoUsers = seed(platform)
-    return MarketMaker(platform.exchange, ids.maker, ids.taker, config or MakerConfig(), rng=random.Random(seed_value))
+    return MarketMaker(
+        platform.exchange, ids.maker, ids.taker, config or MakerConfig(), rng=random.Random(seed_value)
+    )
 
 
 def test_rounds_keep_both_sides_of_every_book_quoted_with_bid_below_ask(platform: Platform) -> None:
@@ -47,7 +49,9 @@ def test_reference_price_walks_but_stays_within_its_band(platform: Platform) -> 
             assert quoting.low <= quoting.reference <= quoting.high
     assert any(q.reference != start[s] for s, q in mm.books.items())
     for symbol, quoting in mm.books.items():
-        assert quoting.low >= start[symbol] * Decimal("0.98") and quoting.high <= start[symbol] * Decimal("1.02")
+        assert quoting.low >= start[symbol] * Decimal("0.98") and quoting.high <= start[symbol] * Decimal(
+            "1.02"
+        )
 
 
 def test_taker_orders_make_trades_and_the_maker_never_trades_with_itself(platform: Platform) -> None:
@@ -68,8 +72,10 @@ class Failing:
 
     def __getattr__(self, name: str) -> Any:
         if name in ("place_order", "cancel_order", "depth"):
+
             def fail(*args: Any, **kwargs: Any) -> Any:
                 raise RuntimeError("database is gone")
+
             return fail
         return getattr(self._real, name)
 

@@ -116,7 +116,9 @@ def test_market_buy_by_quote_qty_spends_at_most_the_quote(ex: Exchange, alice: i
     assert locked(ex, bob, "USDT") == 0
 
 
-def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(ex: Exchange, alice: int, bob: int) -> None:
+def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(
+    ex: Exchange, alice: int, bob: int
+) -> None:
     ex.place_order(limit(alice, "SELL", "0.1", "30000"))
     placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(3000)))
     assert placed.order.status is OrderStatus.FILLED

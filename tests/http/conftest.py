@@ -8,8 +8,9 @@ from pathlib import Path
 from tests.support.server import Instance
 
 
-def issue_key(server: Instance, *args: str, user: str = "alice", public_key: str | None = None,
-              tmp: Path | None = None) -> dict[str, str]:
+def issue_key(
+    server: Instance, *args: str, user: str = "alice", public_key: str | None = None, tmp: Path | None = None
+) -> dict[str, str]:
     extra: list[str] = []
     if public_key is not None:
         assert tmp is not None

@@ -28,7 +28,9 @@ def second(server: Instance, tmp_path: Path) -> Iterator[Instance]:
     other.stop()
 
 
-def test_revoke_is_seen_by_a_second_server_process_within_one_second(server: Instance, second: Instance) -> None:
+def test_revoke_is_seen_by_a_second_server_process_within_one_second(
+    server: Instance, second: Instance
+) -> None:
     if backend() == "postgresql":
         assert "KEYPLANE_REDIS_URL" in server.env or not redis_available()
     key = issue_key(server)
@@ -68,11 +70,15 @@ def test_permission_change_is_seen_by_every_instance(server: Instance, second: I
 def signed_get(url: str, key: dict[str, str], headers: dict[str, str] | None = None) -> httpx.Response:
     query = f"timestamp={int(time.time() * 1000)}"
     query += "&signature=" + hmac_hex(key["secret"], query)
-    return httpx.get(f"{url}/sapi/v1/account/apiRestrictions?{query}",
-                     headers={"X-MBX-APIKEY": key["key"], **(headers or {})})
+    return httpx.get(
+        f"{url}/sapi/v1/account/apiRestrictions?{query}",
+        headers={"X-MBX-APIKEY": key["key"], **(headers or {})},
+    )
 
 
-def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(server: Instance, tmp_path: Path) -> None:
+def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
+    server: Instance, tmp_path: Path
+) -> None:
     key = issue_key(server, "--ip", "198.51.100.7")
     spoofed = signed_get(server.url, key, {"X-Forwarded-For": "198.51.100.7"})
     assert spoofed.status_code == 401 and "127.0.0.1" in spoofed.json()["msg"]
@@ -116,8 +122,21 @@ def test_only_one_process_runs_the_exchange_of_a_database(server: Instance, seco
     assert refused.status_code == 503 and refused.json()["code"] == -1008
     # Keys are not the exchange: the second instance still verifies them.
     key = issue_key(server)
-    assert python_binance(second.url, key["key"], key["secret"]).get_account_api_permissions()["enableReading"]
+    assert python_binance(second.url, key["key"], key["secret"]).get_account_api_permissions()[
+        "enableReading"
+    ]
     # Nor can an operator command write the ledger beside the running writer.
-    beside = second.cli("funds", "credit", "--user", "alice", "--asset", "USDT", "--amount", "1",
-                        "--server", "http://127.0.0.1:9", check=False)
+    beside = second.cli(
+        "funds",
+        "credit",
+        "--user",
+        "alice",
+        "--asset",
+        "USDT",
+        "--amount",
+        "1",
+        "--server",
+        "http://127.0.0.1:9",
+        check=False,
+    )
     assert beside.returncode != 0 and "another Keyplane process" in beside.stderr

@@ -56,6 +56,13 @@ def bench(engine: Engine) -> KeyBench:
 
     cache = KeyCache(load)
     usage = UsageRecorder(engine, now_ms=clock)
-    verifier = Verifier(cache, MemoryReplayGuard(), MemoryRateLimiter(), usage, Limits(weight_per_key=50, weight_per_ip=80), clock)
+    verifier = Verifier(
+        cache,
+        MemoryReplayGuard(),
+        MemoryRateLimiter(),
+        usage,
+        Limits(weight_per_key=50, weight_per_ip=80),
+        clock,
+    )
     user_id = service.create_user("alice", Actor("test"))
     return KeyBench(clock, sealer, service, cache, usage, verifier, user_id)

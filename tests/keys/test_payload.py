@@ -50,7 +50,12 @@ def test_decoded_candidate_is_dropped_when_decoding_would_change_the_parameters(
 
 @pytest.mark.parametrize(
     ("query", "body"),
-    [(b"a=1&a=2", b""), (b"a=1", b"a=2"), (b"signature=x", b"signature=y"), (b"", b"signature=x&signature=y")],
+    [
+        (b"a=1&a=2", b""),
+        (b"a=1", b"a=2"),
+        (b"signature=x", b"signature=y"),
+        (b"", b"signature=x&signature=y"),
+    ],
 )
 def test_duplicate_parameters_are_refused_with_1101(query: bytes, body: bytes) -> None:
     with pytest.raises(BadParameter) as caught:

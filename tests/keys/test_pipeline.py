@@ -106,7 +106,9 @@ def test_recv_window_above_60000_is_1131_and_timestamp_is_mandatory(bench: KeyBe
         verify(bench, request(bench, key_id, secret, {"recvWindow": "60001"}))
     assert caught.value.code == -1131
     query = "symbol=BTCUSDT"
-    req = SignedRequest.from_raw("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.2.3.4")
+    req = SignedRequest.from_raw(
+        "GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.2.3.4"
+    )
     with pytest.raises(BadParameter) as missing:
         verify(bench, req)
     assert missing.value.code == -1102
@@ -115,7 +117,12 @@ def test_recv_window_above_60000_is_1131_and_timestamp_is_mandatory(bench: KeyBe
 def test_microsecond_timestamps_are_accepted(bench: KeyBench) -> None:
     key_id, secret = hmac_key(bench)
     query = f"timestamp={bench.clock() * 1000 + 123}"
-    verify(bench, SignedRequest.from_raw("GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.1.1.1"))
+    verify(
+        bench,
+        SignedRequest.from_raw(
+            "GET", f"{query}&signature={hmac_hex(secret, query)}".encode(), b"", key_id, "1.1.1.1"
+        ),
+    )
 
 
 def test_wrong_secret_or_tampered_parameter_is_1022(bench: KeyBench) -> None:
@@ -136,10 +143,14 @@ def test_asymmetric_keys_sign_and_verify_through_the_pipeline(bench: KeyBench, m
     private, pem = make_pair()
     key = bench.service.create(bench.user_id, OP, public_key_pem=pem).key
     query = f"symbol=BTCUSDT&timestamp={bench.clock()}"
-    good = SignedRequest.from_raw("GET", f"{query}&signature={asym_signature(private, query)}".encode(), b"", key.key_id, "::1")
+    good = SignedRequest.from_raw(
+        "GET", f"{query}&signature={asym_signature(private, query)}".encode(), b"", key.key_id, "::1"
+    )
     assert verify(bench, good).key.kind.value in ("ed25519", "rsa")
     other, _ = make_pair()
-    bad = SignedRequest.from_raw("GET", f"{query}&signature={asym_signature(other, query)}".encode(), b"", key.key_id, "::1")
+    bad = SignedRequest.from_raw(
+        "GET", f"{query}&signature={asym_signature(other, query)}".encode(), b"", key.key_id, "::1"
+    )
     with pytest.raises(InvalidSignature):
         verify(bench, bad)
 

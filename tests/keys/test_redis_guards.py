@@ -18,8 +18,10 @@ def test_replay_guards_refuse_the_second_use_within_the_window(redis_url: str) -
         first, second = RedisReplayGuard(redis, prefix), RedisReplayGuard(redis, prefix)  # two instances
         memory = MemoryReplayGuard()
         results = [
-            await first.first_use("sig", 5000), await second.first_use("sig", 5000),
-            await memory.first_use("sig", 5000), await memory.first_use("sig", 5000),
+            await first.first_use("sig", 5000),
+            await second.first_use("sig", 5000),
+            await memory.first_use("sig", 5000),
+            await memory.first_use("sig", 5000),
             await first.first_use("short", 50),
         ]
         await asyncio.sleep(0.2)

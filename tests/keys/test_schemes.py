@@ -12,9 +12,7 @@ from keyplane.keys.schemes import HmacVerifier, load_public_key
 from tests.support.signing import ed25519_pair, private_pem, rsa_pair
 
 BINANCE_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-BINANCE_PAYLOAD = (
-    "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
-)
+BINANCE_PAYLOAD = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
 BINANCE_SIGNATURE = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
 
 
@@ -40,7 +38,9 @@ def test_every_tampered_signature_character_is_refused() -> None:
     for index in range(len(BINANCE_SIGNATURE)):
         swapped = "0" if BINANCE_SIGNATURE[index] != "0" else "1"
         with pytest.raises(InvalidSignature):
-            verifier.verify(BINANCE_PAYLOAD.encode(), BINANCE_SIGNATURE[:index] + swapped + BINANCE_SIGNATURE[index + 1 :])
+            verifier.verify(
+                BINANCE_PAYLOAD.encode(), BINANCE_SIGNATURE[:index] + swapped + BINANCE_SIGNATURE[index + 1 :]
+            )
 
 
 @pytest.mark.parametrize("make_pair", [ed25519_pair, rsa_pair], ids=["ed25519", "rsa"])

@@ -69,7 +69,11 @@ def test_edit_changes_policy_and_records_when_trade_was_granted(bench: KeyBench)
     key = bench.service.create(bench.user_id, OP).key
     bench.clock.advance(10)
     edited = bench.service.edit(
-        key.key_id, OP, label="bot", permissions=frozenset({Permission.TRADE}), ip_allowlist=("10.0.0.0/8",),
+        key.key_id,
+        OP,
+        label="bot",
+        permissions=frozenset({Permission.TRADE}),
+        ip_allowlist=("10.0.0.0/8",),
         symbols=("ethusdt",),
     )
     assert edited.label == "bot" and Permission.TRADE in edited.permissions
@@ -126,7 +130,12 @@ def test_every_change_is_an_audit_event_with_actor_ip_and_time(bench: KeyBench) 
     with bench.service._engine.connect() as conn:
         events = list(reversed(key_repo.audit_of(conn, key_id=key_id)))
     assert [e["action"] for e in events] == [
-        "key.create", "key.edit", "key.disable", "key.enable", "key.rotate", "key.revoke"
+        "key.create",
+        "key.edit",
+        "key.disable",
+        "key.enable",
+        "key.rotate",
+        "key.revoke",
     ]
     assert all(e["actor"] == "operator" and e["source_ip"] == "192.0.2.10" and e["at"] for e in events)
     assert all(issued.secret not in e["detail"] for e in events)

@@ -7,8 +7,13 @@ from typing import Any
 import ccxt
 from binance import Client
 
-HOSTS = ("https://api.binance.com", "https://fapi.binance.com", "https://dapi.binance.com",
-         "https://eapi.binance.com", "https://papi.binance.com")
+HOSTS = (
+    "https://api.binance.com",
+    "https://fapi.binance.com",
+    "https://dapi.binance.com",
+    "https://eapi.binance.com",
+    "https://papi.binance.com",
+)
 
 
 def point_at(exchange: Any, base: str) -> Any:
@@ -16,7 +21,7 @@ def point_at(exchange: Any, base: str) -> Any:
         if isinstance(url, str):
             for host in HOSTS:
                 if url.startswith(host):
-                    exchange.urls["api"][name] = base + url[len(host):]
+                    exchange.urls["api"][name] = base + url[len(host) :]
     return exchange
 
 

@@ -44,7 +44,10 @@ class Instance:
     def start(self, log: Path) -> None:
         handle = log.open("ab")
         self.process = subprocess.Popen(
-            [*KEYPLANE, "serve", "--port", str(self.port)], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+            [*KEYPLANE, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

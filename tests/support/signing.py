@@ -26,9 +26,11 @@ def rsa_pair(bits: int = 2048) -> tuple[rsa.RSAPrivateKey, str]:
 
 
 def public_pem(private: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
-    return private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def private_pem(private: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:

@@ -53,6 +53,10 @@ def demo(
     console.print(f"  API key:    {issued.key.key_id}", highlight=False)
     console.print(f"  API secret: {issued.secret}", highlight=False)
     console.print("Use it with ccxt:", highlight=False)
-    console.print(CCXT_SNIPPET.format(key=issued.key.key_id, secret=issued.secret, base=base),
-                  highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        CCXT_SNIPPET.format(key=issued.key.key_id, secret=issued.secret, base=base),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
     run_server(config, [market_maker_job()])

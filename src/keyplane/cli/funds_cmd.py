@@ -26,7 +26,9 @@ def credit(
     user: Annotated[str, typer.Option(help="The user to credit.")],
     asset: Annotated[str, typer.Option(help="Asset code, e.g. USDT.")],
     amount: Annotated[str, typer.Option(help="A positive decimal amount.")],
-    server: Annotated[str | None, typer.Option(help="URL of the running server (default: from settings).")] = None,
+    server: Annotated[
+        str | None, typer.Option(help="URL of the running server (default: from settings).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Credit an account from the external account; an audited ledger entry."""
@@ -38,9 +40,12 @@ def credit(
     url = server or f"http://{config.host}:{config.port}"
     token = load_operator_token(config.ensure_data_dir())
     try:
-        response = httpx.post(f"{url}/v1/operator/funds/credit", timeout=10,
-                              headers={"Authorization": f"Bearer {token}"},
-                              json={"user": user, "asset": asset.upper(), "amount": str(value)})
+        response = httpx.post(
+            f"{url}/v1/operator/funds/credit",
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"user": user, "asset": asset.upper(), "amount": str(value)},
+        )
     except httpx.ConnectError:
         response = None
     if response is not None:
@@ -54,4 +59,6 @@ def credit(
     if json_out:
         print_json(data)
     else:
-        console.print(f"{user}: {data['asset']} free {data['free']}, locked {data['locked']}", highlight=False)
+        console.print(
+            f"{user}: {data['asset']} free {data['free']}, locked {data['locked']}", highlight=False
+        )

@@ -44,7 +44,9 @@ def _show(key: ApiKey, secret: str | None = None) -> None:
     console.print(table)
     if secret:
         console.print(f"\nsecret: {secret}", highlight=False)
-        console.print("[bold yellow]This secret is shown once. Store it now; Keyplane cannot show it again.[/]")
+        console.print(
+            "[bold yellow]This secret is shown once. Store it now; Keyplane cannot show it again.[/]"
+        )
 
 
 def _print_issued(issued: IssuedKey, json_out: bool) -> None:
@@ -67,7 +69,9 @@ def keys_create(
     ip: Annotated[list[str] | None, typer.Option(help="Allowed IP or CIDR; repeat for more.")] = None,
     symbols: Annotated[str, typer.Option(help="Allowed symbols, e.g. BTCUSDT,ETHUSDT.")] = "",
     expires: Annotated[str | None, typer.Option(help="Expiry: YYYY-MM-DD or ISO date-time (UTC).")] = None,
-    public_key: Annotated[Path | None, typer.Option(help="Register an Ed25519/RSA public key (PEM file).")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option(help="Register an Ed25519/RSA public key (PEM file).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Issue a key. HMAC keys print their secret exactly once."""
@@ -87,8 +91,9 @@ def keys_create(
 
 @keys_app.command("list")
 @friendly
-def keys_list(user: Annotated[str | None, typer.Option(help="Only this user's keys.")] = None,
-              json_out: JsonOpt = False) -> None:
+def keys_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's keys.")] = None, json_out: JsonOpt = False
+) -> None:
     """List keys."""
     with platform() as p:
         keys = p.keys.list(p.keys.user_id(user) if user else None)
@@ -97,8 +102,16 @@ def keys_list(user: Annotated[str | None, typer.Option(help="Only this user's ke
         return
     table = Table("key", "user", "kind", "label", "permissions", "IPs", "status", "last used")
     for k in keys:
-        table.add_row(k.key_id, str(k.user_id), k.kind.value, k.label, format_permissions(k.permissions),
-                      ",".join(k.ip_allowlist) or "any", k.status.value, iso(k.last_used_at) or "never")
+        table.add_row(
+            k.key_id,
+            str(k.user_id),
+            k.kind.value,
+            k.label,
+            format_permissions(k.permissions),
+            ",".join(k.ip_allowlist) or "any",
+            k.status.value,
+            iso(k.last_used_at) or "never",
+        )
     console.print(table)
 
 

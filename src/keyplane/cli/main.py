@@ -50,8 +50,15 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
     app_ = create_app(open_platform(config), background)
     console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
     # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
-    uvicorn.run(app_, host=config.host, port=config.port, log_level="warning", access_log=False,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        app_,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 @app.command()
@@ -64,7 +71,9 @@ def serve(
     redis_url: RedisUrl = None,
 ) -> None:
     """Serve the API (and console) with uvicorn."""
-    run_server(settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url))
+    run_server(
+        settings(host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url)
+    )
 
 
 @app.command("review")
@@ -97,8 +106,10 @@ def master_rotate() -> None:
 
     config = settings()
     if config.master_key is not None:
-        raise ValueError("KEYPLANE_MASTER_KEY is set: rotate by unsetting it and using the key file, "
-                         "or re-seal with a new environment key through your secret manager")
+        raise ValueError(
+            "KEYPLANE_MASTER_KEY is set: rotate by unsetting it and using the key file, "
+            "or re-seal with a new environment key through your secret manager"
+        )
     with platform() as p:
         count = rotate_master_key(p.engine, config.data_dir)
     console.print(f"master key rotated; {count} secrets re-sealed")

@@ -124,7 +124,9 @@ class MarketMaker:
 
     def _quoting(self, market: MarketSpec) -> Quoting:
         start = start_price(market, self.exchange.price_ticker(market.symbol).price)
-        low = max(to_tick(start * (1 - D(self.config.band_bps) / BPS), market.tick_size, up=True), market.tick_size)
+        low = max(
+            to_tick(start * (1 - D(self.config.band_bps) / BPS), market.tick_size, up=True), market.tick_size
+        )
         high = to_tick(start * (1 + D(self.config.band_bps) / BPS), market.tick_size)
         if market.max_price:
             high = min(high, market.max_price)
@@ -163,7 +165,11 @@ class MarketMaker:
         quotes = []
         for i in range(cfg.levels):
             for side, price in ((Side.BUY, best_bid - i * gap), (Side.SELL, best_ask + i * gap)):
-                if price <= 0 or (m.min_price and price < m.min_price) or (m.max_price and price > m.max_price):
+                if (
+                    price <= 0
+                    or (m.min_price and price < m.min_price)
+                    or (m.max_price and price > m.max_price)
+                ):
                     continue
                 quotes.append((side, price, self._size(m, price, D(1) + D(i) / 2)))
         return quotes
@@ -184,9 +190,18 @@ class MarketMaker:
     def _requote(self, q: Quoting, report: RoundReport) -> None:
         old, q.resting = q.resting, []
         for side, price, qty in self.ladder(q):
-            placed = self._place(OrderRequest(
-                self.maker_id, q.market.symbol, side, OrderType.LIMIT, quantity=qty, price=price,
-                time_in_force=TimeInForce.GTC, self_trade_prevention_mode=StpMode.EXPIRE_MAKER))
+            placed = self._place(
+                OrderRequest(
+                    self.maker_id,
+                    q.market.symbol,
+                    side,
+                    OrderType.LIMIT,
+                    quantity=qty,
+                    price=price,
+                    time_in_force=TimeInForce.GTC,
+                    self_trade_prevention_mode=StpMode.EXPIRE_MAKER,
+                )
+            )
             if placed is not None:
                 report.placed += 1
                 report.trades += len(placed.fills)
@@ -202,9 +217,18 @@ class MarketMaker:
             return
         price = best[0][0]
         qty = self._qty_for(q.market, price, q.market.min_notional * D(self.rng.randint(2, 20)))
-        placed = self._place(OrderRequest(
-            self.taker_id, q.market.symbol, side, OrderType.LIMIT, quantity=qty, price=price,
-            time_in_force=TimeInForce.IOC, self_trade_prevention_mode=StpMode.EXPIRE_TAKER))
+        placed = self._place(
+            OrderRequest(
+                self.taker_id,
+                q.market.symbol,
+                side,
+                OrderType.LIMIT,
+                quantity=qty,
+                price=price,
+                time_in_force=TimeInForce.IOC,
+                self_trade_prevention_mode=StpMode.EXPIRE_TAKER,
+            )
+        )
         if placed is not None:
             report.trades += len(placed.fills)
 
@@ -248,8 +272,10 @@ def market_maker_job(
         while True:
             try:
                 mm = await asyncio.to_thread(
-                    lambda: MarketMaker(platform.exchange, platform.keys.user_id(maker),
-                                        platform.keys.user_id(taker), config))
+                    lambda: MarketMaker(
+                        platform.exchange, platform.keys.user_id(maker), platform.keys.user_id(taker), config
+                    )
+                )
                 break
             except Exception:  # e.g. database not reachable yet: retry, never crash
                 log.exception("market maker could not start; retrying")

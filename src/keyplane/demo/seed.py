@@ -73,9 +73,13 @@ def seed(platform: Platform) -> DemoUsers:
 def issue_demo_key(platform: Platform) -> IssuedKey:
     """A new read+trade HMAC key for ``demo``; the oldest live demo keys beyond the limit are revoked."""
     user_id = platform.keys.user_id(DEMO_USER)
-    live = [k for k in platform.keys.list(user_id)
-            if k.label == DEMO_KEY_LABEL and k.status is not KeyStatus.REVOKED]
+    live = [
+        k
+        for k in platform.keys.list(user_id)
+        if k.label == DEMO_KEY_LABEL and k.status is not KeyStatus.REVOKED
+    ]
     for old in live[: max(0, len(live) - KEEP_DEMO_KEYS + 1)]:
         platform.keys.revoke(old.key_id, ACTOR, "replaced by a newer demo key")
-    return platform.keys.create(user_id, ACTOR, label=DEMO_KEY_LABEL,
-                                permissions=frozenset({Permission.READ, Permission.TRADE}))
+    return platform.keys.create(
+        user_id, ACTOR, label=DEMO_KEY_LABEL, permissions=frozenset({Permission.READ, Permission.TRADE})
+    )

@@ -78,9 +78,7 @@ class Exchange(ExchangeQueries):
     assets and markets are seeded when ``seed_defaults`` is true.
     """
 
-    def __init__(
-        self, engine: Engine, now: Callable[[], int] = now_ms, seed_defaults: bool = True
-    ) -> None:
+    def __init__(self, engine: Engine, now: Callable[[], int] = now_ms, seed_defaults: bool = True) -> None:
         self.engine = engine
         self.now = now
         self._lock = threading.RLock()

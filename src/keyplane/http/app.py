@@ -44,8 +44,7 @@ def starlette_routes(routes: list[Route]) -> list[BaseRoute]:
     for route in routes:
         grouped[route.path][route.method] = route
     return [
-        StarletteRoute(path, _endpoint(methods), methods=list(methods))
-        for path, methods in grouped.items()
+        StarletteRoute(path, _endpoint(methods), methods=list(methods)) for path, methods in grouped.items()
     ]
 
 

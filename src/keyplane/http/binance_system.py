@@ -65,7 +65,9 @@ SYSTEM_ROUTES = [
     Route("GET", "/api/v3/ping", ping, weight=1),
     Route("GET", "/api/v3/time", server_time, weight=1),
     Route("GET", "/sapi/v1/system/status", system_status, weight=1),
-    Route("GET", "/sapi/v1/account/apiRestrictions", api_restrictions, Security.SIGNED, Permission.READ, 1, None),
+    Route(
+        "GET", "/sapi/v1/account/apiRestrictions", api_restrictions, Security.SIGNED, Permission.READ, 1, None
+    ),
     Route("GET", "/sapi/v1/margin/allPairs", empty_list, Security.SIGNED, Permission.READ, 1, None),
     Route("GET", "/sapi/v1/margin/isolated/allPairs", empty_list, Security.SIGNED, Permission.READ, 10, None),
     Route("GET", "/fapi/v1/exchangeInfo", empty_exchange_info, weight=1),

@@ -46,6 +46,7 @@ def _open_orders_weight(params: Params) -> int:
 def _my_trades_weight(params: Params) -> int:
     return 5 if "orderId" in params else 20
 
+
 EXCHANGE_ROUTES: list[Route] = [
     # market data
     Route("GET", "/api/v3/exchangeInfo", market.exchange_info, weight=20),

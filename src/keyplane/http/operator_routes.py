@@ -36,8 +36,10 @@ async def credit(request: Request) -> Response:
         balance = await asyncio.to_thread(credit_funds, parts.platform, user, asset, amount, actor)
     except Exception as error:  # noqa: BLE001 - mapped to a Binance-shaped answer
         return to_response(error)
-    return Response(json.dumps({"asset": balance.asset, "free": str(balance.free), "locked": str(balance.locked)}),
-                    media_type="application/json")
+    return Response(
+        json.dumps({"asset": balance.asset, "free": str(balance.free), "locked": str(balance.locked)}),
+        media_type="application/json",
+    )
 
 
 OPERATOR_ROUTES: list[BaseRoute] = [Route("/v1/operator/funds/credit", credit, methods=["POST"])]

@@ -75,7 +75,13 @@ def refuse(
     """Audit a failed attempt and raise: ``LockedOut`` when it tipped the throttle, else ``error``."""
     record(conn, now, failed, user_id=user_id, source_ip=source_ip, detail=detail)
     if locked_until is not None:
-        record(conn, now, AuditAction.LOCKED_OUT, user_id=user_id, source_ip=source_ip,
-               detail=f"scope={scope} until={locked_until}")
+        record(
+            conn,
+            now,
+            AuditAction.LOCKED_OUT,
+            user_id=user_id,
+            source_ip=source_ip,
+            detail=f"scope={scope} until={locked_until}",
+        )
         raise LockedOut(locked_until)
     raise error

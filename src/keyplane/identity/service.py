@@ -347,8 +347,17 @@ class IdentityService:
     ) -> NoReturn:
         until = self._login_throttle.record_failure(conn, now, email, source_ip)
         reason = "bad_password" if user_id is not None else "unknown_account"
-        audit.refuse(conn, now, until, AuditAction.LOGIN_FAILED, InvalidCredentials(), user_id=user_id,
-                     source_ip=source_ip, detail=f"reason={reason}", scope="login")
+        audit.refuse(
+            conn,
+            now,
+            until,
+            AuditAction.LOGIN_FAILED,
+            InvalidCredentials(),
+            user_id=user_id,
+            source_ip=source_ip,
+            detail=f"reason={reason}",
+            scope="login",
+        )
 
     def _complete(
         self, pending_token: str, code: str, source_ip: str | None, *, recovery: bool

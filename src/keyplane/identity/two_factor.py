@@ -192,5 +192,14 @@ class TwoFactor:
         purpose: str,
     ) -> NoReturn:
         until = self.throttle.record_failure(conn, now, str(user_id), source_ip)
-        audit.refuse(conn, now, until, AuditAction.TOTP_FAILED, error, user_id=user_id, source_ip=source_ip,
-                     detail=f"purpose={purpose} reason={error.code}", scope="totp")
+        audit.refuse(
+            conn,
+            now,
+            until,
+            AuditAction.TOTP_FAILED,
+            error,
+            user_id=user_id,
+            source_ip=source_ip,
+            detail=f"purpose={purpose} reason={error.code}",
+            scope="totp",
+        )

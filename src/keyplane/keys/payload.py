@@ -38,7 +38,9 @@ class SignedRequest:
     client_ip: str
 
     @classmethod
-    def from_raw(cls, method: str, raw_query: bytes, raw_body: bytes, api_key: str | None, client_ip: str) -> SignedRequest:
+    def from_raw(
+        cls, method: str, raw_query: bytes, raw_body: bytes, api_key: str | None, client_ip: str
+    ) -> SignedRequest:
         return cls(method, parse_request(raw_query, raw_body), api_key, client_ip)
 
 
@@ -93,7 +95,9 @@ def _add_params(rest: str, params: Params) -> None:
 
 
 def _literal_pairs(text: str) -> list[tuple[str, str]]:
-    return sorted((name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part))
+    return sorted(
+        (name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)
+    )
 
 
 def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
@@ -122,7 +126,9 @@ def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
     candidates = []
     # Candidate 1: exactly the bytes sent. When both query and body carry parameters, the joined
     # string must parse to the same parameters, or bytes could be moved across the boundary.
-    if not (query and body) or sorted(parse_qsl(raw_payload, keep_blank_values=True)) == sorted(params.items()):
+    if not (query and body) or sorted(parse_qsl(raw_payload, keep_blank_values=True)) == sorted(
+        params.items()
+    ):
         candidates.append(raw_payload.encode("ascii"))
     # Candidate 2: python-binance signs the unencoded string; parse it literally, without decoding.
     if "%" in raw_payload or "+" in raw_payload:

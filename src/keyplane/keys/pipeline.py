@@ -129,7 +129,9 @@ class Verifier:
             raise TimestampRejected("Timestamp for this request is outside of the recvWindow.")
         # 4. Signature.
         if parsed.signature is None:
-            raise BadParameter(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+            raise BadParameter(
+                -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+            )
         if not self._signature_ok(entry, parsed, now):
             raise InvalidSignature()
         # 5. Replay of a state-changing request.
@@ -151,7 +153,9 @@ class Verifier:
             if symbol is not None and symbol.upper() not in key.symbols:
                 raise SymbolNotAllowed(f"This API key has no operation privilege for symbol {symbol}.")
         # 8. Request weight.
-        by_key, used_weight = await self._limiter.spend(("key:" + key_id, "ip:" + request.client_ip), needs.weight, now)
+        by_key, used_weight = await self._limiter.spend(
+            ("key:" + key_id, "ip:" + request.client_ip), needs.weight, now
+        )
         if by_key > self._limits.weight_per_key:
             raise self._limited(self._limits.weight_per_key, "API key", now)
         if used_weight > self._limits.weight_per_ip:
@@ -165,7 +169,9 @@ class Verifier:
         raw_ts = params.get("timestamp", "")
         digits = len(raw_ts)
         if not raw_ts.isdigit() or digits not in (13, 16):
-            raise BadParameter(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+            raise BadParameter(
+                -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+            )
         timestamp = int(raw_ts) if digits == 13 else int(raw_ts) / 1000
         raw_window = params.get("recvWindow")
         if raw_window is None:
@@ -175,7 +181,9 @@ class Verifier:
         elif RECV_WINDOW.match(raw_window):
             window = float(raw_window)
         else:
-            raise BadParameter(-1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.")
+            raise BadParameter(
+                -1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'."
+            )
         if window > self._limits.recv_window_max_ms:
             raise BadParameter(-1131, f"recvWindow must be less than {self._limits.recv_window_max_ms}.")
         return timestamp, window
@@ -201,7 +209,9 @@ class Verifier:
         try:
             address = ipaddress.ip_address(client_ip)
         except ValueError:
-            raise IpNotAllowed(f"Request IP {client_ip!r} could not be read; this key has an IP allowlist.") from None
+            raise IpNotAllowed(
+                f"Request IP {client_ip!r} could not be read; this key has an IP allowlist."
+            ) from None
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         if not any(address in network for network in entry.networks):

@@ -22,7 +22,9 @@ class PlatformRules:
     max_keys_per_user: int = 30
 
 
-def clean_permissions(permissions: frozenset[Permission], ip_allowlist: tuple[str, ...]) -> frozenset[Permission]:
+def clean_permissions(
+    permissions: frozenset[Permission], ip_allowlist: tuple[str, ...]
+) -> frozenset[Permission]:
     """Every key can read; ``withdraw`` is refused unless the key has an IP allowlist."""
     result = permissions | {Permission.READ}
     if Permission.WITHDRAW in result and not ip_allowlist:

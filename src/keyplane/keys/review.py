@@ -45,8 +45,11 @@ def findings_for(key: ApiKey, service: KeyService, now_ms: int) -> list[Finding]
         if Permission.TRADE in key.permissions and key.trade_since is not None:
             days = (now_ms - key.trade_since) // DAY_MS
             if days >= rules.trade_without_ip_days:
-                add("trade_without_ip", f"can trade without an IP allowlist for {days} days "
-                    f"(rule: trade removed after {rules.trade_without_ip_days})")
+                add(
+                    "trade_without_ip",
+                    f"can trade without an IP allowlist for {days} days "
+                    f"(rule: trade removed after {rules.trade_without_ip_days})",
+                )
     if Permission.WITHDRAW in key.permissions:
         add("can_withdraw", "this key can withdraw funds")
     return found

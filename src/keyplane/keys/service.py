@@ -131,7 +131,9 @@ class KeyService:
         secret = None
         if public_key_pem is None:
             secret = new_secret()
-            values.update(kind=KeyKind.HMAC.value, secret_sealed=self._sealer.seal(secret.encode(), key_id.encode()))
+            values.update(
+                kind=KeyKind.HMAC.value, secret_sealed=self._sealer.seal(secret.encode(), key_id.encode())
+            )
         else:
             kind, _ = load_public_key(public_key_pem)
             values.update(kind=kind.value, public_key_pem=normalise_pem(public_key_pem))
@@ -145,8 +147,14 @@ class KeyService:
                     "too_many_keys",
                 )
             key_repo.insert_key(conn, {"key_id": key_id, **values})
-            detail = {"kind": values["kind"], "permissions": values["permissions"], "ip_allowlist": values["ip_allowlist"],
-                      "symbols": values["symbols"], "expires_at": values["expires_at"], "label": values["label"]}
+            detail = {
+                "kind": values["kind"],
+                "permissions": values["permissions"],
+                "ip_allowlist": values["ip_allowlist"],
+                "symbols": values["symbols"],
+                "expires_at": values["expires_at"],
+                "label": values["label"],
+            }
             self._changed(conn, actor, "key.create", user_id, key_id, detail)
         self._announced(key_id)
         return IssuedKey(self.get(key_id), secret)
@@ -196,7 +204,9 @@ class KeyService:
     def revoke(self, key_id: str, actor: Actor, reason: str = "") -> ApiKey:
         return self._set_status(key_id, actor, KeyStatus.REVOKED, reason or f"revoked by {actor.name}")
 
-    def rotate(self, key_id: str, actor: Actor, grace_seconds: int = 0, public_key_pem: str | None = None) -> IssuedKey:
+    def rotate(
+        self, key_id: str, actor: Actor, grace_seconds: int = 0, public_key_pem: str | None = None
+    ) -> IssuedKey:
         """New material for the same key id; the old one stays valid for ``grace_seconds``."""
         if grace_seconds < 0 or grace_seconds > 7 * 86400:
             raise KeyManagementError("the grace period is 0 to 604800 seconds (7 days)", "bad_grace")
@@ -206,19 +216,28 @@ class KeyService:
             row = key_repo.key_by_id(conn, key_id, for_update=True)
             key = self._live(conn, key_id, row)
             assert row is not None
-            values: dict[str, Any] = {"updated_at": now, "previous_until": now + grace_seconds * 1000 if grace_seconds else None}
+            values: dict[str, Any] = {
+                "updated_at": now,
+                "previous_until": now + grace_seconds * 1000 if grace_seconds else None,
+            }
             if key.kind is KeyKind.HMAC:
                 if public_key_pem is not None:
-                    raise KeyManagementError("an HMAC key rotates to a new secret; no public key is needed", "bad_rotate")
+                    raise KeyManagementError(
+                        "an HMAC key rotates to a new secret; no public key is needed", "bad_rotate"
+                    )
                 secret = new_secret()
                 values["secret_sealed"] = self._sealer.seal(secret.encode(), key_id.encode())
                 values["previous_secret_sealed"] = row["secret_sealed"] if grace_seconds else None
             else:
                 if public_key_pem is None:
-                    raise KeyManagementError("rotating an Ed25519/RSA key needs the new public key", "bad_rotate")
+                    raise KeyManagementError(
+                        "rotating an Ed25519/RSA key needs the new public key", "bad_rotate"
+                    )
                 kind, _ = load_public_key(public_key_pem)
                 if kind is not key.kind:
-                    raise KeyManagementError(f"this key is {key.kind.value}; the new public key is {kind.value}", "bad_rotate")
+                    raise KeyManagementError(
+                        f"this key is {key.kind.value}; the new public key is {kind.value}", "bad_rotate"
+                    )
                 values["public_key_pem"] = normalise_pem(public_key_pem)
                 values["previous_public_key_pem"] = row["public_key_pem"] if grace_seconds else None
             key_repo.update_key(conn, key_id, values)
@@ -230,9 +249,16 @@ class KeyService:
     def _set_status(self, key_id: str, actor: Actor, status: KeyStatus, reason: str) -> ApiKey:
         with self._engine.begin() as conn:
             key = self._live(conn, key_id)
-            key_repo.update_key(conn, key_id, {"status": status.value, "status_reason": reason[:200],
-                                               "updated_at": self._now_ms()})
-            action = {KeyStatus.ACTIVE: "key.enable", KeyStatus.DISABLED: "key.disable", KeyStatus.REVOKED: "key.revoke"}
+            key_repo.update_key(
+                conn,
+                key_id,
+                {"status": status.value, "status_reason": reason[:200], "updated_at": self._now_ms()},
+            )
+            action = {
+                KeyStatus.ACTIVE: "key.enable",
+                KeyStatus.DISABLED: "key.disable",
+                KeyStatus.REVOKED: "key.revoke",
+            }
             self._changed(conn, actor, action[status], key.user_id, key_id, {"reason": reason})
         self._announced(key_id)
         return self.get(key_id)
@@ -246,15 +272,35 @@ class KeyService:
             raise KeyManagementError(f"API key {key_id} is revoked; revocation is final", "revoked")
         return key
 
-    def _changed(self, conn: Connection, actor: Actor, action: str, user_id: int, key_id: str, detail: dict[str, Any]) -> None:
+    def _changed(
+        self, conn: Connection, actor: Actor, action: str, user_id: int, key_id: str, detail: dict[str, Any]
+    ) -> None:
         key_repo.record_change(conn, key_id, self._now_ms())
         self._audit(conn, actor, action, user_id, key_id, detail)
 
-    def _audit(self, conn: Connection, actor: Actor, action: str, user_id: int | None, key_id: str | None,
-               detail: dict[str, Any]) -> None:
-        key_repo.insert_audit(conn, [{"at": self._now_ms(), "actor": actor.name, "action": action, "user_id": user_id,
-                                      "key_id": key_id, "source_ip": actor.source_ip,
-                                      "detail": json.dumps(detail, default=str)}])
+    def _audit(
+        self,
+        conn: Connection,
+        actor: Actor,
+        action: str,
+        user_id: int | None,
+        key_id: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        key_repo.insert_audit(
+            conn,
+            [
+                {
+                    "at": self._now_ms(),
+                    "actor": actor.name,
+                    "action": action,
+                    "user_id": user_id,
+                    "key_id": key_id,
+                    "source_ip": actor.source_ip,
+                    "detail": json.dumps(detail, default=str),
+                }
+            ],
+        )
 
     def on_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(key_id)`` after each committed change made through this service."""

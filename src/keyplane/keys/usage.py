@@ -78,4 +78,3 @@ class UsageRecorder:
         with self._engine.begin() as conn:
             key_repo.touch_last_used(conn, used)
             key_repo.insert_audit(conn, refusals)
-

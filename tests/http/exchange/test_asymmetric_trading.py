@@ -23,8 +23,9 @@ def test_python_binance_places_and_cancels_an_order_with_an_rsa_key(venue: Venue
     private, public = rsa_pair()
     key = issue_key(venue.server, "--permissions", "read,trade", public_key=public, tmp=tmp_path)
     client = python_binance(venue.url, key["key"], private_key=private_pem(private))
-    placed = client.create_order(symbol="SOLUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
-                                 quantity="1", price="11")
+    placed = client.create_order(
+        symbol="SOLUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="11"
+    )
     assert placed["status"] == "NEW"
     canceled = client.cancel_order(symbol="SOLUSDT", orderId=placed["orderId"])
     assert canceled["status"] == "CANCELED"

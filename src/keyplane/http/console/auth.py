@@ -61,8 +61,13 @@ def platform_of(request: Request) -> Platform:
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path="/", secure=request.url.scheme == "https",
-        httponly=True, samesite="strict",
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
     )
 
 
@@ -98,8 +103,9 @@ async def checked_form(request: Request, token: str) -> FormData:
 
 
 def forbidden() -> Response:
-    return render("error.html", {"title": "Request refused", "viewer": None,
-                                 "error": CsrfInvalid().message}, 403)
+    return render(
+        "error.html", {"title": "Request refused", "viewer": None, "error": CsrfInvalid().message}, 403
+    )
 
 
 PageHandler = Callable[[Request, Viewer], Awaitable[Response]]
@@ -159,8 +165,16 @@ def error_page(viewer: Viewer | None, error: Exception) -> Response:
     if known is None:
         return internal_error(error)
     text, status = known
-    return render("error.html", {"title": "That did not work", "viewer": viewer,
-                                 "csrf": viewer.csrf if viewer else "", "error": text}, status)
+    return render(
+        "error.html",
+        {
+            "title": "That did not work",
+            "viewer": viewer,
+            "csrf": viewer.csrf if viewer else "",
+            "error": text,
+        },
+        status,
+    )
 
 
 async def step_up(request: Request, viewer: Viewer, code: str, purpose: str) -> None:

@@ -80,7 +80,9 @@ def parse_key_form(form: FormData, now_ms: int, *, creating: bool) -> KeyForm:
             if not pem:
                 raise KeyManagementError("paste the PEM public key, or choose an HMAC key", "bad_public_key")
             load_public_key(pem)
-    return KeyForm(policy.clean_label(text(form, "label")), permissions, ips, symbols, expires_at, expiry_text, pem)
+    return KeyForm(
+        policy.clean_label(text(form, "label")), permissions, ips, symbols, expires_at, expiry_text, pem
+    )
 
 
 def needs_step_up(key: ApiKey, edited: KeyForm) -> bool:

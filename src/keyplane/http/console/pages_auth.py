@@ -27,10 +27,17 @@ from keyplane.identity.sessions import csrf_token_for
 HOME = f"{BASE}/keys"
 
 
-def _anonymous_form(request: Request, template: str, title: str, status: int = 200,
-                    **context: object) -> Response:
+def _anonymous_form(
+    request: Request, template: str, title: str, status: int = 200, **context: object
+) -> Response:
     token, new = pre_session(request)
-    context = {"title": title, "viewer": None, "csrf": csrf_token_for(token), "notice": notice_of(request), **context}
+    context = {
+        "title": title,
+        "viewer": None,
+        "csrf": csrf_token_for(token),
+        "notice": notice_of(request),
+        **context,
+    }
     response = render(template, context, status)
     anonymous_csrf(request, response, token, new)
     return response
@@ -55,11 +62,18 @@ async def sign_up(request: Request) -> Response:
     email, password = text(form, "email"), text(form, "password")
     try:
         await run(identity.sign_up, email, password, source_ip=source_ip(request))
-        session = await run(identity.log_in, email, password, source_ip=source_ip(request),
-                            user_agent=request.headers.get("user-agent", ""))
+        session = await run(
+            identity.log_in,
+            email,
+            password,
+            source_ip=source_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     except IdentityError as error:
         message, status = describe(error)
-        return _anonymous_form(request, "signup.html", "Create your account", status, error=message, email=email)
+        return _anonymous_form(
+            request, "signup.html", "Create your account", status, error=message, email=email
+        )
     response = redirect(f"{BASE}/security?notice=welcome")
     set_session_cookie(request, response, session.token)
     return response
@@ -75,8 +89,13 @@ async def log_in(request: Request) -> Response:
         return forbidden()
     email = text(form, "email")
     try:
-        session = await run(platform_of(request).identity.log_in, email, text(form, "password"),
-                            source_ip=source_ip(request), user_agent=request.headers.get("user-agent", ""))
+        session = await run(
+            platform_of(request).identity.log_in,
+            email,
+            text(form, "password"),
+            source_ip=source_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     except IdentityError as error:
         message, status = describe(error)
         return _anonymous_form(request, "login.html", "Log in", status, error=message, email=email)
@@ -100,8 +119,11 @@ async def _pending_token(request: Request) -> str | Response:
 
 
 def _second_factor_form(token: str, status: int = 200, **context: object) -> Response:
-    return render("two_factor.html", {"title": "Two-factor authentication", "viewer": None,
-                                      "csrf": csrf_token_for(token), **context}, status)
+    return render(
+        "two_factor.html",
+        {"title": "Two-factor authentication", "viewer": None, "csrf": csrf_token_for(token), **context},
+        status,
+    )
 
 
 async def second_factor_page(request: Request) -> Response:
@@ -121,8 +143,9 @@ async def second_factor(request: Request) -> Response:
     code, recovery = text(form, "code").strip(), text(form, "recovery_code").strip()
     try:
         if recovery:
-            session = await run(identity.complete_two_factor_with_recovery_code, token, recovery,
-                                source_ip=source_ip(request))
+            session = await run(
+                identity.complete_two_factor_with_recovery_code, token, recovery, source_ip=source_ip(request)
+            )
         else:
             session = await run(identity.complete_two_factor, token, code, source_ip=source_ip(request))
     except SessionInvalid:

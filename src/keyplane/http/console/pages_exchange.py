@@ -22,7 +22,9 @@ TEST_FUNDS = {"USDT": Decimal(10000), "BTC": Decimal("0.5"), "ETH": Decimal(5), 
 
 def _account(platform: Platform, user_id: int) -> tuple[list[tuple[str, str, str]], list[Order], list[Trade]]:
     exchange = platform.exchange
-    balances = [(b.asset, fmt(b.free), fmt(b.locked)) for b in exchange.balances(user_id) if b.free or b.locked]
+    balances = [
+        (b.asset, fmt(b.free), fmt(b.locked)) for b in exchange.balances(user_id) if b.free or b.locked
+    ]
     orders = exchange.open_orders(user_id)
     trades: list[Trade] = []
     for symbol in exchange.markets:
@@ -35,11 +37,21 @@ def _account(platform: Platform, user_id: int) -> tuple[list[tuple[str, str, str
 async def exchange_page(request: Request, viewer: Viewer) -> Response:
     platform = platform_of(request)
     balances, orders, trades = await run(_account, platform, viewer.user_id)
-    return render("exchange.html", {
-        "title": "Balances and orders", "nav": "exchange", "viewer": viewer, "csrf": viewer.csrf,
-        "balances": balances, "orders": orders, "trades": trades, "fmt": fmt,
-        "demo": platform.settings.demo_mode, "credited": request.query_params.get("notice") == "funded",
-    })
+    return render(
+        "exchange.html",
+        {
+            "title": "Balances and orders",
+            "nav": "exchange",
+            "viewer": viewer,
+            "csrf": viewer.csrf,
+            "balances": balances,
+            "orders": orders,
+            "trades": trades,
+            "fmt": fmt,
+            "demo": platform.settings.demo_mode,
+            "credited": request.query_params.get("notice") == "funded",
+        },
+    )
 
 
 @action

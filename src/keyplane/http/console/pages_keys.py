@@ -44,11 +44,22 @@ async def _keys_page(request: Request, viewer: Viewer, status: int = 200, **cont
     rows = await run(key_rows, platform.keys, viewer.user_id, now_ms())
     can_create = viewer.user.two_factor_enabled or not platform.settings.require_2fa_for_keys
     values = context.pop("values", None) or {"kind": "hmac", "permissions": set()}
-    return render("keys.html", {
-        "title": "API keys", "nav": "keys", "viewer": viewer, "csrf": viewer.csrf, "rows": rows,
-        "can_create": can_create, "needs_totp": viewer.user.two_factor_enabled, "values": values,
-        "notice": notice_of(request), **context,
-    }, status)
+    return render(
+        "keys.html",
+        {
+            "title": "API keys",
+            "nav": "keys",
+            "viewer": viewer,
+            "csrf": viewer.csrf,
+            "rows": rows,
+            "can_create": can_create,
+            "needs_totp": viewer.user.two_factor_enabled,
+            "values": values,
+            "notice": notice_of(request),
+            **context,
+        },
+        status,
+    )
 
 
 def _secret_once(issued: IssuedKey) -> dict[str, object]:
@@ -67,9 +78,15 @@ async def create_key(request: Request, viewer: Viewer, form: FormData) -> Respon
         fields = parse_key_form(form, now_ms(), creating=True)
         await step_up(request, viewer, text(form, "totp_code"), "create_key")
         issued = await run(
-            platform.keys.create, viewer.user_id, _actor(viewer), label=fields.label,
-            permissions=fields.permissions, ip_allowlist=fields.ip_allowlist, symbols=fields.symbols,
-            expires_at=fields.expires_at, public_key_pem=fields.public_key_pem,
+            platform.keys.create,
+            viewer.user_id,
+            _actor(viewer),
+            label=fields.label,
+            permissions=fields.permissions,
+            ip_allowlist=fields.ip_allowlist,
+            symbols=fields.symbols,
+            expires_at=fields.expires_at,
+            public_key_pem=fields.public_key_pem,
         )
     except KNOWN_ERRORS as error:
         message, status = describe(error)
@@ -79,13 +96,24 @@ async def create_key(request: Request, viewer: Viewer, form: FormData) -> Respon
     return await _keys_page(request, viewer, 200, **_secret_once(issued))
 
 
-async def _detail(request: Request, viewer: Viewer, key: ApiKey, status: int = 200, **context: object) -> Response:
+async def _detail(
+    request: Request, viewer: Viewer, key: ApiKey, status: int = 200, **context: object
+) -> Response:
     platform = platform_of(request)
-    return render("key_detail.html", {
-        "title": f"Key {key.label or key.key_id}", "nav": "keys", "viewer": viewer, "csrf": viewer.csrf,
-        "row": key_row(key, platform.keys, now_ms()), "needs_totp": viewer.user.two_factor_enabled,
-        "notice": notice_of(request), **context,
-    }, status)
+    return render(
+        "key_detail.html",
+        {
+            "title": f"Key {key.label or key.key_id}",
+            "nav": "keys",
+            "viewer": viewer,
+            "csrf": viewer.csrf,
+            "row": key_row(key, platform.keys, now_ms()),
+            "needs_totp": viewer.user.two_factor_enabled,
+            "notice": notice_of(request),
+            **context,
+        },
+        status,
+    )
 
 
 @page
@@ -106,8 +134,13 @@ async def edit_key(request: Request, viewer: Viewer, form: FormData) -> Response
         if needs_step_up(key, fields):
             await step_up(request, viewer, text(form, "totp_code"), "edit_key")
         await run(
-            platform.keys.edit, key.key_id, _actor(viewer), label=fields.label, permissions=fields.permissions,
-            ip_allowlist=fields.ip_allowlist, symbols=fields.symbols,
+            platform.keys.edit,
+            key.key_id,
+            _actor(viewer),
+            label=fields.label,
+            permissions=fields.permissions,
+            ip_allowlist=fields.ip_allowlist,
+            symbols=fields.symbols,
             expires_at=fields.expires_at if expiry_changed else UNSET,
         )
     except KNOWN_ERRORS as error:
@@ -135,8 +168,10 @@ async def enable_key(request: Request, viewer: Viewer, form: FormData) -> Respon
 @page
 async def revoke_page(request: Request, viewer: Viewer) -> Response:
     key = await _own_key(platform_of(request), viewer, request.path_params["key_id"])
-    return render("key_revoke.html", {"title": "Revoke API key", "nav": "keys", "viewer": viewer,
-                                      "csrf": viewer.csrf, "key": key})
+    return render(
+        "key_revoke.html",
+        {"title": "Revoke API key", "nav": "keys", "viewer": viewer, "csrf": viewer.csrf, "key": key},
+    )
 
 
 @action

@@ -42,22 +42,40 @@ async def review_page(request: Request, viewer: Viewer) -> Response:
     platform = platform_of(request)
     rows = await run(key_rows, platform.keys, viewer.user_id, now_ms())
     events = await run(_recent_events, platform, viewer.user_id)
-    return render("review.html", {
-        "title": "Security review", "nav": "review", "viewer": viewer, "csrf": viewer.csrf,
-        "risky": [row for row in rows if row.live and row.findings], "events": events,
-        "notice": notice_of(request),
-    })
+    return render(
+        "review.html",
+        {
+            "title": "Security review",
+            "nav": "review",
+            "viewer": viewer,
+            "csrf": viewer.csrf,
+            "risky": [row for row in rows if row.live and row.findings],
+            "events": events,
+            "notice": notice_of(request),
+        },
+    )
 
 
 async def _settings(request: Request, viewer: Viewer, status: int = 200, **context: object) -> Response:
     platform = platform_of(request)
     sessions = await run(platform.identity.list_sessions, viewer.user_id)
     user = await run(platform.identity.get_user, viewer.user_id)
-    return render("security.html", {
-        "title": "Security settings", "nav": "security", "viewer": viewer, "csrf": viewer.csrf,
-        "user": user, "sessions": sessions, "current_session": viewer.session.session_id,
-        "require_2fa": platform.settings.require_2fa_for_keys, "notice": notice_of(request), **context,
-    }, status)
+    return render(
+        "security.html",
+        {
+            "title": "Security settings",
+            "nav": "security",
+            "viewer": viewer,
+            "csrf": viewer.csrf,
+            "user": user,
+            "sessions": sessions,
+            "current_session": viewer.session.session_id,
+            "require_2fa": platform.settings.require_2fa_for_keys,
+            "notice": notice_of(request),
+            **context,
+        },
+        status,
+    )
 
 
 @page
@@ -67,22 +85,32 @@ async def settings_page(request: Request, viewer: Viewer) -> Response:
 
 @action
 async def begin_enrolment(request: Request, viewer: Viewer, form: FormData) -> Response:
-    enrolment = await run(platform_of(request).identity.begin_totp_enrolment, viewer.user_id, source_ip=viewer.ip)
+    enrolment = await run(
+        platform_of(request).identity.begin_totp_enrolment, viewer.user_id, source_ip=viewer.ip
+    )
     return await _settings(request, viewer, enrolment=enrolment, replace_url=SECURITY)
 
 
 @action
 async def confirm_enrolment(request: Request, viewer: Viewer, form: FormData) -> Response:
     try:
-        codes = await run(platform_of(request).identity.confirm_totp_enrolment, viewer.user_id,
-                          text(form, "code"), source_ip=viewer.ip)
+        codes = await run(
+            platform_of(request).identity.confirm_totp_enrolment,
+            viewer.user_id,
+            text(form, "code"),
+            source_ip=viewer.ip,
+        )
     except KNOWN_ERRORS as error:
         message, status = describe(error)
         if not isinstance(error, EnrolmentNotStarted):
             message += " Start the set-up again and scan the new QR code."
         return await _settings(request, viewer, status, error=message)
-    fresh = Viewer(viewer.token, viewer.session, await run(platform_of(request).identity.get_user,
-                                                               viewer.user_id), viewer.ip)
+    fresh = Viewer(
+        viewer.token,
+        viewer.session,
+        await run(platform_of(request).identity.get_user, viewer.user_id),
+        viewer.ip,
+    )
     return await _settings(request, fresh, recovery_codes=codes.codes, replace_url=SECURITY)
 
 
@@ -102,8 +130,12 @@ async def disable_two_factor(request: Request, viewer: Viewer, form: FormData) -
 @action
 async def regenerate_recovery_codes(request: Request, viewer: Viewer, form: FormData) -> Response:
     try:
-        codes = await run(platform_of(request).identity.regenerate_recovery_codes, viewer.user_id,
-                          text(form, "code"), source_ip=viewer.ip)
+        codes = await run(
+            platform_of(request).identity.regenerate_recovery_codes,
+            viewer.user_id,
+            text(form, "code"),
+            source_ip=viewer.ip,
+        )
     except KNOWN_ERRORS as error:
         message, status = describe(error)
         return await _settings(request, viewer, status, error=message)
@@ -120,4 +152,3 @@ async def revoke_session(request: Request, viewer: Viewer, form: FormData) -> Re
     if session_id == viewer.session.session_id:
         return redirect(f"{BASE}/login?notice=logged_out")
     return redirect(f"{SECURITY}?notice=session_revoked")
-

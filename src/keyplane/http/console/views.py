@@ -62,5 +62,10 @@ class AuditRow:
 
 def audit_row(row: RowMapping) -> AuditRow:
     detail = str(row["detail"] or "")
-    return AuditRow(int(row["at"]), str(row["action"]), row["key_id"], row["source_ip"],
-                    detail if len(detail) <= 160 else detail[:157] + "...")
+    return AuditRow(
+        int(row["at"]),
+        str(row["action"]),
+        row["key_id"],
+        row["source_ip"],
+        detail if len(detail) <= 160 else detail[:157] + "...",
+    )

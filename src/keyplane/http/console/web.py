@@ -139,8 +139,15 @@ def _identity_status(error: identity_errors.IdentityError) -> int:
 
 def internal_error(error: Exception) -> Response:
     log.error("console error: %s", redact_text(repr(error)), exc_info=error)
-    return render("error.html", {"title": "Something went wrong", "viewer": None,
-                                 "error": "The request could not be completed. Try again later."}, 500)
+    return render(
+        "error.html",
+        {
+            "title": "Something went wrong",
+            "viewer": None,
+            "error": "The request could not be completed. Try again later.",
+        },
+        500,
+    )
 
 
 NOTICES = {
