@@ -1,0 +1,1 @@
+"""Attacks as tests: each one failed on the main that issue #7 describes."""
