@@ -50,9 +50,16 @@ class ExchangeQueries:
             raise NoSuchOrder()
         return o
 
-    def open_orders(self, user_id: int, symbol: str | None = None) -> list[Order]:
+    def open_orders(
+        self, user_id: int, symbol: str | None = None, allowed: frozenset[str] = frozenset()
+    ) -> list[Order]:
+        """Open orders on ``symbol``, or on every market; ``allowed`` (a key's symbol allowlist,
+        empty for none) narrows "every market" so a restricted key never sees other symbols."""
         with self._lock:
-            symbols = [self._market(symbol).symbol] if symbol else list(self.books)
+            if symbol:
+                symbols = [self._market(symbol).symbol]
+            else:
+                symbols = [s for s in self.books if not allowed or s in allowed]
             found = [
                 dataclasses.replace(o)
                 for s in symbols

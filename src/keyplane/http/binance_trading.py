@@ -142,7 +142,9 @@ async def cancel_open_orders(call: Call) -> list[dict[str, Any]]:
 
 async def open_orders(call: Call) -> list[dict[str, Any]]:
     symbol = p.optional_symbol(call.params)
-    return [out.order(o) for o in await asyncio.to_thread(exchange(call).open_orders, call.user_id, symbol)]
+    allowed = call.key.symbols if call.key is not None else frozenset()
+    found = await asyncio.to_thread(exchange(call).open_orders, call.user_id, symbol, allowed)
+    return [out.order(o) for o in found]
 
 
 async def all_orders(call: Call) -> list[dict[str, Any]]:
