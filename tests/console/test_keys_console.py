@@ -121,7 +121,9 @@ def test_ed25519_public_key_registered_in_console_signs_with_ccxt(server: Instan
     page.get_by_role("button", name="Disable key").click()
     expect(page.locator("#key-status")).to_have_text("disabled")
     eventually(lambda: refused(client.sapi_get_account_apirestrictions, "disabled"))
-    page.get_by_role("button", name="Enable key").click()
+    enable = page.locator("#enable-form")
+    enable.get_by_label("Authenticator code").fill(app.code())
+    enable.get_by_role("button", name="Enable key").click()
     expect(page.locator("#key-status")).to_have_text("active")
     eventually(lambda: accepted(client.sapi_get_account_apirestrictions))
 

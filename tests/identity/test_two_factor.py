@@ -163,3 +163,13 @@ def test_an_unconfirmed_enrolment_expires(service: IdentityService, user: User, 
     with pytest.raises(EnrolmentNotStarted) as err:
         service.confirm_totp_enrolment(user.user_id, code_now(enrolment, clock))
     assert err.value.code == "2fa_enrolment_missing"
+
+
+@pytest.mark.parametrize("zero", ["\uff10", "\u0660", "\u0966"])  # fullwidth, Arabic-Indic, Devanagari
+def test_a_code_in_non_ascii_digits_matches_no_step(zero: str, clock: Clock) -> None:
+    secret = totp_mod.new_secret(lambda n: bytes(range(n)))
+    code = totp_mod.code_at(secret, totp_mod.step_at(clock()))
+    lookalike = code.translate({ord(d): ord(zero) + int(d) for d in "0123456789"})
+    assert lookalike.isdigit() and not lookalike.isascii()
+    assert totp_mod.matching_steps(secret, code, clock()) == [totp_mod.step_at(clock())]
+    assert totp_mod.matching_steps(secret, lookalike, clock()) == []

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import io
+import re
 from collections.abc import Callable
 
 import pyotp
@@ -24,6 +25,7 @@ SECRET_BYTES = 20  # 160 bits, the RFC 4226 recommendation
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud without doubt
 _RECOVERY_HALF = 5
+_CODE_SHAPE = re.compile(f"[0-9]{{{DIGITS}}}")
 
 
 def new_secret(random_bytes: Callable[[int], bytes]) -> str:
@@ -55,7 +57,8 @@ def code_at(secret: str, step: int) -> str:
 def matching_steps(secret: str, code: str, now_ms: int) -> list[int]:
     """Every step within the window whose code equals ``code``, compared in constant time."""
     candidate = code.strip().replace(" ", "")
-    if len(candidate) != DIGITS or not candidate.isdigit():
+    # ASCII only: str.isdigit() also accepts "²" and "１", which compare_digest cannot take.
+    if not _CODE_SHAPE.fullmatch(candidate):
         return []
     current = step_at(now_ms)
     steps = range(current - VALID_WINDOW, current + VALID_WINDOW + 1)

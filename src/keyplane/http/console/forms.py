@@ -18,12 +18,20 @@ from keyplane.keys.model import ApiKey, Permission
 from keyplane.keys.schemes import load_public_key
 
 _SPLIT = re.compile(r"[\s,]+")
+_ASCII_COUNT = re.compile(r"[0-9]{1,18}")
 SENSITIVE = frozenset({Permission.TRADE, Permission.WITHDRAW})
+MAX_GRACE_SECONDS = 7 * 86400  # as the key service allows
 
 
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def ascii_count(value: str) -> int | None:
+    """A whole number in ASCII digits, or None: ``int()`` also takes "٣", "+3" and "1_000"."""
+    value = value.strip()
+    return int(value) if _ASCII_COUNT.fullmatch(value) else None
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -85,10 +93,22 @@ def parse_key_form(form: FormData, now_ms: int, *, creating: bool) -> KeyForm:
     )
 
 
-def needs_step_up(key: ApiKey, edited: KeyForm) -> bool:
-    """Adding trade or withdraw, or changing the IP allowlist, needs a fresh TOTP code."""
+def extends_life(key: ApiKey, edited: KeyForm) -> bool:
+    """A later expiry, or none at all where there was one: the key works longer than agreed."""
+    if key.expires_at is None:
+        return False
+    return edited.expires_at is None or edited.expires_at > key.expires_at
+
+
+def needs_step_up(key: ApiKey, edited: KeyForm, *, expiry_changed: bool) -> bool:
+    """Whatever gives the key more power needs a fresh TOTP code: adding trade or withdraw,
+    changing the IP allowlist, or extending its expiry. Narrowing a key never does."""
     added = edited.permissions - key.permissions
-    return bool(added & SENSITIVE) or set(edited.ip_allowlist) != set(key.ip_allowlist)
+    return (
+        bool(added & SENSITIVE)
+        or set(edited.ip_allowlist) != set(key.ip_allowlist)
+        or (expiry_changed and extends_life(key, edited))
+    )
 
 
 def form_values(form: FormData) -> dict[str, object]:

@@ -12,7 +12,14 @@ from starlette.responses import Response
 
 from keyplane.clock import now_ms
 from keyplane.http.console.auth import Viewer, action, page, platform_of, step_up
-from keyplane.http.console.forms import form_values, needs_step_up, parse_key_form, text
+from keyplane.http.console.forms import (
+    MAX_GRACE_SECONDS,
+    ascii_count,
+    form_values,
+    needs_step_up,
+    parse_key_form,
+    text,
+)
 from keyplane.http.console.views import key_row, key_rows
 from keyplane.http.console.web import BASE, KNOWN_ERRORS, describe, last_day, notice_of, redirect, render, run
 from keyplane.keys import policy
@@ -131,7 +138,7 @@ async def edit_key(request: Request, viewer: Viewer, form: FormData) -> Response
         expiry_changed = fields.expiry_text != ("" if key.expires_at is None else last_day(key.expires_at))
         if expiry_changed:
             policy.clean_expiry(fields.expires_at, now_ms())
-        if needs_step_up(key, fields):
+        if needs_step_up(key, fields, expiry_changed=expiry_changed):
             await step_up(request, viewer, text(form, "totp_code"), "edit_key")
         await run(
             platform.keys.edit,
@@ -161,7 +168,13 @@ async def disable_key(request: Request, viewer: Viewer, form: FormData) -> Respo
 async def enable_key(request: Request, viewer: Viewer, form: FormData) -> Response:
     platform = platform_of(request)
     key = await _own_key(platform, viewer, request.path_params["key_id"])
-    await run(platform.keys.enable, key.key_id, _actor(viewer))
+    try:
+        # Disabling is the quick safe reaction to a leak; undoing it must prove it is the owner.
+        await step_up(request, viewer, text(form, "totp_code"), "enable_key")
+        await run(platform.keys.enable, key.key_id, _actor(viewer))
+    except KNOWN_ERRORS as error:
+        message, status = describe(error)
+        return await _detail(request, viewer, key, status, error=message)
     return redirect(f"{KEYS}/{key.key_id}?notice=enabled")
 
 
@@ -187,10 +200,10 @@ async def revoke_key(request: Request, viewer: Viewer, form: FormData) -> Respon
 async def rotate_key(request: Request, viewer: Viewer, form: FormData) -> Response:
     platform = platform_of(request)
     key = await _own_key(platform, viewer, request.path_params["key_id"])
-    try:
-        grace = int(text(form, "grace_seconds") or "0")
-    except ValueError:
-        return await _detail(request, viewer, key, 400, error="The grace period is a number of seconds.")
+    grace = ascii_count(text(form, "grace_seconds") or "0")
+    if grace is None or grace > MAX_GRACE_SECONDS:  # refused before the TOTP code is spent
+        error = f"The grace period is a number of seconds, from 0 to {MAX_GRACE_SECONDS} (7 days)."
+        return await _detail(request, viewer, key, 400, error=error)
     pem = None if key.kind is KeyKind.HMAC else (text(form, "public_key_pem").strip() or None)
     try:
         await step_up(request, viewer, text(form, "totp_code"), "rotate_key")

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from keyplane.clock import now_ms
 from keyplane.http.console.auth import Viewer, action, page, platform_of
-from keyplane.http.console.forms import text
+from keyplane.http.console.forms import ascii_count, text
 from keyplane.http.console.views import AuditRow, audit_row, key_rows
 from keyplane.http.console.web import (
     BASE,
@@ -144,10 +144,9 @@ async def regenerate_recovery_codes(request: Request, viewer: Viewer, form: Form
 
 @action
 async def revoke_session(request: Request, viewer: Viewer, form: FormData) -> Response:
-    try:
-        session_id = int(request.path_params["session_id"])
-    except ValueError:
-        raise ConsoleError("No such session.", 404) from None
+    session_id = ascii_count(request.path_params["session_id"])
+    if session_id is None:
+        raise ConsoleError("No such session.", 404)
     await run(platform_of(request).identity.revoke_session, viewer.user_id, session_id, source_ip=viewer.ip)
     if session_id == viewer.session.session_id:
         return redirect(f"{BASE}/login?notice=logged_out")
