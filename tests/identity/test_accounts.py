@@ -84,3 +84,27 @@ def test_a_long_email_gets_a_unique_users_name(service: IdentityService) -> None
     second = service.sign_up(f"{local}@example.org", PASSWORD)
     assert first.user_id != second.user_id
     service.log_in(f"{local}@example.org", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "advice"),
+    [
+        ("1234567890", "This is a top-100 common password."),
+        ("qwertyuiop[]", "Straight rows of keys are easy to guess."),
+        ("bob.builder@example.com", "Add another word or two."),
+    ],
+)
+def test_a_long_but_guessable_password_is_refused_with_zxcvbn_advice(
+    service: IdentityService, password: str, advice: str
+) -> None:
+    with pytest.raises(WeakPassword) as err:
+        service.sign_up("bob.builder@example.com", password)
+    assert err.value.code == "weak_password"
+    assert err.value.message.startswith("This password is easy to guess.")
+    assert advice in err.value.message and password not in err.value.message
+
+
+def test_the_users_own_name_counts_against_the_password(service: IdentityService) -> None:
+    with pytest.raises(WeakPassword):
+        service.sign_up("margarethe.vonstrassburg@example.com", "vonstrassburg2026")
+    service.sign_up("someone.else@example.com", "vonstrassburg2026")

@@ -1,5 +1,10 @@
 """Email and password rules, and Argon2id hashing.
 
+A password must be long enough and hard to guess: zxcvbn estimates the guesses an attacker
+needs (dictionaries, keyboard patterns, dates, the user's own email) and we ask for a score of 3
+("safely unguessable" online) and hand its feedback to the user. No composition rules (NIST SP
+800-63B).
+
 Hashing is Argon2id through argon2-cffi; the hasher is injectable so that tests (and small
 machines) can pick cheaper parameters, and a stored hash made with older parameters is
 re-hashed at the next successful log-in.
@@ -8,9 +13,12 @@ re-hashed at the next successful log-in.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from keyplane.identity.errors import InvalidEmail, WeakPassword
 
@@ -18,6 +26,12 @@ MIN_PASSWORD_LENGTH = 10
 # Long enough for any passphrase, short enough that nobody hashes megabytes on our CPU.
 MAX_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 254
+MIN_STRENGTH = 3  # zxcvbn's scale 0-4; 3 means about 10^8 guesses or more
+# zxcvbn refuses longer input (its cost grows fast): a longer passphrase is judged by its head.
+STRENGTH_PREFIX = 72
+DEFAULT_ADVICE = "Add another word or two. Uncommon words are better."
+# zxcvbn keeps the user inputs of the current call in a module-level dictionary.
+_ZXCVBN_LOCK = threading.Lock()
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
@@ -35,12 +49,33 @@ def validate_email(email: str) -> str:
     return normalised
 
 
-def validate_password(password: str) -> None:
-    """Length is the rule that matters (NIST SP 800-63B); no composition rules."""
+def personal_words(email: str) -> list[str]:
+    """What zxcvbn should treat as known to an attacker: the address and its parts."""
+    parts = [part for part in re.split(r"[^a-z0-9]+", email.lower()) if len(part) >= 3]
+    return [email.lower(), email.lower().split("@", 1)[0], *parts]
+
+
+def validate_password(password: str, user_inputs: Sequence[str] = ()) -> None:
+    """Raise ``WeakPassword`` unless the password is 10 to 1024 characters and hard to guess.
+
+    ``user_inputs`` are words an attacker would try first (the email address, the name); the
+    error carries zxcvbn's feedback so that the user knows what to change, never the password.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise WeakPassword(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    with _ZXCVBN_LOCK:
+        estimate = zxcvbn(password[:STRENGTH_PREFIX], user_inputs=list(user_inputs))
+    if estimate["score"] < MIN_STRENGTH:
+        feedback = estimate["feedback"]
+        advice = [str(feedback["warning"]), *map(str, feedback["suggestions"])]
+        advice = [_sentence(text) for text in advice if text] or [DEFAULT_ADVICE]
+        raise WeakPassword(" ".join(["This password is easy to guess.", *advice]))
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 class Passwords:

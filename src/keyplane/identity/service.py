@@ -35,7 +35,13 @@ from keyplane.identity.errors import (
     UserNotFound,
 )
 from keyplane.identity.models import NewSession, RecoveryCodes, SessionInfo, TotpEnrolment, User
-from keyplane.identity.passwords import Passwords, normalise_email, validate_email, validate_password
+from keyplane.identity.passwords import (
+    Passwords,
+    normalise_email,
+    personal_words,
+    validate_email,
+    validate_password,
+)
 from keyplane.identity.policy import IdentityPolicy
 from keyplane.identity.sessions import SessionStore
 from keyplane.identity.throttle import Scope, Throttle
@@ -84,7 +90,7 @@ class IdentityService:
         never adopted, since nobody proved they own it.
         """
         email = validate_email(email)
-        validate_password(password)
+        validate_password(password, personal_words(email))
         password_hash = self._passwords.hash(password)
         now = self._now()
         try:
