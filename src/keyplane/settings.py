@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     key_change_poll_seconds: float = 0.25
     # How often last-used times and sampled audit events are written, in seconds.
     usage_flush_seconds: float = 2.0
+    # HTTP limits: the largest request body, and the time a client has to send a request's head
+    # and, again, its body (a slow sender holds a connection and memory for nothing).
+    request_body_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
     # Console.
     require_2fa_for_keys: bool = True
     demo_mode: bool = False

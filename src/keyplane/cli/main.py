@@ -45,6 +45,7 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
     import uvicorn
 
     from keyplane.http.app import create_app
+    from keyplane.http.connection import bounded_protocol
     from keyplane.runtime import open_platform
 
     app_ = create_app(open_platform(config), background)
@@ -58,6 +59,10 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # Bounded request heads and a deadline to send them (keyplane.http.connection); idle
+        # keep-alive connections close after 5 s. Bodies are bounded by the app's RequestLimits.
+        http=bounded_protocol(config.request_timeout_seconds),
+        timeout_keep_alive=5,
     )
 
 

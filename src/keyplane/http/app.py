@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -19,6 +20,7 @@ from keyplane.http.clientip import parse_trusted
 from keyplane.http.console import console_routes
 from keyplane.http.errors import error_response
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
+from keyplane.http.limits import RequestLimits
 from keyplane.http.operator_routes import OPERATOR_ROUTES
 from keyplane.http.routing import Route, handle
 from keyplane.runtime import Platform, build_server_parts
@@ -77,11 +79,22 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
                     await task
             await parts.stop()
 
+    settings = platform.settings
+    limits = Middleware(
+        RequestLimits,
+        max_body_bytes=settings.request_body_max_bytes,
+        timeout_seconds=settings.request_timeout_seconds,
+    )
     app = Starlette(
-        routes=[*starlette_routes(all_routes()), *OPERATOR_ROUTES, *console_routes()],
+        routes=[
+            *starlette_routes(all_routes()),
+            *OPERATOR_ROUTES,
+            *console_routes(),
+        ],
+        middleware=[limits],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )
     app.state.parts = parts
-    app.state.trusted_proxies = parse_trusted(platform.settings.trusted_proxies)
+    app.state.trusted_proxies = parse_trusted(settings.trusted_proxies)
     return app
