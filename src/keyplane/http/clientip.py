@@ -19,6 +19,16 @@ def _is_trusted(address: str, trusted: tuple[IpNetwork, ...]) -> bool:
     return any(ip in network for network in trusted)
 
 
+def forwarded_for(lines: list[str]) -> str | None:
+    """Every ``X-Forwarded-For`` line, in order, as one list (``headers.getlist``).
+
+    A proxy may add its own line instead of appending to the client's: reading only the first
+    line would let the client's own words decide its IP. HTTP defines repeated lines as one
+    comma-separated value, so they are joined in the order they came.
+    """
+    return ",".join(lines) if lines else None
+
+
 def client_ip(peer: str, forwarded_for: str | None, trusted: tuple[IpNetwork, ...]) -> str:
     """Walk ``X-Forwarded-For`` from the right while the hop is a trusted proxy.
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from keyplane.http.clientip import client_ip
+from keyplane.http.clientip import client_ip, forwarded_for
 from keyplane.http.errors import to_response
 from keyplane.keys.model import ApiKey, Permission
 from keyplane.keys.payload import Params, SignedRequest, parse_request
@@ -80,7 +80,8 @@ async def handle(route: Route, request: Request) -> Response:
     """Parse, verify (signed routes), call the handler and serialise; map every error."""
     parts: ServerParts = request.app.state.parts
     peer = request.client.host if request.client else ""
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
+    hops = forwarded_for(request.headers.getlist("x-forwarded-for"))
+    ip = client_ip(peer, hops, request.app.state.trusted_proxies)
     try:
         body = await request.body() if request.method != "GET" else b""
         raw_query = request.scope.get("query_string", b"")
@@ -96,5 +97,7 @@ async def handle(route: Route, request: Request) -> Response:
         result = await route.handler(call)
         call.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return _json(result, call.headers)
+    except ClientDisconnect:
+        raise  # the client hung up mid-body: a normal end, handled (quietly) by RequestLimits
     except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
         return to_response(error)
