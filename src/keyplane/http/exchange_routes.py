@@ -20,8 +20,10 @@ SIGNED, READ, TRADE = Security.SIGNED, Permission.READ, Permission.TRADE
 
 
 def _depth_weight(params: Params) -> int:
-    limit = params.get("limit", "100")
-    n = int(limit) if limit.isdigit() else 100
+    """A ``limit`` that is not a number costs as the default; the handler then refuses it (-1100)."""
+    limit = params.get("limit", "")
+    # ASCII only: "²".isdigit() is true and int("²") fails; and int() refuses over 4300 digits.
+    n = int(limit) if limit.isascii() and limit.isdigit() and len(limit) <= 20 else 100
     return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
 
 
