@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ("GET", "/api/v3/exchangeInfo"): ({}, []),
     ("GET", "/api/v3/depth"): ({"symbol": "BTCUSDT"}, ["limit"]),
     ("GET", "/api/v3/trades"): ({"symbol": "BTCUSDT"}, ["limit"]),
+    ("GET", "/api/v3/historicalTrades"): ({"symbol": "BTCUSDT"}, ["limit", "fromId"]),
     ("GET", "/api/v3/aggTrades"): ({"symbol": "BTCUSDT"}, ["fromId", "startTime", "endTime", "limit"]),
     ("GET", "/api/v3/klines"): ({"symbol": "BTCUSDT", "interval": "1m"}, ["startTime", "endTime", "limit"]),
     ("GET", "/api/v3/ticker/24hr"): ({"symbol": "BTCUSDT"}, []),

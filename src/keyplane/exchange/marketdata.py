@@ -174,6 +174,21 @@ def recent_trades(conn: Connection, symbol: str, limit: int | None) -> list[Publ
     ]
 
 
+def historical_trades(
+    conn: Connection, symbol: str, from_id: int | None, limit: int | None
+) -> list[PublicTrade]:
+    """``historicalTrades``: from trade ``from_id`` upwards, oldest first; the most recent without it."""
+    if from_id is None:
+        return recent_trades(conn, symbol, limit)
+    n = clamp_limit(limit, 500, 1000)
+    c = ex_trades.c
+    q = select(ex_trades).where(c.symbol == symbol, c.id >= from_id).order_by(c.id).limit(n)
+    return [
+        PublicTrade(r["id"], r["price"], r["qty"], r["quote_qty"], r["time"], r["is_buyer_maker"])
+        for r in conn.execute(q).mappings()
+    ]
+
+
 def agg_trades(
     conn: Connection,
     symbol: str,

@@ -108,6 +108,13 @@ class ExchangeQueries:
         with self.engine.connect() as conn:
             return md.recent_trades(conn, symbol, limit)
 
+    def historical_trades(
+        self, symbol: str, from_id: int | None = None, limit: int | None = None
+    ) -> list[PublicTrade]:
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.historical_trades(conn, symbol, from_id, limit)
+
     def agg_trades(
         self,
         symbol: str,

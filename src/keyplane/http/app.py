@@ -11,7 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 
@@ -31,11 +31,21 @@ def all_routes() -> list[Route]:
     return [*SYSTEM_ROUTES, *EXCHANGE_ROUTES]
 
 
+# Binance's API prefixes: a client that calls a path under one of them knows an operation that
+# Keyplane does not serve, and must not retry it (ccxt retries a 404 -1000 as OperationFailed).
+BINANCE_PREFIXES = ("/api/", "/sapi/", "/wapi/", "/fapi/", "/dapi/", "/eapi/", "/papi/", "/vapi/")
+
+
+def unsupported() -> Response:
+    """Binance's answer to an operation it does not offer: 400 -1020 (ccxt: BadRequest, not retried)."""
+    return error_response(-1020, "This operation is not supported.", 400)
+
+
 def _endpoint(by_method: dict[str, Route]):  # type: ignore[no-untyped-def]
     async def endpoint(request: Request) -> Response:
         route = by_method.get(request.method)
         if route is None:
-            return error_response(-1000, f"Method {request.method} is not supported on this path.", 405)
+            return unsupported()
         return await handle(route, request)
 
     return endpoint
@@ -51,7 +61,14 @@ def starlette_routes(routes: list[Route]) -> list[BaseRoute]:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith(BINANCE_PREFIXES):
+        return unsupported()
     return error_response(-1000, "Unknown path.", 404)
+
+
+async def _root(request: Request) -> Response:
+    """A browser opening the server's address lands on the console, not on a JSON error."""
+    return RedirectResponse("/console", status_code=302)
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
@@ -87,6 +104,7 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
     )
     app = Starlette(
         routes=[
+            StarletteRoute("/", _root, methods=["GET"]),
             *starlette_routes(all_routes()),
             *OPERATOR_ROUTES,
             *console_routes(),

@@ -292,14 +292,20 @@ def trade_fee(m: MarketSpec) -> Json:
     return {"symbol": m.symbol, "makerCommission": fmt(m.maker_fee), "takerCommission": fmt(m.taker_fee)}
 
 
+# Deposits and withdrawals do not run yet: say so, so a client does not try them (ccxt reads these
+# flags into each currency's ``deposit``/``withdraw``/``active``).
+DEPOSITS_ENABLED = False
+WITHDRAWALS_ENABLED = False
+
+
 def coin(a: AssetSpec, b: Balance) -> Json:
     """One ``capital/config/getall`` entry with one network named after the asset."""
     step = fmt(Decimal(1).scaleb(-a.precision))
     return {
         "coin": a.code,
         "name": a.name,
-        "depositAllEnable": True,
-        "withdrawAllEnable": True,
+        "depositAllEnable": DEPOSITS_ENABLED,
+        "withdrawAllEnable": WITHDRAWALS_ENABLED,
         "free": fmt(b.free),
         "locked": fmt(b.locked),
         "freeze": fmt(ZERO),
@@ -315,8 +321,8 @@ def coin(a: AssetSpec, b: Balance) -> Json:
                 "coin": a.code,
                 "name": a.name,
                 "isDefault": True,
-                "depositEnable": True,
-                "withdrawEnable": True,
+                "depositEnable": DEPOSITS_ENABLED,
+                "withdrawEnable": WITHDRAWALS_ENABLED,
                 "withdrawFee": fmt(a.withdraw_fee),
                 "withdrawMin": fmt(a.withdraw_min),
                 "withdrawMax": fmt(Decimal(9_000_000)),

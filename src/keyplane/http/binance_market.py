@@ -1,4 +1,5 @@
-"""Public market-data routes: exchangeInfo, depth, trades, aggTrades, klines, tickers, avgPrice.
+"""Public market-data routes: exchangeInfo, depth, trades, historicalTrades, aggTrades, klines,
+tickers, avgPrice.
 
 Each handler parses its parameters, makes one exchange call in a worker thread (the exchange
 reads the database) and serialises the result.
@@ -37,6 +38,13 @@ async def depth(call: Call) -> dict[str, Any]:
 async def trades(call: Call) -> list[dict[str, Any]]:
     symbol, limit = p.symbol(call.params), p.integer(call.params, "limit")
     found = await asyncio.to_thread(exchange(call).recent_trades, symbol, limit)
+    return [out.public_trade(t) for t in found]
+
+
+async def historical_trades(call: Call) -> list[dict[str, Any]]:
+    q = call.params
+    symbol, from_id, limit = p.symbol(q), p.integer(q, "fromId"), p.integer(q, "limit")
+    found = await asyncio.to_thread(exchange(call).historical_trades, symbol, from_id, limit)
     return [out.public_trade(t) for t in found]
 
 

@@ -24,7 +24,8 @@ def _rates() -> dict[str, str]:
 
 
 async def account(call: Call) -> dict[str, Any]:
-    """Balances of every asset; ``canTrade``/``canWithdraw`` say what *this key* may do."""
+    """Balances of every asset; ``canTrade``/``canWithdraw`` say what *this key* may do (a client
+    checks ``canWithdraw`` to refuse a key with too many rights); ``canDeposit`` what the exchange does."""
     omit_zero = p.boolean(call.params, "omitZeroBalances")
     balances = await asyncio.to_thread(exchange(call).balances, call.user_id)
     assert call.key is not None
@@ -37,7 +38,7 @@ async def account(call: Call) -> dict[str, Any]:
         "commissionRates": _rates(),
         "canTrade": Permission.TRADE in held,
         "canWithdraw": Permission.WITHDRAW in held,
-        "canDeposit": True,
+        "canDeposit": out.DEPOSITS_ENABLED,
         "brokered": False,
         "requireSelfTradePrevention": False,
         "preventSor": False,

@@ -54,6 +54,9 @@ EXCHANGE_ROUTES: list[Route] = [
     Route("GET", "/api/v3/exchangeInfo", market.exchange_info, weight=20),
     Route("GET", "/api/v3/depth", market.depth, weight=_depth_weight),
     Route("GET", "/api/v3/trades", market.trades, weight=25),
+    # Security NONE, as Binance's reference lists it today (it was MARKET_DATA, API key needed):
+    # ccxt and python-binance still send X-MBX-APIKEY, which a public route ignores.
+    Route("GET", "/api/v3/historicalTrades", market.historical_trades, weight=25),
     Route("GET", "/api/v3/aggTrades", market.agg_trades, weight=4),
     Route("GET", "/api/v3/klines", market.klines, weight=2),
     Route("GET", "/api/v3/ticker/24hr", market.ticker_24h, weight=_symbols_weight(2, 2, 40, 80)),
