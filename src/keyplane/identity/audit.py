@@ -17,6 +17,7 @@ from keyplane.store.tables import audit_events
 
 class AuditAction(str, Enum):
     SIGNED_UP = "identity.signup"
+    SIGNUP_THROTTLED = "identity.signup.throttled"
     LOGIN_SUCCEEDED = "identity.login.succeeded"
     LOGIN_PASSWORD_ACCEPTED = "identity.login.password_accepted"
     LOGIN_FAILED = "identity.login.failed"

@@ -7,9 +7,11 @@
     │   ├── InvalidEmail                  invalid_email
     │   └── WeakPassword                  weak_password
     ├── EmailTaken                        email_taken
+    ├── TooManySignUps                    signup_throttled  (carries ``until_ms``)
     ├── AuthenticationFailed              the caller could not prove who they are
     │   ├── InvalidCredentials            invalid_credentials
     │   ├── LockedOut                     locked_out   (carries ``until_ms``)
+    │   │   └── AddressLockedOut          address_locked_out  only the client's address is locked
     │   ├── TwoFactorRequired             2fa_required
     │   ├── TotpInvalid                   totp_invalid
     │   ├── TotpReused                    totp_reused
@@ -66,6 +68,23 @@ class EmailTaken(IdentityError):
     default_message = "An account with this email address already exists."
 
 
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class TooManySignUps(IdentityError):
+    """The client's address opened as many accounts as it may for now; ``until_ms`` says when."""
+
+    code = "signup_throttled"
+
+    def __init__(self, until_ms: int) -> None:
+        self.until_ms = until_ms
+        super().__init__(
+            f"Too many new accounts from your address: try again after {_utc(until_ms)}. "
+            "If you already have an account, log in instead."
+        )
+
+
 class AuthenticationFailed(IdentityError):
     code = "authentication_failed"
     default_message = "Authentication failed."
@@ -80,11 +99,23 @@ class LockedOut(AuthenticationFailed):
     """Too many failures for this account or this address; ``until_ms`` says when it lifts."""
 
     code = "locked_out"
+    template: ClassVar[str] = "Too many failed attempts: locked until {until}."
 
     def __init__(self, until_ms: int) -> None:
         self.until_ms = until_ms
-        until = datetime.fromtimestamp(until_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        super().__init__(f"Too many failed attempts: locked until {until}.")
+        super().__init__(self.template.format(until=_utc(until_ms)))
+
+
+class AddressLockedOut(LockedOut):
+    """Only the client's address is locked (a password storm from a shared network): a password
+    sent together with a valid TOTP code still logs in; the text is the same whatever was wrong."""
+
+    code = "address_locked_out"
+    template = (
+        "Too many failed attempts from your network: log-ins from it are paused until {until}. "
+        "With two-factor authentication on, you can log in now: enter your password and the "
+        "code from your authenticator app together."
+    )
 
 
 class TwoFactorRequired(AuthenticationFailed):

@@ -38,4 +38,6 @@ class IdentityPolicy:
         default_factory=lambda: ThrottleRule(5, 15 * MINUTE_MS, 15 * MINUTE_MS)
     )
     ip_rule: ThrottleRule = field(default_factory=lambda: ThrottleRule(20, 15 * MINUTE_MS, 15 * MINUTE_MS))
+    # New accounts per address: enough for a family or an office, too few for an account farm.
+    signup_rule: ThrottleRule = field(default_factory=lambda: ThrottleRule(5, HOUR_MS, HOUR_MS))
     totp_issuer: str = "Keyplane"

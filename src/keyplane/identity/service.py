@@ -15,10 +15,9 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from keyplane.clock import now_ms
@@ -28,12 +27,12 @@ from keyplane.identity.enrolment import Enrolment
 from keyplane.identity.errors import (
     EmailTaken,
     IdentityError,
-    InvalidCredentials,
-    LockedOut,
     SessionInvalid,
     SessionNotFound,
+    TooManySignUps,
     UserNotFound,
 )
+from keyplane.identity.login import LogIn
 from keyplane.identity.models import NewSession, RecoveryCodes, SessionInfo, TotpEnrolment, User
 from keyplane.identity.passwords import (
     Passwords,
@@ -76,25 +75,36 @@ class IdentityService:
         self._policy = policy or IdentityPolicy()
         self._passwords = Passwords(password_hasher)
         self._sessions = SessionStore(self._policy, random_bytes)
-        self._login_throttle = Throttle(Scope.LOGIN, self._policy.account_rule, self._policy.ip_rule)
+        self._signup_throttle = Throttle(Scope.SIGNUP, None, self._policy.signup_rule)
         self._two_factor = TwoFactor(self._policy, seal, unseal, random_bytes)
         self._enrolment = Enrolment(self._policy, self._two_factor, random_bytes)
+        self._log_in = LogIn(self._policy, self._tx, self._passwords, self._two_factor, self._sessions)
 
     # -- accounts ---------------------------------------------------------------------------
 
     def sign_up(self, email: str, password: str, *, source_ip: str | None = None) -> User:
-        """Create a console user; raises ``InvalidEmail``, ``WeakPassword`` or ``EmailTaken``.
+        """Create a console user; raises ``InvalidEmail``, ``WeakPassword``, ``TooManySignUps``
+        or ``EmailTaken``.
 
         The user is a ``users`` row named after the email plus a ``user_credentials`` row. A
         ``users`` row of that name made elsewhere (e.g. by the CLI) also counts as taken: it is
-        never adopted, since nobody proved they own it.
+        never adopted, since nobody proved they own it. Each attempt that gets past the input
+        checks counts against the address (a taken email too: probing for accounts is what the
+        limit is for).
         """
         email = validate_email(email)
         validate_password(password, personal_words(email))
-        password_hash = self._passwords.hash(password)
         now = self._now()
+        if source_ip:  # refuse a throttled address before spending Argon2 on it
+            with self._engine.connect() as conn:
+                until = self._signup_throttle.address_locked_until(conn, now, source_ip)
+            if until is not None:
+                raise TooManySignUps(until)
+        password_hash = self._passwords.hash(password)
         try:
             with self._tx() as conn:
+                if source_ip:
+                    self._admit_sign_up(conn, now, source_ip)
                 taken = (
                     conn.execute(
                         select(user_credentials.c.user_id).where(user_credentials.c.email == email)
@@ -123,61 +133,23 @@ class IdentityService:
     # -- log-in -----------------------------------------------------------------------------
 
     def log_in(
-        self, email: str, password: str, *, source_ip: str | None = None, user_agent: str = ""
+        self,
+        email: str,
+        password: str,
+        *,
+        source_ip: str | None = None,
+        user_agent: str = "",
+        totp_code: str | None = None,
     ) -> NewSession:
         """Check the password and open a session.
 
         With 2FA on, the session is *pending* (``needs_second_factor``): it opens nothing until
         ``complete_two_factor`` swaps it for a full one. Raises ``InvalidCredentials`` (the same
-        for an unknown email and a wrong password) or ``LockedOut``.
+        for an unknown email and a wrong password) or ``LockedOut``. While only the client's
+        address is locked (``AddressLockedOut``), the password with a valid ``totp_code`` opens a
+        full session at once; see ``keyplane.identity.login`` for why.
         """
-        email = normalise_email(email)
-        now = self._now()
-        with self._tx() as conn:
-            until = self._login_throttle.locked_until(conn, now, email, source_ip)
-            row = conn.execute(select(user_credentials).where(user_credentials.c.email == email)).first()
-            user_id = int(row.user_id) if row is not None else None
-            if until is not None:
-                audit.record(
-                    conn,
-                    now,
-                    AuditAction.LOGIN_FAILED,
-                    user_id=user_id,
-                    source_ip=source_ip,
-                    detail="reason=locked_out",
-                )
-                raise LockedOut(until)
-        # Argon2 runs outside the transaction: SQLite would otherwise hold its write lock for it.
-        ok, new_hash = False, None
-        if row is None:
-            self._passwords.burn_time(password)
-        else:
-            ok = self._passwords.verify(row.password_hash, password)
-            if ok and self._passwords.needs_rehash(row.password_hash):
-                new_hash = self._passwords.hash(password)
-        with self._tx() as conn:
-            if user_id is None or not ok:
-                self._login_failed(conn, now, email, user_id, source_ip)
-            # A lock set by parallel guesses meanwhile also refuses a right guess still in flight.
-            until = self._login_throttle.locked_until(conn, now, email, source_ip)
-            if until is not None:
-                raise LockedOut(until)
-            self._login_throttle.reset_account(conn, email)
-            # Read again: 2FA may have been switched on while the password was being checked.
-            row = self._two_factor.credentials(conn, user_id)
-            if new_hash is not None:
-                conn.execute(
-                    update(user_credentials)
-                    .where(user_credentials.c.user_id == user_id)
-                    .values(password_hash=new_hash, updated_at=now)
-                )
-                audit.record(conn, now, AuditAction.PASSWORD_REHASHED, user_id=user_id, source_ip=source_ip)
-            pending = row.totp_secret_sealed is not None
-            action = AuditAction.LOGIN_PASSWORD_ACCEPTED if pending else AuditAction.LOGIN_SUCCEEDED
-            audit.record(conn, now, action, user_id=user_id, source_ip=source_ip)
-            return self._sessions.create(
-                conn, now, user_id, pending=pending, source_ip=source_ip, user_agent=user_agent
-            )
+        return self._log_in(self._now(), normalise_email(email), password, source_ip, user_agent, totp_code)
 
     def complete_two_factor(
         self, pending_token: str, code: str, *, source_ip: str | None = None
@@ -326,6 +298,19 @@ class IdentityService:
                 raise
             transaction.commit()
 
+    def _admit_sign_up(self, conn: Connection, now: int, source_ip: str) -> None:
+        until = self._signup_throttle.admit_address(conn, now, source_ip)
+        if until is not None:
+            audit.record(
+                conn,
+                now,
+                AuditAction.SIGNUP_THROTTLED,
+                user_id=None,
+                source_ip=source_ip,
+                detail=f"until={until}",
+            )
+            raise TooManySignUps(until)
+
     def _insert_user(self, conn: Connection, now: int, email: str, password_hash: str) -> int:
         key = conn.execute(
             insert(users).values(name=user_name_for(email), created_at=now)
@@ -347,23 +332,6 @@ class IdentityService:
             )
         )
         return user_id
-
-    def _login_failed(
-        self, conn: Connection, now: int, email: str, user_id: int | None, source_ip: str | None
-    ) -> NoReturn:
-        until = self._login_throttle.record_failure(conn, now, email, source_ip)
-        reason = "bad_password" if user_id is not None else "unknown_account"
-        audit.refuse(
-            conn,
-            now,
-            until,
-            AuditAction.LOGIN_FAILED,
-            InvalidCredentials(),
-            user_id=user_id,
-            source_ip=source_ip,
-            detail=f"reason={reason}",
-            scope="login",
-        )
 
     def _complete(
         self, pending_token: str, code: str, source_ip: str | None, *, recovery: bool

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyplane.http.clientip import _is_trusted
 from keyplane.http.console.web import (
     BASE,
     ConsoleError,
@@ -59,13 +60,30 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
+def browser_uses_tls(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a trusted proxy that
+    terminated TLS and says so in ``X-Forwarded-Proto``.
+
+    The header is believed only from a trusted proxy (anyone else could write it), and of
+    several values (lines or commas) only the last, which the nearest proxy wrote.
+    """
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    if not _is_trusted(peer, request.app.state.trusted_proxies):
+        return False
+    values = [v.strip() for line in request.headers.getlist("x-forwarded-proto") for v in line.split(",")]
+    values = [v for v in values if v]
+    return bool(values) and values[-1].lower() == "https"
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=browser_uses_tls(request),
         httponly=True,
         samesite="strict",
     )
@@ -75,8 +93,10 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     set_cookie(request, response, SESSION_COOKIE, token, None)
 
 
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=browser_uses_tls(request), httponly=True, samesite="strict"
+    )
 
 
 def pre_session(request: Request) -> tuple[str, bool]:
@@ -124,7 +144,7 @@ async def _viewer(request: Request) -> Viewer | Response:
         return redirect(f"{BASE}/login/2fa")
     except SessionInvalid:
         response = redirect(f"{BASE}/login")
-        clear_session_cookie(response)
+        clear_session_cookie(request, response)
         return response
     return Viewer(token, info, user, source_ip(request))
 

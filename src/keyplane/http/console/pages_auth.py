@@ -21,7 +21,13 @@ from keyplane.http.console.auth import (
 )
 from keyplane.http.console.forms import text
 from keyplane.http.console.web import BASE, describe, notice_of, redirect, render, run, source_ip
-from keyplane.identity.errors import CsrfInvalid, IdentityError, SessionInvalid, TwoFactorRequired
+from keyplane.identity.errors import (
+    AddressLockedOut,
+    CsrfInvalid,
+    IdentityError,
+    SessionInvalid,
+    TwoFactorRequired,
+)
 from keyplane.identity.sessions import csrf_token_for
 
 HOME = f"{BASE}/keys"
@@ -95,10 +101,19 @@ async def log_in(request: Request) -> Response:
             text(form, "password"),
             source_ip=source_ip(request),
             user_agent=request.headers.get("user-agent", ""),
+            totp_code=text(form, "totp_code").strip() or None,
         )
     except IdentityError as error:
         message, status = describe(error)
-        return _anonymous_form(request, "login.html", "Log in", status, error=message, email=email)
+        return _anonymous_form(
+            request,
+            "login.html",
+            "Log in",
+            status,
+            error=message,
+            email=email,
+            with_code=isinstance(error, AddressLockedOut),
+        )
     response = redirect(f"{BASE}/login/2fa" if session.needs_second_factor else HOME)
     set_session_cookie(request, response, session.token)
     return response
@@ -167,7 +182,7 @@ async def log_out(request: Request) -> Response:
         return forbidden()
     await run(platform_of(request).identity.log_out, token, source_ip=source_ip(request))
     response = redirect(f"{BASE}/login?notice=logged_out")
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 
@@ -175,5 +190,5 @@ async def log_out(request: Request) -> Response:
 async def log_out_everywhere(request: Request, viewer: Viewer, form: FormData) -> Response:
     await run(platform_of(request).identity.log_out_everywhere, viewer.user_id, source_ip=viewer.ip)
     response = redirect(f"{BASE}/login?notice=logged_out_everywhere")
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response

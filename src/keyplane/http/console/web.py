@@ -126,6 +126,7 @@ def message_of(error: Exception) -> tuple[str, int] | None:
 def _identity_status(error: identity_errors.IdentityError) -> int:
     table: list[tuple[type[identity_errors.IdentityError], int]] = [
         (identity_errors.LockedOut, 429),
+        (identity_errors.TooManySignUps, 429),
         (identity_errors.CsrfInvalid, 403),
         (identity_errors.AuthenticationFailed, 401),
         (identity_errors.InvalidInput, 400),
