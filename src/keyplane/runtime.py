@@ -28,7 +28,7 @@ from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.masterkey import load_sealer
 from keyplane.keys.pipeline import Limits, Verifier
 from keyplane.keys.policy import PlatformRules
-from keyplane.keys.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from keyplane.keys.ratelimit import BanPolicy, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from keyplane.keys.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from keyplane.keys.sealing import Sealer
 from keyplane.keys.service import Actor, KeyService
@@ -167,7 +167,12 @@ def build_server_parts(platform: Platform) -> ServerParts:
     settings = platform.settings
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     replay: ReplayGuard = RedisReplayGuard(redis) if redis else MemoryReplayGuard()
-    limiter: RateLimiter = RedisRateLimiter(redis) if redis else MemoryRateLimiter()
+    bans = BanPolicy(
+        settings.ban_after_limited_requests,
+        settings.ip_ban_first_seconds * 1000,
+        settings.ip_ban_max_seconds * 1000,
+    )
+    limiter: RateLimiter = RedisRateLimiter(redis, policy=bans) if redis else MemoryRateLimiter(bans)
 
     async def load(key_id: str) -> CachedKey | None:
         return await asyncio.to_thread(platform.keys.load_for_cache, key_id)
@@ -177,11 +182,12 @@ def build_server_parts(platform: Platform) -> ServerParts:
     platform.keys.on_change(cache.invalidate)
     usage = UsageRecorder(platform.engine)
     limits = Limits(
-        settings.recv_window_default_ms,
-        settings.recv_window_max_ms,
-        settings.future_tolerance_ms,
-        settings.weight_limit_per_key,
-        settings.weight_limit_per_ip,
+        recv_window_default_ms=settings.recv_window_default_ms,
+        recv_window_max_ms=settings.recv_window_max_ms,
+        future_tolerance_ms=settings.future_tolerance_ms,
+        weight_per_key=settings.weight_limit_per_key,
+        weight_per_ip=settings.weight_limit_per_ip,
+        refused_weight=settings.refused_request_weight,
     )
     verifier = Verifier(cache, replay, limiter, usage, limits)
     watcher = KeyChangeWatcher(platform.engine, cache, settings.key_change_poll_seconds, redis)

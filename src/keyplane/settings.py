@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     # Rate limits: request weight per minute.
     weight_limit_per_key: int = 6000
     weight_limit_per_ip: int = 6000
+    # A refusal before the signature is proven (bad signature, unknown key) weighs this much more.
+    refused_request_weight: int = Field(default=10, ge=0)
+    # An IP over its limit that sends this many more requests in the minute is banned (HTTP 418);
+    # each repeat offence doubles the ban, from the first to the longest (Binance: 2 min to 3 days).
+    ban_after_limited_requests: int = Field(default=20, ge=0)
+    ip_ban_first_seconds: int = Field(default=120, gt=0)
+    ip_ban_max_seconds: int = Field(default=259_200, gt=0)
     # How often an instance looks for key changes made elsewhere, in seconds.
     key_change_poll_seconds: float = 0.25
     # How often last-used times and sampled audit events are written, in seconds.

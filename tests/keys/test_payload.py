@@ -33,12 +33,38 @@ def test_query_and_body_joined_at_a_parameter_boundary_are_accepted() -> None:
 
 
 def test_bytes_moved_across_the_query_body_boundary_get_no_signed_payload() -> None:
-    # Same signed bytes as "timeInForce=GTC" + "quantity=1...": a different split must not verify.
-    original = parse_request(b"timeInForce=GTC&", b"quantity=1&timestamp=1&signature=abc")
-    moved = parse_request(b"timeInForce=GTC&quantity", b"=1&timestamp=1&signature=abc")
+    # Same signed bytes as "note=a=b&timestamp=1": a different split must not verify.
+    original = parse_request(b"note=a=b&", b"timestamp=1&signature=abc")
+    moved = parse_request(b"note=a", b"=b&timestamp=1&signature=abc")
     assert original.payloads
     assert moved.params != original.params
     assert moved.payloads == ()
+
+
+def test_a_split_that_leaves_a_part_without_equals_is_refused() -> None:
+    # "timeInForce=GTC&quantity" + "=1&...": the parts "quantity" and "=1" are not parameters.
+    with pytest.raises(BadParameter) as caught:
+        parse_request(b"timeInForce=GTC&quantity", b"=1&timestamp=1&signature=abc")
+    assert caught.value.code == -1100
+
+
+@pytest.mark.parametrize(
+    ("text", "params"),
+    [
+        ("a=1&b=2", {"a": "1", "b": "2"}),
+        ("a=1=b&c=", {"a": "1=b", "c": ""}),
+        ("a=1&&b=2&", {"a": "1", "b": "2"}),
+        ("a=x+y&b=%41", {"a": "x y", "b": "A"}),
+    ],
+)
+def test_parameters_are_read_as_parse_qsl_reads_them(text: str, params: dict[str, str]) -> None:
+    assert parse_request(text.encode(), b"").params == params
+
+
+def test_a_signature_name_spelt_with_an_escape_is_refused() -> None:
+    with pytest.raises(BadParameter) as caught:
+        parse_request(b"a=1&sig%6Eature=x&signature=abc", b"")
+    assert caught.value.code == -1101
 
 
 def test_decoded_candidate_is_dropped_when_decoding_would_change_the_parameters() -> None:

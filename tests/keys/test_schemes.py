@@ -70,6 +70,39 @@ def test_asymmetric_signature_verifies_and_any_tampering_is_refused(make_pair) -
         verifier.verify(payload, "not base64 !!")
 
 
+def test_a_non_ascii_hmac_signature_is_invalid_not_an_error() -> None:
+    with pytest.raises(InvalidSignature):
+        HmacVerifier(BINANCE_SECRET.encode()).verify(BINANCE_PAYLOAD.encode(), "é" + BINANCE_SIGNATURE[1:])
+
+
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+@pytest.mark.parametrize("make_pair", [ed25519_pair, rsa_pair], ids=["ed25519", "rsa"])
+def test_only_the_canonical_base64_spelling_of_a_signature_verifies(make_pair) -> None:  # type: ignore[no-untyped-def]
+    private, pem = make_pair()
+    kind, verifier = load_public_key(pem)
+    payload = BINANCE_PAYLOAD.encode()
+    if kind is KeyKind.RSA:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        raw = private.sign(payload, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raw = private.sign(payload)
+    text = base64.b64encode(raw).decode()
+    verifier.verify(payload, text)
+    verifier.verify(payload, text.replace("+", " "))  # a "+" read from a form as a space
+    last = B64.index(text[-3])  # one byte in the last group: four padding bits
+    spellings = [text[:-3] + B64[last | bits] + "==" for bits in range(1, 16)]
+    spellings += [text[:-1], text[:-2], text + "=", text.replace("+", "-").replace("/", "_"), text + "\n"]
+    for spelling in spellings:
+        if spelling == text:
+            continue
+        with pytest.raises(InvalidSignature):
+            verifier.verify(payload, spelling)
+
+
 def test_private_keys_weak_rsa_and_garbage_are_refused_at_registration() -> None:
     private, _ = ed25519_pair()
     with pytest.raises(KeyManagementError, match="private key"):

@@ -87,7 +87,8 @@ async def handle(route: Route, request: Request) -> Response:
         raw_query = request.scope.get("query_string", b"")
         parsed = parse_request(raw_query, body)
         if route.security is Security.SIGNED:
-            signed = SignedRequest(request.method, parsed, request.headers.get("x-mbx-apikey"), ip)
+            api_key = request.headers.get("x-mbx-apikey")
+            signed = SignedRequest(request.method, parsed, api_key, ip, route.path)
             verified = await parts.verifier.verify(signed, route.needs(parsed.params))
             call = Call(request, parts, verified.params, ip, verified.key)
             used = verified.used_weight

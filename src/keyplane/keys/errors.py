@@ -11,6 +11,7 @@
     ├── InvalidSignature        -1022
     ├── BadParameter            -1100/-1101/-1102/-1131  malformed or duplicate signing parameters
     ├── RateLimited             -1003  HTTP 429 with Retry-After
+    │   └── IpBanned                    HTTP 418: the IP kept going after 429s; Retry-After until the ban ends
     └── KeyManagementError      operator/user errors in the key life cycle (CLI and console)
 
 The HTTP layer maps ``code``/``msg``/``status`` to Binance's ``{"code","msg"}``; nothing else.
@@ -88,6 +89,20 @@ class RateLimited(KeyError_):
     def __init__(self, msg: str, retry_after: int) -> None:
         super().__init__(msg)
         self.retry_after = retry_after
+
+
+class IpBanned(RateLimited):
+    """A temporary ban of an IP that kept sending after being told 429, as Binance's 418."""
+
+    status = 418
+
+    def __init__(self, until_ms: int, retry_after: int) -> None:
+        super().__init__(
+            f"Way too much request weight used; IP banned until {until_ms}. "
+            "Please use WebSocket Streams for live updates to avoid bans.",
+            retry_after,
+        )
+        self.until_ms = until_ms
 
 
 class KeyManagementError(KeyError_):

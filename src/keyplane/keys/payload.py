@@ -5,11 +5,16 @@ python-binance signs the unencoded ``k=v&...`` string and then form-encodes the 
 percent-decoded candidate is tried. Either way the parameters parsed from what was signed must be
 exactly the parameters the server will act on, so one signature never covers two parameter sets
 (for example bytes moved between query and body).
+
+Parameters are read exactly as ``urllib.parse.parse_qsl(text, keep_blank_values=True)`` reads
+them (what a proxy, a WAF or an audit tool sees), or refused: a part without ``=`` (which no
+client sends and ``parse_qsl`` reads as a blank value) is -1100, a name sent twice -1101.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import methodcaller
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
 from keyplane.keys.errors import BadParameter
@@ -36,12 +41,20 @@ class SignedRequest:
     parsed: ParsedRequest
     api_key: str | None
     client_ip: str
+    # The route's path: a signature is bound to the method and path it was first seen on.
+    path: str = ""
 
     @classmethod
     def from_raw(
-        cls, method: str, raw_query: bytes, raw_body: bytes, api_key: str | None, client_ip: str
+        cls,
+        method: str,
+        raw_query: bytes,
+        raw_body: bytes,
+        api_key: str | None,
+        client_ip: str,
+        path: str = "",
     ) -> SignedRequest:
-        return cls(method, parse_request(raw_query, raw_body), api_key, client_ip)
+        return cls(method, parse_request(raw_query, raw_body), api_key, client_ip, path)
 
 
 DUPLICATE = "Duplicate values for a parameter detected."
@@ -78,18 +91,50 @@ def _strip_signature_slowly(raw: str) -> tuple[str, str | None]:
     return rest, raw[begin + 10 : end]
 
 
+_split_pair = methodcaller("split", "=")
+NO_EQUALS = "Illegal characters found in a parameter: every parameter must be sent as name=value."
+
+
+def parse_params(text: str) -> Params:
+    """Read ``k=v&...`` exactly as ``parse_qsl(text, keep_blank_values=True)`` does, or refuse.
+
+    This runs on every request, so the common case (no escapes, every part exactly one ``k=v``)
+    is parsed by C-level calls only; anything else takes the careful path, never a third reading.
+    """
+    if "%" not in text and "+" not in text:
+        parts = text.split("&")
+        try:
+            params = dict(map(_split_pair, parts))
+        except ValueError:
+            pass  # a part with no "=", or more than one, or an empty part
+        else:
+            if len(params) != len(parts):
+                raise BadParameter(-1101, DUPLICATE)
+            return params
+    return _parse_params_carefully(text)
+
+
+def _parse_params_carefully(text: str) -> Params:
+    """``parse_qsl``'s reading: empty parts skipped, split at the first ``=``, ``+`` and ``%xx`` decoded."""
+    params: Params = {}
+    count = 0
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, equals, value = part.partition("=")
+        if not equals:
+            raise BadParameter(-1100, NO_EQUALS)
+        params[unquote_plus(name)] = unquote_plus(value)
+        count += 1
+    if len(params) != count:
+        raise BadParameter(-1101, DUPLICATE)
+    return params
+
+
 def _add_params(rest: str, params: Params) -> None:
-    """Parse ``k=v&...`` into ``params``, decoding only when needed: this runs on every request."""
-    count = rest.count("&") + 1
-    if rest.count("=") == count and "%" not in rest and "+" not in rest and "&&" not in rest:
-        # The common case, every part exactly one plain ``k=v``: parsed by C-level calls only.
-        values = iter(rest.replace("=", "&").split("&"))
-        new = dict(zip(values, values))
-    else:
-        pairs = [part.partition("=") for part in rest.split("&") if part]
-        new = {unquote_plus(name): unquote_plus(value) for name, _, value in pairs}
-        count = len(pairs)
-    if len(new) != count or (params and not params.keys().isdisjoint(new)):
+    """Add the parameters of ``rest`` (query or body) to ``params``; a name in both is a duplicate."""
+    new = parse_params(rest)
+    if params and not params.keys().isdisjoint(new):
         raise BadParameter(-1101, DUPLICATE)
     params.update(new)
 
@@ -118,6 +163,8 @@ def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
     if body:
         _add_params(body, params)
     raw_signature = query_sig if query_sig is not None else body_sig
+    if "signature" in params:  # spelt with an escape ("sig%6Eature"): a second signature to a proxy
+        raise BadParameter(-1101, DUPLICATE)
     if raw_signature is None:
         return ParsedRequest(params, None, ())
 

@@ -1,11 +1,17 @@
 """The verification pipeline for signed requests, cheapest checks first, in DESIGN.md's order.
 
-1 well-formed key (-2014) · 2 known and active (-2015, generic) · 3 timestamp window (-1021) ·
-4 signature (-1022) · 5 replay of a state-changing request (-1021) · 6 client IP · 7 permission and
-symbol (-2015, precise once the signature is proven) · 8 request weight per key and per IP (-1003,
-HTTP 429) · 9 mark the key used (in memory; written in batches elsewhere).
+0 the IP's standing: an IP over its limit or banned is refused before any expensive work (-1003,
+HTTP 429 or 418) · 1 well-formed key (-2014) · 2 known and active (-2015, generic) · 3 timestamp
+window (-1021) · 4 signature (-1022) · 5 replay (-1021): a state-changing request seen before, a
+signature seen on another method or path, a state-changing request signed before a memory guard
+started · 6 client IP · 7 permission and symbol (-2015, precise once the signature is proven) ·
+8 request weight per key and per IP (-1003, HTTP 429) · 9 mark the key used (in memory; written
+in batches elsewhere).
 
 Before the signature is proven, refusals are generic so a stranger learns nothing about a key.
+Refusals count against the IP's weight too; one made before the signature is proven (malformed or
+unknown key, bad signature, malformed signing parameters) weighs ``refused_weight`` more than the
+route, so a flood of forgeries reaches 429, and then a ban, long before the IP's limit in requests.
 Verification has no side effect on the database.
 """
 
@@ -22,6 +28,7 @@ from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.errors import (
     BadParameter,
     InvalidSignature,
+    IpBanned,
     IpNotAllowed,
     KeyError_,
     KeyInactive,
@@ -33,12 +40,15 @@ from keyplane.keys.errors import (
     TimestampRejected,
 )
 from keyplane.keys.formats import is_well_formed_key_id
-from keyplane.keys.model import ApiKey, Permission
+from keyplane.keys.model import ApiKey, KeyKind, Permission
 from keyplane.keys.payload import Params, ParsedRequest, SignedRequest
-from keyplane.keys.ratelimit import RateLimiter, retry_after_s
-from keyplane.keys.replay import ReplayGuard
+from keyplane.keys.ratelimit import Block, RateLimiter, retry_after_s
+from keyplane.keys.replay import ReplayGuard, fingerprint
 
-RECV_WINDOW = re.compile(r"^\d{1,6}(\.\d{1,3})?$")
+# ASCII digits only: str.isdigit and \d also accept "²" and "٣", which int() and float() treat unlike.
+TIMESTAMP = re.compile(r"[0-9]{13}|[0-9]{16}", re.ASCII)
+RECV_WINDOW = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?", re.ASCII)
+REPLAYED = "This request was already received: replays are refused."
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,8 @@ class Limits:
     future_tolerance_ms: int = 1000
     weight_per_key: int = 6000
     weight_per_ip: int = 6000
+    # Added to the route's weight for a refusal made before the signature is proven.
+    refused_weight: int = 10
 
 
 class UsageSink(Protocol):
@@ -91,16 +103,21 @@ class Verifier:
 
     async def verify(self, request: SignedRequest, needs: RouteNeeds) -> Verified:
         """Verify ``request`` for a route with ``needs``; raise a ``KeyError_`` on any refusal."""
+        ip_bucket = "ip:" + request.client_ip
+        await self._check_standing(ip_bucket, self._now_ms())
         try:
-            return await self._verify(request, needs)
+            return await self._verify(request, needs, ip_bucket)
         except RateLimited:
             raise
         except KeyError_ as error:
             self._usage.refused(error, request.api_key, request.client_ip)
-            await self._limiter.spend(("ip:" + request.client_ip,), needs.weight, self._now_ms())
+            weight = needs.weight + (self._limits.refused_weight if _unproven(error) else 0)
+            now = self._now_ms()
+            (used,) = await self._limiter.spend((ip_bucket,), weight, now)
+            self._check_ip_weight(ip_bucket, used, now)
             raise
 
-    async def _verify(self, request: SignedRequest, needs: RouteNeeds) -> Verified:
+    async def _verify(self, request: SignedRequest, needs: RouteNeeds, ip_bucket: str) -> Verified:
         # 1. A cached key id is well-formed by construction; check the format only on a miss.
         key_id = request.api_key or ""
         entry = self._cache.peek(key_id)
@@ -116,7 +133,7 @@ class Verifier:
         key = entry.key
         if not key.is_usable(now):
             # Tell the holder of the secret exactly why, and nobody else.
-            if self._signature_ok(entry, parsed, now):
+            if self._proven_payload(entry, parsed, now) is not None:
                 raise KeyInactive(key.inactive_reason(now))
             raise RequestRefused()
         # 3. Timestamp window.
@@ -132,13 +149,13 @@ class Verifier:
             raise BadParameter(
                 -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
             )
-        if not self._signature_ok(entry, parsed, now):
+        payload = self._proven_payload(entry, parsed, now)
+        if payload is None:
             raise InvalidSignature()
-        # 5. Replay of a state-changing request.
-        if request.method != "GET":
-            ttl = int(timestamp + recv_window - now) + self._limits.future_tolerance_ms
-            if not await self._replay.first_use(key_id + ":" + parsed.signature, max(ttl, 1)):
-                raise TimestampRejected("This request was already received: replays are refused.")
+        # 5. Replay, and a signature used on another method or path.
+        hmac_signature = parsed.signature if key.kind is KeyKind.HMAC else None
+        seen = fingerprint(key_id, payload, hmac_signature)
+        await self._check_replay(request, seen, timestamp, recv_window, now)
         # 6. Client IP.
         if entry.networks:
             self._check_ip(entry, request.client_ip)
@@ -153,45 +170,64 @@ class Verifier:
             if symbol is not None and symbol.upper() not in key.symbols:
                 raise SymbolNotAllowed(f"This API key has no operation privilege for symbol {symbol}.")
         # 8. Request weight.
-        by_key, used_weight = await self._limiter.spend(
-            ("key:" + key_id, "ip:" + request.client_ip), needs.weight, now
-        )
+        by_key, used_weight = await self._limiter.spend(("key:" + key_id, ip_bucket), needs.weight, now)
         if by_key > self._limits.weight_per_key:
             raise self._limited(self._limits.weight_per_key, "API key", now)
-        if used_weight > self._limits.weight_per_ip:
-            raise self._limited(self._limits.weight_per_ip, "IP", now)
+        self._check_ip_weight(ip_bucket, used_weight, now)
         # 9. Mark used (memory only; flushed in batches).
         self._usage.mark_used(key_id, now)
         return Verified(key, parsed.params, used_weight)
 
+    async def _check_replay(
+        self, request: SignedRequest, seen: str, timestamp: float, recv_window: float, now: int
+    ) -> None:
+        state_changing = request.method != "GET"
+        tolerance = self._limits.future_tolerance_ms
+        # A memory guard knows nothing of requests accepted before it started (by a process that
+        # stopped at the latest when this one started, and accepted timestamps up to ``tolerance`` ahead).
+        if state_changing and timestamp < self._replay.remembers_since_ms + tolerance:
+            raise TimestampRejected(
+                "This request was signed before the server started: a state-changing request signed "
+                "before a restart is refused as a possible replay. Sign it again with a new timestamp."
+            )
+        binding = request.method + " " + request.path
+        ttl = int(timestamp + recv_window - now) + tolerance
+        first_seen_on = await self._replay.remember(seen, binding, max(ttl, 1))
+        if first_seen_on is None:
+            return
+        if first_seen_on != binding:
+            raise TimestampRejected(
+                f"This signature was already used for {first_seen_on}: a signed request is valid "
+                "for one method and path only."
+            )
+        if state_changing:
+            raise TimestampRejected(REPLAYED)
+
     def _timing(self, params: Params) -> tuple[int | float, int | float]:
         """``timestamp`` in ms (13 digits, or 16 digits of µs) and ``recvWindow`` (up to 3 decimals)."""
         raw_ts = params.get("timestamp", "")
-        digits = len(raw_ts)
-        if not raw_ts.isdigit() or digits not in (13, 16):
+        if not TIMESTAMP.fullmatch(raw_ts):
             raise BadParameter(
                 -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
             )
-        timestamp = int(raw_ts) if digits == 13 else int(raw_ts) / 1000
+        timestamp = int(raw_ts) if len(raw_ts) == 13 else int(raw_ts) / 1000
         raw_window = params.get("recvWindow")
         if raw_window is None:
             return timestamp, self._limits.recv_window_default_ms
-        if raw_window.isdigit() and len(raw_window) <= 6:
-            window: int | float = int(raw_window)
-        elif RECV_WINDOW.match(raw_window):
-            window = float(raw_window)
-        else:
+        if not RECV_WINDOW.fullmatch(raw_window):
             raise BadParameter(
                 -1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'."
             )
+        window: int | float = float(raw_window) if "." in raw_window else int(raw_window)
         if window > self._limits.recv_window_max_ms:
             raise BadParameter(-1131, f"recvWindow must be less than {self._limits.recv_window_max_ms}.")
         return timestamp, window
 
     @staticmethod
-    def _signature_ok(entry: CachedKey, parsed: ParsedRequest, now: int) -> bool:
+    def _proven_payload(entry: CachedKey, parsed: ParsedRequest, now: int) -> bytes | None:
+        """The candidate payload that the signature verifies for this key, or None."""
         if parsed.signature is None:
-            return False
+            return None
         verifiers = entry.verifiers
         if len(verifiers) > 1 and (entry.key.previous_until is None or now >= entry.key.previous_until):
             verifiers = verifiers[:1]
@@ -199,10 +235,10 @@ class Verifier:
             for verifier in verifiers:
                 try:
                     verifier.verify(payload, parsed.signature)
-                    return True
+                    return payload
                 except InvalidSignature:
                     continue
-        return False
+        return None
 
     @staticmethod
     def _check_ip(entry: CachedKey, client_ip: str) -> None:
@@ -225,10 +261,39 @@ class Verifier:
             retry_after_s(now),
         )
 
+    def _refusal(self, block: Block, now: int) -> RateLimited:
+        if block.banned:
+            return IpBanned(block.until_ms, max(1, (block.until_ms - now + 999) // 1000))
+        return self._limited(self._limits.weight_per_ip, "IP", now)
+
+    async def _check_standing(self, ip_bucket: str, now: int) -> None:
+        """Refuse an IP that is banned, or over its limit and still sending (a strike); no I/O
+        unless the IP is over its limit."""
+        block = self._limiter.standing(ip_bucket, now)
+        if block is None:
+            return
+        if not block.banned:
+            block = await self._limiter.strike(ip_bucket, now)
+        raise self._refusal(block, now)
+
+    def _check_ip_weight(self, ip_bucket: str, used: int, now: int) -> None:
+        """After spending: refuse if the IP went over its limit or (learnt from Redis) is banned."""
+        if used > self._limits.weight_per_ip:
+            raise self._refusal(self._limiter.over_limit(ip_bucket, now), now)
+        block = self._limiter.standing(ip_bucket, now)
+        if block is not None and block.banned:
+            raise self._refusal(block, now)
+
     async def charge_public(self, client_ip: str, weight: int) -> int:
         """Count an unsigned request's weight against its IP; return the weight used this minute."""
         now = self._now_ms()
-        (used,) = await self._limiter.spend(("ip:" + client_ip,), weight, now)
-        if used > self._limits.weight_per_ip:
-            raise self._limited(self._limits.weight_per_ip, "IP", now)
+        bucket = "ip:" + client_ip
+        await self._check_standing(bucket, now)
+        (used,) = await self._limiter.spend((bucket,), weight, now)
+        self._check_ip_weight(bucket, used, now)
         return used
+
+
+def _unproven(error: KeyError_) -> bool:
+    """A refusal made before the signature was proven: anyone can send these, as fast as they like."""
+    return type(error) is RequestRefused or isinstance(error, (MalformedKey, InvalidSignature, BadParameter))

@@ -1,48 +1,97 @@
-"""Replay guard: a state-changing request whose signature was seen within its window is refused.
+"""Replay guard: what each signature proved, and the one method and path it was first seen on.
 
-A signature covers the timestamp, so a signature only needs remembering until its request would
-fail the timestamp check anyway (timestamp + recvWindow). In memory for one instance; Redis
-(``SET NX PX``) when several instances share the traffic.
+The fingerprint is what was proven, never how the signature was spelt (hex case, base64's ``+``
+as ``%2B`` or ``%20``): the key id and a SHA-256 of the exact payload bytes that verified (for an
+HMAC key the verified signature already is a keyed SHA-256 of them, in lower-case hex). With it
+the guard keeps the request's binding (``"DELETE /api/v3/openOrders"``), because Binance's signature
+covers neither method nor path: the pipeline refuses a signature seen on another binding, and a
+state-changing request seen before at all; a repeat of the same GET stays allowed.
+
+A signature covers its timestamp, so it is remembered only until its request would fail the
+timestamp check anyway (timestamp + recvWindow). In memory for one instance; in Redis (one round
+trip, a script) when several instances share the traffic. A memory guard forgets on restart, so
+it says since when it remembers (``remembers_since_ms``) and the pipeline refuses state-changing
+requests signed before that.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
 
+from keyplane.clock import now_ms
+
+
+def fingerprint(key_id: str, payload: bytes, hmac_signature: str | None = None) -> str:
+    """What a verified request proved: this key signed exactly these bytes.
+
+    ``hmac_signature``, a verified HMAC-SHA256 hex signature, stands for the payload's hash and
+    saves hashing it again on the hot path.
+    """
+    if hmac_signature is not None:
+        return key_id + ":" + hmac_signature.lower()
+    return key_id + ":" + hashlib.sha256(payload).hexdigest()
+
 
 class ReplayGuard(Protocol):
-    async def first_use(self, fingerprint: str, ttl_ms: int) -> bool:
-        """Record ``fingerprint``; True the first time within ``ttl_ms``, False for a replay."""
+    # Earliest request time (ms) whose replays this guard can still recognise.
+    remembers_since_ms: int
+
+    async def remember(self, fingerprint: str, binding: str, ttl_ms: int) -> str | None:
+        """Record ``binding`` for ``fingerprint``: None the first time within ``ttl_ms``, else the
+        binding it was first seen with (a replay, or the same signature on another method/path)."""
         ...
 
 
 class MemoryReplayGuard:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._seen: dict[str, float] = {}
-        self._next_prune = 0.0
+    """One process's memory; expiries in a heap, so pruning costs nothing per request."""
 
-    async def first_use(self, fingerprint: str, ttl_ms: int) -> bool:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, started_ms: int | None = None) -> None:
+        self.remembers_since_ms = now_ms() if started_ms is None else started_ms
+        self._clock = clock
+        self._seen: dict[str, tuple[float, str]] = {}
+        self._expiries: list[tuple[float, str]] = []
+
+    async def remember(self, fingerprint: str, binding: str, ttl_ms: int) -> str | None:
         now = self._clock()
-        if now >= self._next_prune:
-            self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
-            self._next_prune = now + 5.0
-        expiry = self._seen.get(fingerprint)
-        if expiry is not None and expiry > now:
-            return False
-        self._seen[fingerprint] = now + ttl_ms / 1000.0
-        return True
+        expiries, seen = self._expiries, self._seen
+        while expiries and expiries[0][0] <= now:
+            _, old = heapq.heappop(expiries)
+            del seen[old]  # each entry has exactly one heap item: entries are never overwritten
+        entry = seen.get(fingerprint)
+        if entry is not None:
+            return entry[1]
+        expiry = now + ttl_ms / 1000.0
+        seen[fingerprint] = (expiry, binding)
+        heapq.heappush(expiries, (expiry, fingerprint))
+        return None
+
+
+# SET NX with the old value back, in one round trip on any Redis version (SET NX GET needs 7.0).
+REMEMBER = """
+local previous = redis.call('GET', KEYS[1])
+if previous then return previous end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"""
 
 
 class RedisReplayGuard:
-    def __init__(self, redis: Redis, prefix: str = "kp:replay:") -> None:
-        self._redis = redis
-        self._prefix = prefix
+    """Shared by every instance, and it outlives a restart of any of them."""
 
-    async def first_use(self, fingerprint: str, ttl_ms: int) -> bool:
-        stored = await self._redis.set(self._prefix + fingerprint, b"1", nx=True, px=max(ttl_ms, 1))
-        return bool(stored)
+    remembers_since_ms = 0
+
+    def __init__(self, redis: Redis, prefix: str = "kp:replay:") -> None:
+        self._prefix = prefix
+        self._remember = redis.register_script(REMEMBER)
+
+    async def remember(self, fingerprint: str, binding: str, ttl_ms: int) -> str | None:
+        previous = await self._remember(keys=[self._prefix + fingerprint], args=[binding, max(ttl_ms, 1)])
+        if previous is None:
+            return None
+        return previous.decode() if isinstance(previous, bytes) else str(previous)

@@ -38,15 +38,26 @@ class HmacVerifier:
 
     def verify(self, payload: bytes, signature: str) -> None:
         expected = hmac.digest(self._secret, payload, "sha256").hex()
-        if not hmac.compare_digest(expected, signature.lower()):
+        # compare_digest raises TypeError on non-ASCII text ("%C3%A9" decodes to one): refuse it first.
+        if not signature.isascii() or not hmac.compare_digest(expected, signature.lower()):
             raise InvalidSignature()
 
 
 def _b64(signature: str) -> bytes:
+    """Decode standard base64, refusing every spelling but the canonical one.
+
+    A space stands for ``+`` (a ``+`` sent unencoded in a form is read as a space). Anything else
+    that decodes to the same bytes, such as non-zero padding bits or missing padding, is refused:
+    one signature has one spelling.
+    """
+    text = signature.replace(" ", "+")
     try:
-        return base64.b64decode(signature.replace(" ", "+"), validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidSignature() from None
+    if base64.b64encode(raw) != text.encode("ascii"):
+        raise InvalidSignature()
+    return raw
 
 
 class Ed25519Verifier:
