@@ -54,8 +54,9 @@ def proxied(start_server: StartServer) -> Instance:
 class Visitor:
     """One browser: its own cookies, coming from ``ip`` through the proxy when one is given."""
 
-    def __init__(self, server: Instance, ip: str | None = None) -> None:
-        headers = {"X-Forwarded-For": ip} if ip else {}
+    def __init__(self, server: Instance, *forwarded_for: str) -> None:
+        """``forwarded_for``: the ``X-Forwarded-For`` lines the proxy passes on, one per line."""
+        headers = [("X-Forwarded-For", line) for line in forwarded_for]
         self.http = httpx.Client(base_url=server.url, headers=headers, follow_redirects=False)
 
     def submit(self, form_page: str, target: str, **fields: str) -> httpx.Response:
@@ -205,6 +206,17 @@ def test_sign_ups_from_one_address_are_throttled(proxied: Instance) -> None:
     assert Visitor(proxied, "198.51.100.9").log_in("bot5@example.com").status_code == 401
 
     assert Visitor(proxied, "198.51.100.9").sign_up("dora@example.com").status_code == 303
+
+
+def test_a_client_written_forwarded_for_line_does_not_escape_the_sign_up_throttle(
+    proxied: Instance,
+) -> None:
+    """The client writes its own first line; the proxy adds the address it saw as a second line."""
+    for n in range(5):
+        farm = Visitor(proxied, f"198.51.100.{n}", "203.0.113.60")
+        assert farm.sign_up(f"bot{n}@example.com").status_code == 303
+    refused = Visitor(proxied, "198.51.100.99", "203.0.113.60").sign_up("bot5@example.com")
+    assert refused.status_code == 429
 
 
 # -- the per-address lock and other accounts ------------------------------------------------

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from keyplane.exchange.errors import ExchangeError
-from keyplane.http.clientip import client_ip
+from keyplane.http.clientip import client_ip, forwarded_for
 from keyplane.identity import errors as identity_errors
 from keyplane.keys.errors import KeyManagementError
 from keyplane.redaction import redact_text
@@ -90,8 +90,10 @@ def redirect(path: str) -> RedirectResponse:
 
 
 def source_ip(request: Request) -> str:
+    """The client's address as the API sees it: every ``X-Forwarded-For`` line counts."""
     peer = request.client.host if request.client else ""
-    return client_ip(peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies)
+    hops = forwarded_for(request.headers.getlist("x-forwarded-for"))
+    return client_ip(peer, hops, request.app.state.trusted_proxies)
 
 
 async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
