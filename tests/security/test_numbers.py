@@ -24,8 +24,9 @@ from tests.support.databases import fresh_database
 from tests.support.server import Instance, free_port, server_env
 from tests.support.signing import hmac_hex
 
-# Not ASCII digits, though str.isdigit() or int() (or both) take them; and a number int() refuses.
-UNICODE_DIGITS = ["²", "٣", "５", "𝟓", "1²", "¹⁰", "١٢٣٤٥٦٧٨٩٠١٢٣", "9" * 5000]
+# Not ASCII digits, though str.isdigit() or int() (or both) take them; a trailing newline that `$` lets
+# through; and a number int() refuses.
+UNICODE_DIGITS = ["5\n", "²", "٣", "５", "𝟓", "1²", "¹⁰", "١٢٣٤٥٦٧٨٩٠١٢٣", "9" * 5000]
 SIGNING = ["timestamp", "recvWindow"]
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
 ORDER_AMOUNTS = {"quantity": "0.001", "price": "10000"}

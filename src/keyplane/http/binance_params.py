@@ -44,7 +44,7 @@ def decimal(params: Params, name: str) -> Decimal | None:
     raw = optional(params, name)
     if raw is None:
         return None
-    if DECIMAL_RE.match(raw) or SCIENTIFIC_RE.match(raw):
+    if DECIMAL_RE.fullmatch(raw) or SCIENTIFIC_RE.fullmatch(raw):
         try:
             return Decimal(raw)
         except InvalidOperation:
@@ -56,7 +56,7 @@ def integer(params: Params, name: str) -> int | None:
     raw = optional(params, name)
     if raw is None:
         return None
-    if not INT_RE.match(raw):
+    if not INT_RE.fullmatch(raw):
         raise InvalidParameter.illegal_chars(name, INT_PATTERN)
     value = int(raw)
     if value > MAX_INT:
@@ -83,7 +83,7 @@ def optional_symbol(params: Params) -> str | None:
 
 
 def _symbol_text(raw: str, name: str) -> str:
-    if not SYMBOL_RE.match(raw):
+    if not SYMBOL_RE.fullmatch(raw):
         raise InvalidParameter.illegal_chars(name, SYMBOL_PATTERN)
     return raw
 
@@ -101,7 +101,7 @@ def symbols(params: Params) -> list[str] | None:
         parsed = json.loads(many)
     except ValueError:
         parsed = None
-    if not isinstance(parsed, list) or not all(isinstance(s, str) and SYMBOL_RE.match(s) for s in parsed):
+    if not isinstance(parsed, list) or not all(isinstance(s, str) and SYMBOL_RE.fullmatch(s) for s in parsed):
         raise InvalidParameter.illegal_chars("symbols", SYMBOLS_PATTERN)
     if not parsed:
         raise InvalidParameter.missing("symbols")
