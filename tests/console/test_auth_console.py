@@ -6,6 +6,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.console.steps import (
+    PASSWORD,
     csrf_of,
     enrol_two_factor,
     log_in_password,
@@ -87,3 +88,32 @@ def test_session_cookie_flags_and_csrf_on_every_post(server: Instance) -> None:
 
         assert browser.post("/console/logout", data={"csrf_token": csrf_of(settings.text)}).status_code == 303
         assert browser.get("/console/security").headers["location"] == "/console/login"
+
+
+def test_a_2fa_user_logs_in_with_password_and_code_while_a_storm_locks_the_network(
+    server: Instance, page: Page
+) -> None:
+    sign_up(page, server, "hana@example.com")
+    app, _ = enrol_two_factor(page, server)
+    log_out(page)
+    with httpx.Client(base_url=server.url) as sprayer:  # same address as the browser: 127.0.0.1
+        for n in range(20):
+            form = sprayer.get("/console/login")
+            sprayer.post(
+                "/console/login",
+                data={
+                    "csrf_token": csrf_of(form.text),
+                    "email": f"v{n}@example.com",
+                    "password": "guess-guess",
+                },
+            )
+
+    page.goto(server.url + "/console/login")
+    page.get_by_label("Email address").fill("hana@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("log-ins from it are paused")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authenticator code").fill(app.code())
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
