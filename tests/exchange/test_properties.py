@@ -2,26 +2,30 @@
 
 After every command: no balance is negative, locked funds equal what open orders hold, every
 asset's user+fee total equals what was credited (and the sum over all accounts, external
-included, is zero), and a restart rebuilds identical books and balances.
+included, is zero), each stored balance is the sum of its entries, every amount is at its
+asset's precision, and a restart rebuilds identical books and balances. Credits include huge and
+tiny amounts: one is accepted exactly when the ledger can hold it, and never rounded.
 """
 
 from __future__ import annotations
 
+from decimal import Context, localcontext
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError
-from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT
+from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, FREE
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
-from keyplane.store.exchange_tables import ex_balances
+from keyplane.store.exchange_tables import ex_balances, ex_entries
+from keyplane.store.types import decimal_places
 from tests.exchange.conftest import Clock, make_users
 from tests.support.databases import fresh_database
 
@@ -48,10 +52,41 @@ market_cmd = st.tuples(
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
 credit_cmd = st.tuples(st.just("credit"), users_, st.sampled_from(["BTC", "USDT", "ETH"]), st.integers(1, 3))
+# Amounts at and beyond the ledger's edges: 8 decimals, below 10**20 (NUMERIC(38, 18) columns).
+EDGE_AMOUNTS = [
+    D("1e30"),
+    D("1E+20"),
+    D("99999999999999999999.99999999"),
+    D("49999999999999999999.99999999"),
+    D("12345678901234567890.12345678"),
+    D("1E+3"),
+    D("0.00000001"),
+    D("0.000000001"),
+    D("1.000000000000000000000000000001"),
+    D("1e-30"),
+    D(0),
+    D(-1),
+    D("NaN"),
+    D("Infinity"),
+]
+odd_credit_cmd = st.tuples(
+    st.just("odd_credit"),
+    users_,
+    st.sampled_from(["BTC", "USDT", "ETH"]),
+    st.one_of(st.sampled_from(EDGE_AMOUNTS), st.decimals(allow_nan=True, allow_infinity=True)),
+)
 restart_cmd = st.tuples(st.just("restart"))
 commands = st.lists(
     st.one_of(
-        limit_cmd, limit_cmd, limit_cmd, market_cmd, cancel_cmd, cancel_all_cmd, credit_cmd, restart_cmd
+        limit_cmd,
+        limit_cmd,
+        limit_cmd,
+        market_cmd,
+        cancel_cmd,
+        cancel_all_cmd,
+        credit_cmd,
+        odd_credit_cmd,
+        restart_cmd,
     ),
     min_size=5,
     max_size=35,
@@ -88,6 +123,21 @@ def run(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
     elif kind == "credit":
         _, u, asset, times = cmd
         ex.credit(uids[u], asset, CREDIT[asset] * times, "property-test")
+    elif kind == "odd_credit":
+        _, u, asset, amount = cmd
+        ex.credit(uids[u], asset, amount, "property-test")
+
+
+def holdable(ex: Exchange, uid: int, asset: str, amount: D) -> bool:
+    """Whether the ledger can take ``amount`` exactly: the asset's decimals, every sum below 10**20."""
+    if not amount.is_finite() or amount <= 0 or decimal_places(amount) > ex.assets[asset].precision:
+        return False
+    acc = ex.ledger.account_of(uid)
+    free = ex.ledger.free(acc, asset) if acc is not None else D(0)
+    outside = ex.ledger.free(EXTERNAL_ACCOUNT, asset)
+    limit = D(10) ** 20
+    with localcontext(Context(prec=100)):
+        return amount < limit and free + amount < limit and outside - amount > -limit
 
 
 def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: dict[str, D]) -> None:
@@ -113,6 +163,21 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
             stored[r["asset"]] = stored.get(r["asset"], D(0)) + r["free"] + r["locked"]
             assert [r["free"], r["locked"]] == ex.ledger.balances[(r["account_id"], r["asset"])]
     assert all(v == 0 for v in stored.values()), stored
+    with engine.connect() as conn:
+        sums = conn.execute(
+            select(ex_entries.c.account_id, ex_entries.c.asset, ex_entries.c.bucket, ex_entries.c.amount)
+        ).all()
+        assert conn.execute(select(func.count()).select_from(ex_balances)).scalar_one() == len(
+            ex.ledger.balances
+        )
+    from_entries: dict[tuple[int, str], list[D]] = {}
+    for acc, asset, bucket, amount in sums:
+        assert decimal_places(amount) <= ex.assets[asset].precision, (acc, asset, amount)
+        from_entries.setdefault((acc, asset), [D(0), D(0)])[0 if bucket == FREE else 1] += amount
+    assert from_entries == ex.ledger.balances
+    for (_, asset), pair in ex.ledger.balances.items():
+        for amount in pair:
+            assert decimal_places(amount) <= ex.assets[asset].precision and abs(amount) < D(10) ** 20
 
 
 def state(ex: Exchange, uids: list[int]) -> Any:
@@ -147,13 +212,18 @@ def test_random_command_sequences_keep_the_ledger_and_books_consistent(
                     ex = Exchange(engine, now=clock)
                     assert state(ex, uids) == before
                     continue
+                odd = cmd[0] == "odd_credit"
+                fits = odd and holdable(ex, uids[cmd[1]], cmd[2], cmd[3])
                 try:
                     run(ex, uids, cmd)
                 except ExchangeError:
-                    pass
+                    assert not fits, cmd  # an amount the ledger can hold is never refused
                 else:
+                    assert fits or not odd, cmd  # nor one it cannot hold accepted (and rounded)
                     if cmd[0] == "credit":
                         credited[cmd[2]] += CREDIT[cmd[2]] * cmd[3]
+                    elif cmd[0] == "odd_credit":
+                        credited[cmd[2]] += cmd[3]
                 check_invariants(ex, engine, uids, credited)
             before = state(ex, uids)
             assert state(Exchange(engine, now=clock), uids) == before

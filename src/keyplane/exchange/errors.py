@@ -6,6 +6,7 @@
     ├── InvalidParameter             -1100 / -1102 / -1106 / -1111 / -1115 / -1116 / -1117 / -1130
     │   ├── InvalidSymbol            -1121 "Invalid symbol."
     │   └── InvalidInterval          -1120 "Invalid interval."
+    ├── InexactAmount                -1111 an amount or result the ledger cannot hold exactly (raised, never rounded)
     ├── FilterFailure                -1013 "Filter failure: <FILTER>"
     ├── OrderRejected                -2010 (new order refused by the engine)
     │   ├── InsufficientBalance      "Account has insufficient balance for requested action."
@@ -82,6 +83,13 @@ class InvalidSymbol(InvalidParameter):
 class InvalidInterval(InvalidParameter):
     def __init__(self) -> None:
         super().__init__("Invalid interval.", -1120)
+
+
+class InexactAmount(ExchangeError):
+    """Too many decimals for the asset, or a balance past 10**20: refused instead of rounded."""
+
+    code = -1111
+    default_msg = "Precision is over the maximum defined for this asset."
 
 
 class FilterFailure(ExchangeError):

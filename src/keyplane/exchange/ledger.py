@@ -5,16 +5,22 @@ Every change is a set of entries whose amounts sum to zero per asset; credits co
 accounts is always zero and the user+fee total moves only with credits. Balances live in memory
 (this process is the one writer) and the touched rows plus the entries are written by
 :meth:`Ledger.flush` inside the command's transaction.
+
+The ledger never rounds: an entry with more decimals than its asset's precision, or a balance that
+would reach 10**20 (beyond the ``NUMERIC(38, 18)`` columns), is refused before anything changes
+(see :mod:`keyplane.exchange.amounts`), and balances are summed under the exact context.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from keyplane.exchange.errors import InsufficientBalance
+from keyplane.exchange.amounts import EXACT, check_balance, check_entry
+from keyplane.exchange.errors import InsufficientBalance, InvalidParameter
 from keyplane.store.exchange_tables import ex_accounts, ex_balances, ex_entries
 
 ZERO = Decimal(0)
@@ -36,9 +42,10 @@ class Entry:
 
 
 class Ledger:
-    """Balances in memory, entries pending until :meth:`flush`."""
+    """Balances in memory, entries pending until :meth:`flush`; ``precision`` is decimals per asset."""
 
-    def __init__(self) -> None:
+    def __init__(self, precision: Mapping[str, int]) -> None:
+        self.precision = dict(precision)
         self.balances: dict[tuple[int, str], list[Decimal]] = {}
         self.accounts: dict[int, int] = {}  # user_id -> account_id
         self._stored: set[tuple[int, str]] = set()
@@ -84,9 +91,17 @@ class Ledger:
 
     # -- posting -------------------------------------------------------------------------
     def post(self, entries: list[Entry]) -> None:
-        """Apply a balanced set of entries; refuse (changing nothing) if a balance would go negative."""
+        """Apply a balanced set of entries; refuse (changing nothing) if a balance would go negative,
+        an amount has more decimals than its asset allows, or a balance would outgrow the columns."""
+        with localcontext(EXACT):
+            self._post(entries)
+
+    def _post(self, entries: list[Entry]) -> None:
         sums: dict[str, Decimal] = {}
         for e in entries:
+            if e.asset not in self.precision:
+                raise InvalidParameter.invalid("asset")
+            check_entry(e.asset, e.amount, self.precision[e.asset])
             sums[e.asset] = sums.get(e.asset, ZERO) + e.amount
         if any(v != 0 for v in sums.values()):
             raise AssertionError(f"unbalanced entries: {sums}")
@@ -95,11 +110,10 @@ class Ledger:
             k = (e.account_id, e.asset, e.bucket)
             deltas[k] = deltas.get(k, ZERO) + e.amount
         for (acc, asset, bucket), delta in deltas.items():
-            if acc == EXTERNAL_ACCOUNT:
-                continue
-            bal = self.balances.get((acc, asset), [ZERO, ZERO])
-            if bal[0 if bucket == FREE else 1] + delta < 0:
+            after = self.balances.get((acc, asset), [ZERO, ZERO])[0 if bucket == FREE else 1] + delta
+            if after < 0 and acc != EXTERNAL_ACCOUNT:
                 raise InsufficientBalance()
+            check_balance(asset, after)
         for (acc, asset, bucket), delta in deltas.items():
             bal = self.balances.setdefault((acc, asset), [ZERO, ZERO])
             bal[0 if bucket == FREE else 1] += delta

@@ -2,18 +2,23 @@
 
 A market is a table of numbers (``MarketSpec``); filters are checked with ``Decimal`` only.
 To add a market, insert a ``MarketSpec`` with :func:`save_markets`; the DB is the record.
+
+A market must let the engine stay exact (:func:`check_exact`): tick and step decimals together fit
+the quote asset's precision, so every price x quantity is an amount the ledger holds as it is.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
 from sqlalchemy import Connection, select
 
-from keyplane.exchange.errors import FilterFailure
+from keyplane.exchange.amounts import floor_div
+from keyplane.exchange.errors import FilterFailure, InvalidParameter
 from keyplane.store.exchange_tables import ex_assets, ex_markets
+from keyplane.store.types import MONEY_SCALE, decimal_places
 
 D = Decimal
 NIL = Decimal(0)
@@ -85,6 +90,47 @@ class MarketSpec:
             return qty
         return (qty // self.step_size) * self.step_size
 
+    def lots(self, amount: Decimal, price: Decimal) -> Decimal:
+        """The largest quantity on the lot step whose cost at ``price`` is at most ``amount`` of quote."""
+        return floor_div(amount, price, self.step_size or Decimal(1).scaleb(-MONEY_SCALE))
+
+
+def check_exact(market: MarketSpec, assets: dict[str, AssetSpec]) -> None:
+    """Refuse a market (or asset) whose prices, quantities or their products the ledger cannot hold."""
+    base, quote = assets.get(market.base), assets.get(market.quote)
+    if base is None or quote is None:
+        raise InvalidParameter.invalid("asset")
+    for asset in (base, quote):
+        if not 0 <= asset.precision <= MONEY_SCALE:
+            raise InvalidParameter.invalid("precision")
+    tick, step = market.tick_size, market.step_size
+    if tick <= 0 or step <= 0:
+        raise InvalidParameter.invalid("tickSize" if tick <= 0 else "stepSize")
+    if decimal_places(step) > base.precision:
+        raise InvalidParameter.too_precise("stepSize")
+    if decimal_places(tick) + decimal_places(step) > quote.precision:
+        raise InvalidParameter.too_precise("tickSize")
+
+
+def exact_lots(market: MarketSpec, assets: dict[str, AssetSpec]) -> MarketSpec:
+    """A market saved before :func:`check_exact` existed, with a step coarse enough to pass it.
+
+    ETHBTC was seeded with tick 0.00001 and step 0.0001, whose products need 9 decimals of an
+    8-decimal BTC; such a market now trades in lots of 0.001. Markets that pass are returned as is.
+    """
+    base, quote = assets.get(market.base), assets.get(market.quote)
+    if base is None or quote is None or market.tick_size <= 0 or market.step_size <= 0:
+        return market
+    room = min(base.precision, quote.precision - decimal_places(market.tick_size))
+    excess = decimal_places(market.step_size) - room
+    if room < 0 or excess <= 0:
+        return market
+    step = market.step_size.scaleb(excess)
+    min_qty = -(-market.min_qty // step) * step
+    return replace(
+        market, step_size=step, min_qty=max(min_qty, step), max_qty=(market.max_qty // step) * step
+    )
+
 
 def default_assets() -> list[AssetSpec]:
     return [
@@ -129,8 +175,8 @@ def default_markets() -> list[MarketSpec]:
             "ETH",
             "BTC",
             D("0.00001"),
-            D("0.0001"),
-            D("0.0001"),
+            D("0.001"),  # tick x step decimals must fit BTC's 8 (check_exact)
+            D("0.001"),
             D("100000"),
             D("0.0001"),
             D("9000000"),

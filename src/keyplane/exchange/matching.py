@@ -5,21 +5,25 @@ base -> buyer, fees on the asset received -> fee account), so balances are right
 step. Self-trade prevention follows Binance: the *taker's* mode decides; EXPIRE_MAKER expires
 the resting order and goes on, EXPIRE_TAKER ends the taker, EXPIRE_BOTH does both; the
 expired orders end as EXPIRED_IN_MATCH. NONE lets the account trade with itself.
+
+Every amount is exact at its asset's precision: a market's tick x step fits its quote asset
+(:func:`keyplane.exchange.markets.check_exact`), divisions count whole lots (``MarketSpec.lots``),
+and fees are rounded down to the precision of the asset they are taken in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
+from keyplane.exchange.amounts import floor_to
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.ledger import FEE_ACCOUNT, FREE, LOCKED, Entry, Ledger
 from keyplane.exchange.markets import MarketSpec, StpMode
 from keyplane.exchange.models import Fill, Order, OrderStatus, OrderType, Side
 
 ZERO = Decimal(0)
-FEE_QUANTUM = Decimal("1e-18")
 
 
 @dataclass
@@ -100,7 +104,7 @@ def lock_needed(
             take = min(left, maker.remaining_qty)
             spent += take * maker.price
         else:
-            take = min(maker.remaining_qty, market.floor_qty(left / maker.price))
+            take = min(maker.remaining_qty, market.lots(left, maker.price))
             if take <= 0:
                 break
             spent += take
@@ -109,21 +113,25 @@ def lock_needed(
     return spent
 
 
-def _fee(amount: Decimal, rate: Decimal) -> Decimal:
-    return (amount * rate).quantize(FEE_QUANTUM, rounding=ROUND_DOWN)
+def _fee(amount: Decimal, rate: Decimal, precision: int) -> Decimal:
+    """The fee on ``amount``, rounded down to the precision of the asset it is paid in."""
+    return floor_to(amount * rate, precision)
 
 
 def _taker_cap(taker: Order, market: MarketSpec, price: Decimal) -> tuple[Decimal, bool]:
     """Largest qty the taker may take at ``price``; the flag says the cap is its quote target."""
     if taker.orig_quote_order_qty:
-        target = market.floor_qty((taker.orig_quote_order_qty - taker.cummulative_quote_qty) / price)
+        target = market.lots(taker.orig_quote_order_qty - taker.cummulative_quote_qty, price)
         cap, by_quote = target, True
     else:
         cap, by_quote = taker.remaining_qty, False
     if taker.type is OrderType.MARKET:
-        affordable = taker.locked_amount / price if taker.side is Side.BUY else taker.locked_amount
-        if market.floor_qty(affordable) < cap:
-            return market.floor_qty(affordable), False
+        if taker.side is Side.BUY:
+            affordable = market.lots(taker.locked_amount, price)
+        else:
+            affordable = market.floor_qty(taker.locked_amount)
+        if affordable < cap:
+            return affordable, False
     return cap, by_quote
 
 
@@ -134,12 +142,12 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
     buyer, seller = (taker, maker) if taker.side is Side.BUY else (maker, taker)
     b_acc, s_acc = ledger.account_of(buyer.user_id), ledger.account_of(seller.user_id)
     assert b_acc is not None and s_acc is not None
-    fee_b = _fee(qty, market.maker_fee if buyer is maker else market.taker_fee)
-    fee_s = _fee(cost, market.maker_fee if seller is maker else market.taker_fee)
+    q, b = market.quote, market.base
+    fee_b = _fee(qty, market.maker_fee if buyer is maker else market.taker_fee, ledger.precision[b])
+    fee_s = _fee(cost, market.maker_fee if seller is maker else market.taker_fee, ledger.precision[q])
     reserved = qty * buyer.price if buyer.type is not OrderType.MARKET else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
-    q, b = market.quote, market.base
     entries: list[Entry] = [
         Entry(b_acc, q, LOCKED, -reserved, "trade", tid, ""),
         Entry(s_acc, q, FREE, cost - fee_s, "trade", tid, ""),

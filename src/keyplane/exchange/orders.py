@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from keyplane.exchange.amounts import exact
 from keyplane.exchange.errors import FilterFailure, InvalidParameter
 from keyplane.exchange.markets import MarketSpec, StpMode
 from keyplane.exchange.models import Order, OrderStatus, OrderType, Side, TimeInForce, Trade
 from keyplane.store.exchange_tables import ex_orders, ex_trades
+from keyplane.store.types import MONEY_INTEGER_DIGITS, decimal_places
 
 CLIENT_ID_PATTERN = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
 CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
@@ -71,12 +73,14 @@ def _amount(name: str, value: Decimal | None) -> Decimal:
         raise InvalidParameter.missing(name)
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidParameter.illegal_chars(name, "^([0-9]{1,20})(\\.[0-9]{1,20})?$")
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+    if decimal_places(value) > MAX_DECIMALS:
         raise InvalidParameter.too_precise(name)
+    if value and value.adjusted() >= MONEY_INTEGER_DIGITS:
+        raise InvalidParameter(f"Parameter '{name}' overflowed.", -1108)
     return value
 
 
+@exact
 def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -> ValidOrder:
     """Check parameters and filters; ``avg_price`` (5-minute average) prices MARKET notional."""
     side = _enum(Side, req.side, "Invalid side.", -1117)

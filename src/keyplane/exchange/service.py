@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, select, update
 
 from keyplane.clock import now_ms
+from keyplane.exchange.amounts import exact, ledger_amount
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import (
     DuplicateOrder,
@@ -32,8 +33,10 @@ from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
+    check_exact,
     default_assets,
     default_markets,
+    exact_lots,
     load_assets,
     load_markets,
     save_assets,
@@ -58,7 +61,6 @@ from keyplane.exchange.models import (
     TimeInForce,
 )
 from keyplane.exchange.orders import (
-    MAX_DECIMALS,
     OrderRequest,
     order_row,
     row_order,
@@ -91,6 +93,9 @@ class Exchange(ExchangeQueries):
     # -- state -----------------------------------------------------------------------------
     @staticmethod
     def _seed(conn: Connection, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
+        known = {**load_assets(conn), **{a.code: a for a in assets}}
+        for m in markets:
+            check_exact(m, known)
         save_assets(conn, assets)
         save_markets(conn, markets)
 
@@ -98,8 +103,8 @@ class Exchange(ExchangeQueries):
         """(Re)build markets, balances, books and counters from the database."""
         with self.engine.connect() as conn:
             self.assets = load_assets(conn)
-            self.markets = load_markets(conn)
-            self.ledger = Ledger()
+            self.markets = {s: exact_lots(m, self.assets) for s, m in load_markets(conn).items()}
+            self.ledger = Ledger({code: a.precision for code, a in self.assets.items()})
             self.ledger.load(conn)
             self.books = {s: OrderBook(s) for s in self.markets}
             self._open_ids: dict[tuple[int, str], int] = {}
@@ -193,15 +198,15 @@ class Exchange(ExchangeQueries):
         return self.ledger.open_account(user_id)
 
     # -- wallet ----------------------------------------------------------------------------
+    @exact
     def credit(self, user_id: int, asset: str, amount: Decimal, actor: str) -> Balance:
-        """Credit ``amount`` of ``asset`` to a user from the external account (deposit, faucet, seed)."""
+        """Credit ``amount`` of ``asset`` to a user from the external account (deposit, faucet, seed).
+
+        Refused unless the ledger holds it exactly: at most the asset's decimals, below 10**20,
+        and the balances it grows stay below 10**20."""
         if asset not in self.assets:
             raise InvalidParameter.invalid("asset")
-        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-            raise InvalidParameter.invalid("amount")
-        exponent = amount.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
-            raise InvalidParameter.too_precise("amount")
+        amount = ledger_amount("amount", amount, self.assets[asset].precision)
         with self._lock:
             acc = self._account(user_id)
             with self._command():
@@ -217,6 +222,7 @@ class Exchange(ExchangeQueries):
             return [Balance(a, self.ledger.free(acc, a), self.ledger.locked(acc, a)) for a in self.assets]
 
     # -- orders ----------------------------------------------------------------------------
+    @exact
     def place_order(self, req: OrderRequest) -> PlacedOrder:
         """Validate, lock funds, match and (for a GTC remainder) rest a new order."""
         with self._lock:
@@ -304,6 +310,7 @@ class Exchange(ExchangeQueries):
             order.status = OrderStatus.EXPIRED
         release(order, market, self.ledger, cx)
 
+    @exact
     def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
@@ -335,6 +342,7 @@ class Exchange(ExchangeQueries):
         order.status = OrderStatus.CANCELED
         release(order, market, self.ledger, cx)
 
+    @exact
     def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
         """Cancel every open order of the user on ``symbol`` in one transaction; [] if none."""
         with self._lock:

@@ -27,8 +27,12 @@ async def credit(request: Request) -> Response:
     if not hmac.compare_digest(supplied, parts.platform.operator_token.encode()):
         return error_response(-2015, "Invalid operator token.", 401)
     try:
-        body = json.loads(await request.body())
-        user, asset, amount = str(body["user"]), str(body["asset"]).upper(), Decimal(str(body["amount"]))
+        # JSON numbers become Decimal, not float: 0.1000000000000000055511 must not arrive as 0.1.
+        body = json.loads(await request.body(), parse_float=Decimal)
+        raw = body["amount"]
+        if not isinstance(raw, str | int | Decimal) or isinstance(raw, bool):
+            raise TypeError("amount")
+        user, asset, amount = str(body["user"]), str(body["asset"]).upper(), Decimal(raw)
     except (ValueError, KeyError, TypeError, InvalidOperation):
         return error_response(-1102, "Send JSON with user, asset and amount.", 400)
     try:

@@ -1,0 +1,118 @@
+"""Exact amounts: what the ledger can hold, and arithmetic that raises instead of rounding.
+
+Two things round money silently unless told not to. Python's default ``Decimal`` context keeps 28
+significant digits, so ``Decimal("1e30") + 100 == Decimal("1e30")``; and a ``NUMERIC(38, 18)``
+column rounds past 18 decimals. So an amount enters the ledger only if it has no more decimals
+than its asset's precision and stays below 10**20 (:func:`ledger_amount`, :func:`check_entry`),
+and the engine computes under :data:`EXACT` (the :func:`exact` decorator): its precision holds any
+product of two such amounts, and any result that is still inexact raises :class:`InexactAmount`.
+Rounding the engine means to do is spelled out: :func:`floor_to` (fees), :func:`ceil_to`
+(top-ups), :func:`floor_div` (how many lots an amount buys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from keyplane.exchange.errors import InexactAmount, InvalidParameter
+from keyplane.store.types import MONEY_INTEGER_DIGITS, MONEY_PRECISION, MONEY_SCALE, decimal_places
+
+LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
+# Enough digits for the exact product of two amounts the columns hold; anything beyond raises.
+EXACT = Context(prec=2 * MONEY_PRECISION + 2, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+# For rounding that is meant: the result is re-checked against the ledger's rules by the caller.
+_ROUNDING = Context(prec=2 * MONEY_PRECISION + 2, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exact(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`."""
+
+    @wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with localcontext(EXACT):
+            try:
+                return func(*args, **kwargs)
+            except DecimalException as error:
+                raise InexactAmount(
+                    "An amount was beyond what the ledger holds exactly; nothing was changed."
+                ) from error
+
+    return run
+
+
+def fits(value: Decimal, precision: int) -> bool:
+    """Finite, at most ``precision`` decimals, and below 10**20 in magnitude (no context involved)."""
+    if not value.is_finite():
+        return False
+    return not value or (decimal_places(value) <= precision and value.adjusted() < MONEY_INTEGER_DIGITS)
+
+
+def ledger_amount(name: str, value: object, precision: int) -> Decimal:
+    """A positive amount of an asset with ``precision`` decimals, exactly as given, or a Binance error.
+
+    Exponent spellings are accepted when exact (``1E+3`` is 1000) and returned without exponent.
+    """
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise InvalidParameter.invalid(name)
+    if decimal_places(value) > precision:
+        raise InvalidParameter.too_precise(name)
+    if value.adjusted() >= MONEY_INTEGER_DIGITS:
+        raise InvalidParameter(
+            f"Parameter '{name}' overflowed: the ledger holds amounts below 10^{MONEY_INTEGER_DIGITS}.", -1108
+        )
+    exponent = value.as_tuple().exponent
+    return value.quantize(Decimal(1), context=EXACT) if isinstance(exponent, int) and exponent > 0 else value
+
+
+def check_entry(asset: str, amount: Decimal, precision: int) -> None:
+    """Refuse an entry amount the ledger cannot hold exactly (the engine's own results included)."""
+    if not fits(amount, min(precision, MONEY_SCALE)):
+        raise InexactAmount(
+            f"{asset} amount {amount} is beyond the asset's precision of {precision} decimals."
+        )
+
+
+def check_balance(asset: str, balance: Decimal) -> None:
+    """Refuse a balance the ledger's columns cannot hold (a sum grown past 10**20)."""
+    if abs(balance) >= LIMIT:
+        raise InexactAmount(
+            f"This amount would take a {asset} balance to 10^{MONEY_INTEGER_DIGITS} or beyond; "
+            f"the ledger holds balances below 10^{MONEY_INTEGER_DIGITS} exactly."
+        )
+
+
+def floor_to(value: Decimal, precision: int) -> Decimal:
+    """``value`` rounded down to ``precision`` decimals: fees are never more than their rate says."""
+    return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_FLOOR, context=_ROUNDING)
+
+
+def ceil_to(value: Decimal, precision: int) -> Decimal:
+    """``value`` rounded up to ``precision`` decimals: a top-up reaches its target."""
+    return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_CEILING, context=_ROUNDING)
+
+
+def floor_div(amount: Decimal, price: Decimal, quantum: Decimal) -> Decimal:
+    """The largest multiple of ``quantum`` whose cost at ``price`` is at most ``amount`` (all positive).
+
+    Integer division is exact, so no quotient is ever rounded up past what ``amount`` pays for.
+    """
+    if amount <= 0:
+        return Decimal(0)
+    return (amount // (price * quantum)) * quantum
