@@ -13,8 +13,8 @@ client sends and ``parse_qsl`` reads as a blank value) is -1100, a name sent twi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from operator import methodcaller
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
 from keyplane.keys.errors import BadParameter
@@ -91,7 +91,8 @@ def _strip_signature_slowly(raw: str) -> tuple[str, str | None]:
     return rest, raw[begin + 10 : end]
 
 
-_split_pair = methodcaller("split", "=")
+# Two "=" in one part. With as many "=" as parts and none like this, every part is exactly one k=v.
+TWO_EQUALS = re.compile(r"=[^&=]*=")
 NO_EQUALS = "Illegal characters found in a parameter: every parameter must be sent as name=value."
 
 
@@ -101,16 +102,13 @@ def parse_params(text: str) -> Params:
     This runs on every request, so the common case (no escapes, every part exactly one ``k=v``)
     is parsed by C-level calls only; anything else takes the careful path, never a third reading.
     """
-    if "%" not in text and "+" not in text:
-        parts = text.split("&")
-        try:
-            params = dict(map(_split_pair, parts))
-        except ValueError:
-            pass  # a part with no "=", or more than one, or an empty part
-        else:
-            if len(params) != len(parts):
-                raise BadParameter(-1101, DUPLICATE)
-            return params
+    count = text.count("&") + 1
+    if text.count("=") == count and "%" not in text and "+" not in text and TWO_EQUALS.search(text) is None:
+        values = iter(text.replace("=", "&").split("&"))
+        params = dict(zip(values, values))
+        if len(params) != count:
+            raise BadParameter(-1101, DUPLICATE)
+        return params
     return _parse_params_carefully(text)
 
 

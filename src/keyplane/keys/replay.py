@@ -10,8 +10,8 @@ state-changing request seen before at all; a repeat of the same GET stays allowe
 A signature covers its timestamp, so it is remembered only until its request would fail the
 timestamp check anyway (timestamp + recvWindow). In memory for one instance; in Redis (one round
 trip, a script) when several instances share the traffic. A memory guard forgets on restart, so
-it says since when it remembers (``remembers_since_ms``) and the pipeline refuses state-changing
-requests signed before that.
+it says since when it remembers (``remembers_since_ms``: the start of its process, when the process
+it replaces had stopped) and the pipeline refuses state-changing requests signed before that.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from keyplane.clock import now_ms
+
+# Taken when the server process imports the key core, well before it listens: requests signed
+# between this and the first one served can only have reached a process that had stopped.
+PROCESS_STARTED_MS = now_ms()
 
 
 def fingerprint(key_id: str, payload: bytes, hmac_signature: str | None = None) -> str:
@@ -52,7 +56,7 @@ class MemoryReplayGuard:
     """One process's memory; expiries in a heap, so pruning costs nothing per request."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, started_ms: int | None = None) -> None:
-        self.remembers_since_ms = now_ms() if started_ms is None else started_ms
+        self.remembers_since_ms = PROCESS_STARTED_MS if started_ms is None else started_ms
         self._clock = clock
         self._seen: dict[str, tuple[float, str]] = {}
         self._expiries: list[tuple[float, str]] = []
