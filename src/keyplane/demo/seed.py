@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from keyplane.exchange.amounts import ceil_to
 from keyplane.exchange.markets import default_assets, default_markets
 from keyplane.keys.errors import KeyManagementError
 from keyplane.keys.model import KeyStatus, Permission
@@ -50,11 +51,14 @@ def ensure_user(platform: Platform, name: str) -> int:
 
 
 def top_up(platform: Platform, user: str, targets: dict[str, Decimal]) -> dict[str, Decimal]:
-    """Credit each asset up to its target (free + locked); returns what was credited."""
+    """Credit each asset up to its target (free + locked); returns what was credited.
+
+    What is missing is rounded up to the asset's precision: a balance that trading (or an older
+    version's fees) left with more decimals still gets a credit the ledger accepts."""
     have = {b.asset: b.free + b.locked for b in platform.exchange.balances(platform.keys.user_id(user))}
     credited: dict[str, Decimal] = {}
     for asset, target in targets.items():
-        missing = target - have.get(asset, D(0))
+        missing = ceil_to(target - have.get(asset, D(0)), platform.exchange.assets[asset].precision)
         if missing > 0:
             credit_funds(platform, user, asset, missing, ACTOR)
             credited[asset] = missing
