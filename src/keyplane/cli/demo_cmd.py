@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from keyplane.cli.address import recorded_url
 from keyplane.cli.common import console, friendly, platform, settings
 from keyplane.demo.marketmaker import market_maker_job
 from keyplane.demo.seed import DEMO_USER, FUNDS, issue_demo_key, seed
@@ -40,6 +41,10 @@ def demo(
     from keyplane.cli.main import run_server
 
     config = settings(host=host, port=port, data_dir=data_dir, demo_mode=True)
+    running = recorded_url(config.ensure_data_dir())
+    if running is not None:
+        # That server is this database's exchange writer: seeding beside it cannot work.
+        raise ValueError(f"a Keyplane server already serves this data directory at {running}; stop it first")
     if _listening(config.host, config.port):
         # A running server is the exchange's one writer: seeding beside it would fork the books.
         raise ValueError(f"something already listens on {config.host}:{config.port}; stop it or pick --port")

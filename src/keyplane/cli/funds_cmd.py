@@ -1,8 +1,9 @@
 """``keyplane funds credit``: put test or demo funds into an account, through the running server.
 
 The serving process is the exchange's one writer, so the command asks it (operator route, token
-from the data directory). When no server answers, nothing else holds the books and the command
-writes the ledger itself.
+from the data directory): at ``--server``, else where the data directory's server recorded its
+address (:mod:`keyplane.cli.address`), else at the configured host and port. When no server
+answers, nothing else holds the books and the command writes the ledger itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from keyplane.cli.address import recorded_url, server_url
 from keyplane.cli.common import console, friendly, platform, print_json, settings
 from keyplane.keys.service import Actor
 from keyplane.runtime import credit_funds, load_operator_token
@@ -27,7 +29,8 @@ def credit(
     asset: Annotated[str, typer.Option(help="Asset code, e.g. USDT.")],
     amount: Annotated[str, typer.Option(help="A positive decimal amount.")],
     server: Annotated[
-        str | None, typer.Option(help="URL of the running server (default: from settings).")
+        str | None,
+        typer.Option(help="URL of the running server (default: the one serving this data directory)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -37,8 +40,9 @@ def credit(
     except InvalidOperation:
         raise ValueError(f"not a decimal amount: {amount!r}") from None
     config = settings()
-    url = server or f"http://{config.host}:{config.port}"
-    token = load_operator_token(config.ensure_data_dir())
+    data_dir = config.ensure_data_dir()
+    url = server or recorded_url(data_dir) or server_url(config.host, config.port)
+    token = load_operator_token(data_dir)
     try:
         response = httpx.post(
             f"{url}/v1/operator/funds/credit",

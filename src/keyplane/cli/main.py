@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from keyplane.cli.address import address_job, server_url
 from keyplane.cli.common import console, friendly, overrides, platform, print_json, settings
 from keyplane.cli.demo_cmd import demo
 from keyplane.cli.funds_cmd import funds_app
@@ -48,7 +49,9 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
     from keyplane.http.connection import bounded_protocol
     from keyplane.runtime import open_platform
 
-    app_ = create_app(open_platform(config), background)
+    # The address file lets `funds credit` (and anything else) find this server on any port.
+    recorder = address_job(server_url(config.host, config.port))
+    app_ = create_app(open_platform(config), [*background, recorder])
     console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
     # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
     uvicorn.run(
