@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from keyplane.http.clientip import client_ip, forwarded_for
 from keyplane.http.errors import to_response
+from keyplane.keys.errors import KeyError_
 from keyplane.keys.model import ApiKey, Permission
 from keyplane.keys.payload import Params, SignedRequest, parse_request
 from keyplane.keys.pipeline import RouteNeeds
@@ -85,7 +86,11 @@ async def handle(route: Route, request: Request) -> Response:
     try:
         body = await request.body() if request.method != "GET" else b""
         raw_query = request.scope.get("query_string", b"")
-        parsed = parse_request(raw_query, body)
+        try:
+            parsed = parse_request(raw_query, body)
+        except KeyError_:
+            await parts.verifier.charge_unreadable(ip, route.weight_of({}))
+            raise
         if route.security is Security.SIGNED:
             api_key = request.headers.get("x-mbx-apikey")
             signed = SignedRequest(request.method, parsed, api_key, ip, route.path)

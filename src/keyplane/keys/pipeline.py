@@ -284,6 +284,15 @@ class Verifier:
         if block is not None and block.banned:
             raise self._refusal(block, now)
 
+    async def charge_unreadable(self, client_ip: str, weight: int) -> None:
+        """Count a request refused before it could be read (malformed parameters) as an unproven
+        refusal, so a flood of garbage meets the same 429 and 418 as a flood of bad signatures."""
+        now = self._now_ms()
+        bucket = "ip:" + client_ip
+        await self._check_standing(bucket, now)
+        (used,) = await self._limiter.spend((bucket,), weight + self._limits.refused_weight, now)
+        self._check_ip_weight(bucket, used, now)
+
     async def charge_public(self, client_ip: str, weight: int) -> int:
         """Count an unsigned request's weight against its IP; return the weight used this minute."""
         now = self._now_ms()
