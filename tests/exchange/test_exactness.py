@@ -127,3 +127,12 @@ def test_a_money_column_refuses_a_value_it_would_round_on_either_back_end(
         conn.execute(update(ex_balances).values(free=amount))
     with engine.connect() as conn:
         assert all(r.free != amount for r in conn.execute(select(ex_balances.c.free)))
+
+
+def test_a_market_order_priced_by_an_inexact_average_still_trades(ex: Exchange, alice: int, bob: int) -> None:
+    for qty, price in (("0.1", "30000"), ("0.2", "30001")):  # average 30000.666...
+        ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(qty), D(price), "GTC"))
+        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC"))
+    ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.01"), D(30002), "GTC"))
+    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.01")))
+    assert [f.qty for f in placed.fills] == [D("0.01")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from sqlalchemy import Engine
 
@@ -164,5 +164,9 @@ class ExchangeQueries:
             return md.avg_price(conn, symbol, self.now())
 
     def _avg_price_locked(self, symbol: str) -> Decimal:
-        with self.engine.connect() as conn:
+        """The 5-minute average for a MARKET order's notional check, called inside a command.
+
+        It is a reference price rounded on purpose, not a ledger amount, so it is computed under
+        an ordinary context rather than the command's exact one (which would refuse 1/3)."""
+        with localcontext(Context()), self.engine.connect() as conn:
             return md.avg_price(conn, symbol, self.now()).price
