@@ -136,3 +136,12 @@ def test_a_market_order_priced_by_an_inexact_average_still_trades(ex: Exchange, 
     ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.01"), D(30002), "GTC"))
     placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.01")))
     assert [f.qty for f in placed.fills] == [D("0.01")]
+
+
+def test_credited_amounts_are_kept_in_their_shortest_plain_spelling(ex: Exchange, alice: int) -> None:
+    ex.credit(alice, "ETH", D("2." + "0" * 80), "test")
+    ex.credit(alice, "SOL", D("0.5E+1"), "test")
+    assert {b.asset: str(b.free) for b in ex.balances(alice) if b.asset in ("ETH", "SOL")} == {
+        "ETH": "2",
+        "SOL": "5",
+    }

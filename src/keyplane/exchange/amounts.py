@@ -67,7 +67,8 @@ def fits(value: Decimal, precision: int) -> bool:
 def ledger_amount(name: str, value: object, precision: int) -> Decimal:
     """A positive amount of an asset with ``precision`` decimals, exactly as given, or a Binance error.
 
-    Exponent spellings are accepted when exact (``1E+3`` is 1000) and returned without exponent.
+    Exponent spellings are accepted when exact (``1E+3`` is 1000); the value comes back in its
+    shortest plain spelling (``1000``, ``5`` for ``5.000``), so no spelling reaches the columns.
     """
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise InvalidParameter.invalid(name)
@@ -77,8 +78,7 @@ def ledger_amount(name: str, value: object, precision: int) -> Decimal:
         raise InvalidParameter(
             f"Parameter '{name}' overflowed: the ledger holds amounts below 10^{MONEY_INTEGER_DIGITS}.", -1108
         )
-    exponent = value.as_tuple().exponent
-    return value.quantize(Decimal(1), context=EXACT) if isinstance(exponent, int) and exponent > 0 else value
+    return value.quantize(Decimal(1).scaleb(-decimal_places(value)), context=EXACT)
 
 
 def check_entry(asset: str, amount: Decimal, precision: int) -> None:
