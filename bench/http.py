@@ -1,20 +1,32 @@
-"""Requests per second and p50/p99 latency of a real ``keyplane serve`` over loopback, against ping.
+"""Requests per second and p50/p99 latency of a real ``keyplane serve`` under ``wrk``, against ping.
+
+Why wrk: on this 2-core machine a Python load generator shares the cores with the server and
+spends more per request than the server does, so it measured itself (ping at 789 req/s, where wrk
+sees about 18k). ``wrk`` (Debian package ``wrk``) is a native event-loop client: with ``-t1`` it
+takes one core and leaves the other to the server, which is one Python process anyway.
 
 Run: ``.venv/bin/python bench/http.py`` (SQLite in a temporary data directory), or with
 ``--database-url postgresql://postgres@127.0.0.1:5432/kp_bench`` (the database is created for the
-run and dropped after it). The bench starts the server as a subprocess, seeds a user, a read+trade
-HMAC key and funds through the CLI, then runs each scenario with ``--clients`` concurrent async
-httpx clients for ``--seconds`` (or ``--requests`` in all, whichever comes first) and stops by itself:
+run and dropped after it) and optionally ``--redis-url redis://127.0.0.1:6379/<db>``. The bench
+starts the server as a subprocess, seeds a user, a read+trade HMAC key and funds for every order
+through the CLI, raises the rate limits, then runs each scenario as
+``wrk -t1 -c32 -d<seconds> --latency`` (``--threads``, ``--connections``, ``--seconds``):
 
-- ``ping``: unauthenticated ``GET /api/v3/ping``, the baseline measured in the same run, first and
-  last (the ratio uses their mean, so a machine whose load drifts during the run shows it);
+- ``ping``: unauthenticated ``GET /api/v3/ping``, the baseline, measured first and last (the ratio
+  uses their mean, so a machine whose load drifts during the run shows it);
 - ``apiRestrictions``: signed ``GET /sapi/v1/account/apiRestrictions`` (verification only);
 - ``account``: signed ``GET /api/v3/account`` (verification + balances);
-- ``order``: signed ``POST /api/v3/order``, LIMIT GTC buys far below any market so they rest, each
-  followed by its signed ``DELETE /api/v3/order`` (``cancel``), so funds never run out.
+- ``order``: signed ``POST /api/v3/order``, LIMIT GTC buys far below the market, so every one
+  rests and is committed before its answer (``newOrderRespType=ACK``).
 
-A route that answers 404 is reported as unavailable. Rate limits are raised for the run's server.
-Figures include the client's own cost (Python, one process): read them as ratios to ping.
+A repeat of the same signed GET is allowed within its recvWindow, so ``bench/wrk/cycle.lua``
+cycles a few URLs signed just before each scenario. Every order needs its own signature, so
+``--orders`` distinct bodies are signed just before the scenario (one timestamp, recvWindow
+60000: the scenario must end within the minute) and ``bench/wrk/once.lua`` sends each once.
+
+The table gives wrk's requests/s, p50 and p99 (``--latency``), the errors (non-2xx answers and
+socket errors: a row where errors dominate is not a figure) and the ratio to ping; ``--json``
+prints the same as JSON. A route that answers 404 is reported as unavailable.
 """
 
 from __future__ import annotations
@@ -26,43 +38,37 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
-import asyncio
 import contextlib
 import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 KEYPLANE = [sys.executable, "-c", "from keyplane.cli import app; app()"]
+SCRIPTS = Path(__file__).resolve().parent / "wrk"
 USER = "bench"
 SYMBOL = "BTCUSDT"
 RESTING_PRICE = "10000.00"  # far below the default BTCUSDT start: a buy here rests
 RESTING_QTY = "0.00100"  # 10 USDT, above the 5 USDT minimum notional
-
-
-class Unavailable(Exception):
-    """The server does not serve this route (404)."""
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: dict[str, list[float]] = field(default_factory=dict)
-    errors: int = 0
-    seconds: float = 0.0
-    unavailable: str = ""
-    first_error: str = ""
+RECV_WINDOW_MS = 60_000  # the server's maximum: pre-signed requests stay valid this long
+SIGNED_GET_URLS = 8
+WARM_UP = 20
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}  # wrk's time units, in ms
 
 
 @dataclass(frozen=True)
@@ -70,11 +76,38 @@ class Key:
     key: str
     secret: str
 
-    def sign(self, params: dict[str, str]) -> str:
-        query = urlencode({**params, "timestamp": str(time.time_ns() // 1_000_000), "recvWindow": "10000"})
-        return (
-            query + "&signature=" + hmac.new(self.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
-        )
+    def sign(self, query: str) -> str:
+        """``query`` with Binance's HMAC-SHA256 ``signature`` appended."""
+        digest = hmac.new(self.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        return f"{query}&signature={digest}"
+
+
+@dataclass
+class Figures:
+    """One wrk run, read from its output."""
+
+    scenario: str
+    route: str
+    requests: int = 0
+    seconds: float = 0.0
+    rate: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    non_2xx: int = 0
+    socket_errors: int = 0
+    exhausted: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    first_error: str = ""
+    unavailable: str = ""
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+    @property
+    def is_figure(self) -> bool:
+        """A run where errors are half the answers or more measured the errors, not the route."""
+        return not self.unavailable and self.requests > 0 and self.errors * 2 < self.requests
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -143,208 +176,302 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
             process.kill()
 
 
-# -- the scenarios ----------------------------------------------------------------------------
-Step = Callable[[httpx.AsyncClient, Result], Awaitable[None]]
+def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
+    """This environment without its KEYPLANE_* settings, plus the run's own; no rate limit binds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
+    env.update(
+        KEYPLANE_DATA_DIR=str(data_dir),
+        KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000",
+        KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000",
+        KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650",
+    )
+    if database_url:
+        env["KEYPLANE_DATABASE_URL"] = database_url
+    if redis_url:
+        env["KEYPLANE_REDIS_URL"] = redis_url
+    return env
 
 
-async def timed(
-    client: httpx.AsyncClient, result: Result, label: str, method: str, path: str, **kwargs: object
-) -> httpx.Response:
-    start = time.perf_counter()
-    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - start
-    if response.status_code == 404:
-        raise Unavailable(f"{method} {path}: 404 {response.text[:80]}")
-    if response.status_code != 200:
-        result.errors += 1
-        result.first_error = (
-            result.first_error or f"{method} {path}: {response.status_code} {response.text[:120]}"
+def seed(env: dict[str, str]) -> Key:
+    cli(env, "users", "create", USER)
+    issued = json.loads(
+        cli(
+            env, "keys", "create", "--user", USER, "--permissions", "read,trade", "--label", "bench", "--json"
         )
-    else:
-        result.latencies.setdefault(label, []).append(elapsed)
-    return response
+    )
+    return Key(issued["key"], issued["secret"])
 
 
-def ping(label: str = "ping") -> Step:
-    async def step(client: httpx.AsyncClient, result: Result) -> None:
-        await timed(client, result, label, "GET", "/api/v3/ping")
-
-    return step
+def order_cost(orders: int) -> Decimal:
+    """USDT locked by ``orders`` resting buys: the funds that make every one of them affordable."""
+    return Decimal(RESTING_PRICE) * Decimal(RESTING_QTY) * orders
 
 
-def signed_get(key: Key, path: str, label: str) -> Step:
-    async def step(client: httpx.AsyncClient, result: Result) -> None:
-        await timed(client, result, label, "GET", f"{path}?{key.sign({})}", headers={"X-MBX-APIKEY": key.key})
-
-    return step
+# -- signing -----------------------------------------------------------------------------------
+def timestamp_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
-def order_then_cancel(key: Key) -> Step:
-    headers = {"X-MBX-APIKEY": key.key}
-    form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+def signed_get_urls(key: Key, path: str, count: int) -> list[str]:
+    """``count`` distinct signed targets for one GET (timestamps 1 ms apart, all just signed)."""
+    now = timestamp_ms()
+    return [path + "?" + key.sign(f"timestamp={now - i}&recvWindow={RECV_WINDOW_MS}") for i in range(count)]
 
-    async def step(client: httpx.AsyncClient, result: Result) -> None:
-        body = key.sign(
-            {
-                "symbol": SYMBOL,
-                "side": "BUY",
-                "type": "LIMIT",
-                "timeInForce": "GTC",
-                "quantity": RESTING_QTY,
-                "price": RESTING_PRICE,
-                "newClientOrderId": "b" + uuid.uuid4().hex[:30],
-                "newOrderRespType": "ACK",
-            }
+
+def order_bodies(key: Key, count: int, run: str, timestamp: int) -> Iterator[str]:
+    """``count`` signed form bodies of resting buys, each with its own ``newClientOrderId``."""
+    head = (
+        f"symbol={SYMBOL}&side=BUY&type=LIMIT&timeInForce=GTC&quantity={RESTING_QTY}"
+        f"&price={RESTING_PRICE}&newOrderRespType=ACK&recvWindow={RECV_WINDOW_MS}"
+        f"&timestamp={timestamp}&newClientOrderId={run}-"
+    )
+    keyed = hmac.new(key.secret.encode(), digestmod=hashlib.sha256)
+    for i in range(count):
+        query = f"{head}{i}"
+        mac = keyed.copy()
+        mac.update(query.encode())
+        yield f"{query}&signature={mac.hexdigest()}"
+
+
+# -- wrk ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Load:
+    wrk: str
+    threads: int
+    connections: int
+    seconds: int
+
+    def run(self, scenario: str, url: str, route: str, headers: dict[str, str], script: list[str]) -> Figures:
+        command = [self.wrk, f"-t{self.threads}", f"-c{self.connections}", f"-d{self.seconds}s"]
+        command += ["--latency", "--timeout", "10s"]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        if script:
+            command += ["-s", script[0], url, "--", *script[1:]]
+        else:
+            command.append(url + route)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=self.seconds + 60)
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
+        return parse_wrk(scenario, route, done.stdout)
+
+
+def _ms(number: str, unit: str) -> float:
+    return float(number) * UNITS[unit]
+
+
+def parse_wrk(scenario: str, route: str, output: str) -> Figures:
+    """The figures of one ``wrk --latency`` run, from its text report and once.lua's own line."""
+    figures = Figures(scenario, route)
+    if found := re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", output, re.MULTILINE):
+        figures.requests = int(found[1])
+        figures.seconds = _ms(found[2], found[3]) / 1000
+    if found := re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE):
+        figures.rate = float(found[1])
+    for percent, attribute in (("50", "p50_ms"), ("99", "p99_ms")):
+        if found := re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE):
+            setattr(figures, attribute, _ms(found[1], found[2]))
+    if found := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        figures.non_2xx = int(found[1])
+    if found := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
+        figures.socket_errors = sum(int(n) for n in found.groups())
+    if found := re.search(r"^keyplane-bench (.*)$", output, re.MULTILINE):
+        extra = json.loads(found[1])
+        figures.exhausted = int(extra["exhausted"])
+        figures.statuses = {str(k): int(v) for k, v in sorted(extra["statuses"].items())}
+        figures.first_error = str(extra["first_error"])
+    if not figures.requests or not figures.rate:
+        raise RuntimeError(f"could not read wrk's report:\n{output}")
+    return figures
+
+
+# -- the scenarios -----------------------------------------------------------------------------
+class Bench:
+    """The scenarios against one running server."""
+
+    def __init__(self, client: httpx.Client, key: Key, load: Load, work: Path) -> None:
+        self.client, self.key, self.load, self.work = client, key, load, work
+        self.base = str(client.base_url).rstrip("/")
+
+    def probe(self, method: str, target: str, **kwargs: Any) -> str:
+        """Warm-up requests; the first refusal, or ``"404 ..."`` for a route this server lacks."""
+        for _ in range(WARM_UP):
+            response = self.client.request(method, target, **kwargs)
+            if response.status_code != 200:
+                return f"{response.status_code} {response.text[:200]}"
+        return ""
+
+    def ping(self, scenario: str) -> Figures:
+        route = "/api/v3/ping"
+        self.probe("GET", route)
+        return self.load.run(scenario, self.base, route, {}, [])
+
+    def signed_get(self, scenario: str, route: str) -> Figures:
+        urls = signed_get_urls(self.key, route, SIGNED_GET_URLS)
+        headers = {"X-MBX-APIKEY": self.key.key}
+        refused = self.probe("GET", urls[0], headers=headers)
+        if refused.startswith("404"):
+            return Figures(scenario, route, unavailable=refused)
+        targets = self.work / f"{scenario}.targets"
+        targets.write_text("\n".join(urls) + "\n")
+        figures = self.load.run(
+            scenario, self.base, route, headers, [str(SCRIPTS / "cycle.lua"), str(targets)]
         )
-        placed = await timed(client, result, "order", "POST", "/api/v3/order", content=body, headers=form)
-        if placed.status_code != 200:
-            return
-        query = key.sign({"symbol": SYMBOL, "orderId": str(placed.json()["orderId"])})
-        await timed(client, result, "cancel", "DELETE", f"/api/v3/order?{query}", headers=headers)
+        figures.first_error = refused
+        return figures
 
-    return step
-
-
-async def measure(name: str, base: str, step: Step, clients: int, seconds: float, requests: int) -> Result:
-    result = Result(name)
-    budget = [requests]
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            while time.perf_counter() < deadline and budget[0] > 0:
-                budget[0] -= 1
-                await step(client, result)
-
-    async with httpx.AsyncClient(base_url=base, timeout=10) as probe:  # warm up; find missing routes
-        try:
-            for _ in range(20):
-                await step(probe, Result(name))
-        except Unavailable as missing:
-            result.unavailable = str(missing)
-            return result
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    result.seconds = time.perf_counter() - start
-    return result
-
-
-# -- the report -------------------------------------------------------------------------------
-def rate_of(result: Result, label: str) -> float:
-    return len(result.latencies.get(label, [])) / result.seconds if result.seconds else 0.0
+    def orders(self, scenario: str, count: int) -> Figures:
+        route = "/api/v3/order"
+        headers = {"X-MBX-APIKEY": self.key.key, "Content-Type": "application/x-www-form-urlencoded"}
+        run = uuid.uuid4().hex[:8]
+        refused = ""
+        for body in order_bodies(self.key, WARM_UP, run + "w", timestamp_ms()):
+            response = self.client.post(route, content=body, headers=headers)
+            if response.status_code != 200:
+                refused = refused or f"{response.status_code} {response.text[:200]}"
+        if refused.startswith("404"):
+            return Figures(scenario, route, unavailable=refused)
+        signed_at = timestamp_ms()
+        prefix = self.work / "orders"  # once.lua reads orders.1 .. orders.<threads>
+        with contextlib.ExitStack() as stack:
+            files = [stack.enter_context(open(f"{prefix}.{t + 1}", "w")) for t in range(self.load.threads)]
+            for i, body in enumerate(order_bodies(self.key, count, run, signed_at)):
+                files[i % len(files)].write(body + "\n")
+        # Every body must still be inside its recvWindow when wrk sends it, with a margin.
+        spent = (timestamp_ms() - signed_at) / 1000
+        if spent + self.load.seconds + 5 > RECV_WINDOW_MS / 1000:
+            raise RuntimeError(
+                f"signing {count} orders took {spent:.1f} s: with {self.load.seconds} s of load the "
+                f"last ones would leave their {RECV_WINDOW_MS // 1000} s recvWindow; use fewer "
+                "--orders or --seconds"
+            )
+        script = [str(SCRIPTS / "once.lua"), str(prefix), route]
+        figures = self.load.run(scenario, self.base, route, headers, script)
+        figures.first_error = figures.first_error or refused
+        return figures
 
 
-def rows(results: list[Result]) -> list[tuple[str, ...]]:
-    """One row per measured label; the baseline is the mean ping rate of the first and last run."""
-    pings = [rate_of(r, label) for r in results for label in r.latencies if label.startswith("ping")]
-    ping_rate = statistics.mean(pings) if pings else 0.0
-    out: list[tuple[str, ...]] = []
+# -- the report --------------------------------------------------------------------------------
+def ping_rate(results: list[Figures]) -> float:
+    rates = [r.rate for r in results if r.route == "/api/v3/ping" and r.is_figure]
+    return statistics.mean(rates) if rates else 0.0
+
+
+def notes(results: list[Figures]) -> list[str]:
+    out = []
     for r in results:
         if r.unavailable:
-            out.append((r.name, "-", "-", "unavailable", "-", "-", "-"))
+            out.append(f"{r.scenario}: unavailable ({r.unavailable})")
             continue
-        for label, samples in r.latencies.items():
-            rate = rate_of(r, label)
-            ordered = sorted(samples)
-            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-            ratio = f"{rate / ping_rate:.2f}x" if ping_rate else "-"
-            out.append(
-                (
-                    label,
-                    str(len(samples)),
-                    str(r.errors),
-                    f"{rate:,.0f}",
-                    f"{statistics.median(ordered) * 1000:.2f}",
-                    f"{p99 * 1000:.2f}",
-                    ratio,
-                )
-            )
+        if not r.is_figure:
+            out.append(f"{r.scenario}: {r.errors} errors in {r.requests} requests: not a figure")
+        if r.exhausted:
+            out.append(f"{r.scenario}: ran out of signed bodies ({r.exhausted} replays sent): raise --orders")
+        if r.errors:
+            statuses = ", ".join(f"{s}: {n}" for s, n in r.statuses.items() if not s.startswith("2"))
+            detail = f" ({statuses})" if statuses else ""
+            sockets = f", {r.socket_errors} socket errors" if r.socket_errors else ""
+            out.append(f"{r.scenario}: {r.non_2xx} non-2xx{detail}{sockets}; first: {r.first_error or '?'}")
     return out
 
 
-def print_table(title: str, results: list[Result]) -> None:
-    head = ("scenario", "ok", "errors", "req/s", "p50 ms", "p99 ms", "vs ping")
-    body = rows(results)
+def print_table(title: str, results: list[Figures]) -> None:
+    baseline = ping_rate(results)
+    head = ("scenario", "route", "requests", "req/s", "p50 ms", "p99 ms", "errors", "x ping")
+    body = []
+    for r in results:
+        if r.unavailable:
+            body.append((r.scenario, r.route, "-", "-", "-", "-", "-", "unavailable"))
+            continue
+        shown = r.is_figure
+        body.append(
+            (
+                r.scenario,
+                r.route,
+                str(r.requests),
+                f"{r.rate:,.0f}" if shown else "n/a",
+                f"{r.p50_ms:.2f}" if shown else "n/a",
+                f"{r.p99_ms:.2f}" if shown else "n/a",
+                str(r.errors),
+                f"{r.rate / baseline:.2f}" if shown and baseline else "-",
+            )
+        )
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
     print(title)
     for row in (head, tuple("-" * w for w in widths), *body):
         print(
             "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
+                cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
             )
         )
-    for r in results:
-        if r.unavailable:
-            print(f"  {r.name}: unavailable ({r.unavailable})")
-        elif r.first_error:
-            print(f"  {r.name}: first error: {r.first_error}")
+    for note in notes(results):
+        print("  " + note)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", help="postgresql://... (created and dropped); default SQLite")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="time per scenario (default 5)")
-    parser.add_argument("--requests", type=int, default=50_000, help="cap on requests per scenario")
+    parser.add_argument("--redis-url", help="redis://127.0.0.1:6379/<db> for the replay guard and limits")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each scenario (default 10)")
+    parser.add_argument("--orders", type=int, default=200_000, help="signed order bodies (default 200,000)")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk", help="path of wrk")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = parser.parse_args()
+    if not Path(args.wrk).exists():
+        parser.error(f"wrk not found at {args.wrk}: install the Debian package wrk")
+    if args.seconds + 10 > RECV_WINDOW_MS / 1000:
+        parser.error(f"--seconds must leave room in the {RECV_WINDOW_MS // 1000} s recvWindow (at most 50)")
+    load = Load(args.wrk, args.threads, args.connections, args.seconds)
+    load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database_url) as db_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
-        env.update(
-            KEYPLANE_DATA_DIR=str(Path(tmp) / "data"),
-            KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000",
-            KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000",
-            KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650",
-        )
-        if db_url:
-            env["KEYPLANE_DATABASE_URL"] = db_url
-        cli(env, "users", "create", USER)
-        issued = json.loads(
+        work = Path(tmp)
+        env = server_env(work / "data", db_url, args.redis_url)
+        key = seed(env)
+        with server(env, free_port(), work / "server.log") as base:
+            funds = f"{order_cost(args.orders + WARM_UP * 2):f}"
             cli(
-                env,
-                "keys",
-                "create",
-                "--user",
-                USER,
-                "--permissions",
-                "read,trade",
-                "--label",
-                "bench",
-                "--json",
+                env, "funds", "credit", "--user", USER, "--asset", "USDT", "--amount", funds, "--server", base
             )
-        )
-        key = Key(issued["key"], issued["secret"])
-        with server(env, free_port(), Path(tmp) / "server.log") as base:
-            cli(
-                env,
-                "funds",
-                "credit",
-                "--user",
-                USER,
-                "--asset",
-                "USDT",
-                "--amount",
-                "10000000",
-                "--server",
-                base,
-            )
-            scenarios: list[tuple[str, Step]] = [
-                ("ping", ping()),
-                ("apiRestrictions", signed_get(key, "/sapi/v1/account/apiRestrictions", "apiRestrictions")),
-                ("account", signed_get(key, "/api/v3/account", "account")),
-                ("order", order_then_cancel(key)),
-                ("ping (again)", ping("ping (again)")),
-            ]
-            results = [
-                asyncio.run(measure(name, base, step, args.clients, args.seconds, args.requests))
-                for name, step in scenarios
-            ]
-        backend = "PostgreSQL" if db_url else "SQLite"
-        print_table(
-            f"keyplane serve on {backend}, {args.clients} clients, {args.seconds:g} s per scenario "
-            "(loopback, one uvicorn worker)",
-            results,
-        )
+            with httpx.Client(base_url=base, timeout=10) as client:
+                bench = Bench(client, key, load, work)
+                results = [
+                    bench.ping("ping"),
+                    bench.signed_get("apiRestrictions", "/sapi/v1/account/apiRestrictions"),
+                    bench.signed_get("account", "/api/v3/account"),
+                    bench.orders("order", args.orders),
+                    bench.ping("ping (again)"),
+                ]
+    load_after = os.getloadavg()
+
+    backend = "PostgreSQL" if db_url else "SQLite"
+    backend += " + Redis" if args.redis_url else ""
+    baseline = ping_rate(results)
+    if args.json:
+        report = {
+            "backend": backend,
+            "wrk": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds},
+            "load_average": {"before": load_before, "after": load_after},
+            "ping_rate": baseline,
+            "scenarios": [
+                {
+                    **asdict(r),
+                    "errors": r.errors,
+                    "is_figure": r.is_figure,
+                    "x_ping": r.rate / baseline if baseline and r.is_figure else None,
+                }
+                for r in results
+            ],
+        }
+        print(json.dumps(report, indent=2))
+        return
+    print_table(
+        f"keyplane serve on {backend} (one process, loopback), wrk -t{load.threads} -c{load.connections} "
+        f"-d{load.seconds}s; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
+        results,
+    )
 
 
 if __name__ == "__main__":
