@@ -9,6 +9,7 @@ the CLI writing the database itself (no server), and the operator route with a h
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from keyplane.runtime import load_operator_token
 from tests.http.conftest import issue_key
 from tests.http.exchange.raw import signed
-from tests.support.h3_venue import funded_server
+from tests.support.funded import funded_server
 from tests.support.server import Instance
 
 FUNDS = {"alice": {"USDT": "100"}}
@@ -62,24 +63,18 @@ def running(tmp_path: Path, database_url: str) -> Iterator[tuple[Instance, dict[
         yield server, issue_key(server, "--permissions", "read")
 
 
+def credit_usdt(server: Instance, amount: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``keyplane funds credit`` of USDT to alice, through the running server."""
+    args = ("funds", "credit", "--user", "alice", "--asset", "USDT", "--amount", amount)
+    return server.cli(*args, "--server", server.url, check=check)
+
+
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_cli_credit_through_the_server_refuses_what_the_ledger_cannot_hold(
     running: tuple[Instance, dict[str, str]], amount: str
 ) -> None:
     server, key = running
-    result = server.cli(
-        "funds",
-        "credit",
-        "--user",
-        "alice",
-        "--asset",
-        "USDT",
-        "--amount",
-        amount,
-        "--server",
-        server.url,
-        check=False,
-    )
+    result = credit_usdt(server, amount, check=False)
     refused(result.stderr, result.stdout, result.returncode)
     assert usdt(server, key) == Decimal(100)
 
@@ -103,18 +98,7 @@ def test_cli_credit_writing_the_database_itself_refuses_a_huge_amount(
 def test_exact_amounts_in_any_spelling_are_credited_exactly(running: tuple[Instance, dict[str, str]]) -> None:
     server, key = running
     for amount in ("1E+3", "0.00000001", "12345678901234567.12345678"):
-        server.cli(
-            "funds",
-            "credit",
-            "--user",
-            "alice",
-            "--asset",
-            "USDT",
-            "--amount",
-            amount,
-            "--server",
-            server.url,
-        )
+        credit_usdt(server, amount)
     assert usdt(server, key) == Decimal("12345678901235667.12345679")
 
 

@@ -31,7 +31,7 @@ from keyplane.store.types import decimal_places
 from tests.demo.test_demo_command import wait_for
 from tests.http.conftest import issue_key
 from tests.http.exchange.raw import signed
-from tests.support.h3_venue import funded_server
+from tests.support.funded import funded_server
 from tests.support.server import KEYPLANE, Instance, free_port, server_env
 
 ADDRESS = "server.json"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.http.conftest import issue_key
 from tests.http.exchange.raw import error, signed
-from tests.support.h3_venue import funded_server
+from tests.support.funded import funded_server
 from tests.support.server import Instance
 
 
