@@ -25,8 +25,10 @@ cycles a few URLs signed just before each scenario. Every order needs its own si
 60000: the scenario must end within the minute) and ``bench/wrk/once.lua`` sends each once.
 
 The table gives wrk's requests/s, p50 and p99 (``--latency``), the errors (non-2xx answers and
-socket errors: a row where errors dominate is not a figure) and the ratio to ping; ``--json``
-prints the same as JSON. A route that answers 404 is reported as unavailable.
+socket errors: a row where errors dominate is not a figure), the ratio to ping, and the CPU cores
+busy during each run in the server, in wrk and in everything else (from /proc: other work on a
+shared machine takes cores from the server, and the 1-minute load average says so too late);
+``--json`` prints the same as JSON. A route that answers 404 is reported as unavailable.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import hmac
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -99,6 +102,7 @@ class Figures:
     statuses: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
     unavailable: str = ""
+    cpu: Cpu | None = None
 
     @property
     def errors(self) -> int:
@@ -108,6 +112,56 @@ class Figures:
     def is_figure(self) -> bool:
         """A run where errors are half the answers or more measured the errors, not the route."""
         return not self.unavailable and self.requests > 0 and self.errors * 2 < self.requests
+
+
+# -- the machine -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cpu:
+    """Cores kept busy during a run: by the server, by wrk, and by everything else on the machine.
+
+    The 1-minute load average lags and counts the bench itself; this says how much of the two cores
+    other work took while the figure was measured. On PostgreSQL ``others`` includes the database.
+    """
+
+    server: float
+    wrk: float
+    others: float
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    at: float
+    machine: float  # busy CPU seconds of the whole machine since boot
+    server: float
+    children: float  # CPU seconds of this process's finished children (wrk, once it has been waited)
+
+    @classmethod
+    def take(cls, server_pid: int) -> CpuSample | None:
+        """Now, from Linux's /proc; None where there is none."""
+        try:
+            cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+            stat = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        # user, nice, system and steal (another guest had the core); interrupts are left out, as the
+        # loopback traffic of the bench itself is partly served there.
+        busy = cpu[0] + cpu[1] + cpu[2] + cpu[7]
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(
+            time.monotonic(),
+            busy / tick,
+            (int(stat[11]) + int(stat[12])) / tick,  # utime + stime
+            children.ru_utime + children.ru_stime,
+        )
+
+    def until(self, end: CpuSample | None) -> Cpu | None:
+        if end is None or end.at <= self.at:
+            return None
+        span = end.at - self.at
+        server, wrk = end.server - self.server, end.children - self.children
+        others = end.machine - self.machine - server - wrk
+        return Cpu(server / span, wrk / span, max(others, 0.0) / span)
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -148,7 +202,8 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+def server(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int]]:
+    """A running ``keyplane serve``: its URL and process id."""
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -167,7 +222,7 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start in 30 s")
             time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -240,6 +295,7 @@ class Load:
     threads: int
     connections: int
     seconds: int
+    server_pid: int
 
     def run(self, scenario: str, url: str, route: str, headers: dict[str, str], script: list[str]) -> Figures:
         command = [self.wrk, f"-t{self.threads}", f"-c{self.connections}", f"-d{self.seconds}s"]
@@ -250,10 +306,14 @@ class Load:
             command += ["-s", script[0], url, "--", *script[1:]]
         else:
             command.append(url + route)
+        before = CpuSample.take(self.server_pid)
         done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=self.seconds + 60)
+        after = CpuSample.take(self.server_pid)
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
-        return parse_wrk(scenario, route, done.stdout)
+        figures = parse_wrk(scenario, route, done.stdout)
+        figures.cpu = before.until(after) if before else None
+        return figures
 
 
 def _ms(number: str, unit: str) -> float:
@@ -377,12 +437,13 @@ def notes(results: list[Figures]) -> list[str]:
 
 def print_table(title: str, results: list[Figures]) -> None:
     baseline = ping_rate(results)
-    head = ("scenario", "route", "requests", "req/s", "p50 ms", "p99 ms", "errors", "x ping")
+    head = ("scenario", "route", "requests", "req/s", "p50 ms", "p99 ms", "errors", "x ping", "cores s/w/o")
     body = []
     for r in results:
         if r.unavailable:
-            body.append((r.scenario, r.route, "-", "-", "-", "-", "-", "unavailable"))
+            body.append((r.scenario, r.route, "-", "-", "-", "-", "-", "unavailable", "-"))
             continue
+        cores = f"{r.cpu.server:.2f}/{r.cpu.wrk:.2f}/{r.cpu.others:.2f}" if r.cpu else "-"
         shown = r.is_figure
         body.append(
             (
@@ -394,6 +455,7 @@ def print_table(title: str, results: list[Figures]) -> None:
                 f"{r.p99_ms:.2f}" if shown else "n/a",
                 str(r.errors),
                 f"{r.rate / baseline:.2f}" if shown and baseline else "-",
+                cores,
             )
         )
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
@@ -404,6 +466,7 @@ def print_table(title: str, results: list[Figures]) -> None:
                 cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
             )
         )
+    print("  cores s/w/o: CPU cores busy during the run in the server / wrk / everything else")
     for note in notes(results):
         print("  " + note)
 
@@ -423,19 +486,19 @@ def main() -> None:
         parser.error(f"wrk not found at {args.wrk}: install the Debian package wrk")
     if args.seconds + 10 > RECV_WINDOW_MS / 1000:
         parser.error(f"--seconds must leave room in the {RECV_WINDOW_MS // 1000} s recvWindow (at most 50)")
-    load = Load(args.wrk, args.threads, args.connections, args.seconds)
     load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database_url) as db_url:
         work = Path(tmp)
         env = server_env(work / "data", db_url, args.redis_url)
         key = seed(env)
-        with server(env, free_port(), work / "server.log") as base:
+        with server(env, free_port(), work / "server.log") as (base, pid):
             funds = f"{order_cost(args.orders + WARM_UP * 2):f}"
             cli(
                 env, "funds", "credit", "--user", USER, "--asset", "USDT", "--amount", funds, "--server", base
             )
             with httpx.Client(base_url=base, timeout=10) as client:
+                load = Load(args.wrk, args.threads, args.connections, args.seconds, pid)
                 bench = Bench(client, key, load, work)
                 results = [
                     bench.ping("ping"),
@@ -452,7 +515,7 @@ def main() -> None:
     if args.json:
         report = {
             "backend": backend,
-            "wrk": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds},
+            "wrk": {"threads": args.threads, "connections": args.connections, "seconds": args.seconds},
             "load_average": {"before": load_before, "after": load_after},
             "ping_rate": baseline,
             "scenarios": [
@@ -468,8 +531,9 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     print_table(
-        f"keyplane serve on {backend} (one process, loopback), wrk -t{load.threads} -c{load.connections} "
-        f"-d{load.seconds}s; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
+        f"keyplane serve on {backend} (one process, loopback), wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.seconds}s; 1-minute load average {load_before[0]:.2f} before the run, "
+        f"{load_after[0]:.2f} after it (the run's own load included)",
         results,
     )
 
