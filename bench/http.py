@@ -3,7 +3,8 @@
 Why wrk: on this 2-core machine a Python load generator shares the cores with the server and
 spends more per request than the server does, so it measured itself (ping at 789 req/s, where wrk
 sees about 18k). ``wrk`` (Debian package ``wrk``) is a native event-loop client: with ``-t1`` it
-takes one core and leaves the other to the server, which is one Python process anyway.
+needs about a tenth of a core at 13k requests/s here, and leaves the rest to the server, which is
+one Python process.
 
 Run: ``.venv/bin/python bench/http.py`` (SQLite in a temporary data directory), or with
 ``--database-url postgresql://postgres@127.0.0.1:5432/kp_bench`` (the database is created for the
