@@ -91,6 +91,8 @@ class Sequencer(Generic[B, S]):
                 self.stale = False
             except Exception:
                 log.exception("exchange state could not be rebuilt; the next command retries")
+        elif self._rebuilder is None or self._rebuilder.done():
+            self._rebuilder = self._start_rebuild()  # once the batch in flight has landed
 
     async def drain(self) -> None:
         """Wait until every applied command is written (or has failed)."""

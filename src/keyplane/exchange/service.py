@@ -27,6 +27,7 @@ from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import (
     DuplicateOrder,
+    ExchangeError,
     InsufficientBalance,
     InvalidParameter,
     NoSuchOrder,
@@ -198,6 +199,10 @@ class Exchange(ExchangeQueries):
         cx = Command(self._seq, self.now(), self._next_trade_id, self._next_agg_id)
         try:
             yield cx
+        except ExchangeError as error:
+            if cx.orders or self.ledger.pending:  # refused after a first mutation: memory is ahead
+                self.sequencer.abort(error)
+            raise  # else a plain refusal (the ledger checks a posting before changing anything)
         except BaseException as error:
             self.sequencer.abort(error)
             raise
