@@ -9,8 +9,8 @@ instead of trading with itself.
 
 Everything is ``Decimal``, rounded to each market's tick and step and above its minimum notional.
 Randomness and time are injected (``rng``, ``clock``, ``sleep``) so tests drive rounds directly.
-The job runs inside the serving process, the exchange's one writer, and calls the exchange in a
-worker thread; a failing round is logged and the next one runs: the demo never takes the server down.
+The job runs inside the serving process, the exchange's one writer, as a task on its event loop
+that awaits the exchange's commands like any client; a failing round is logged and the next one runs: the demo never takes the server down.
 """
 
 from __future__ import annotations

@@ -68,10 +68,6 @@ class Ledger:
             self.balances[key] = [b["free"], b["locked"]]
             self._stored.add(key)
 
-    @property
-    def has_unwritten_accounts(self) -> bool:
-        return bool(self._new_accounts)
-
     def account_of(self, user_id: int) -> int | None:
         return self.accounts.get(user_id)
 

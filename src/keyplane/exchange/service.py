@@ -17,9 +17,8 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from keyplane.clock import now_ms
 from keyplane.exchange import journal
@@ -36,14 +35,12 @@ from keyplane.exchange.errors import (
     WouldTakeAsMaker,
 )
 from keyplane.exchange.journal import BatchRows, Journal
-from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
     check_exact,
     default_assets,
     default_markets,
-    exact_lots,
     load_assets,
     load_markets,
     save_assets,
@@ -67,28 +64,13 @@ from keyplane.exchange.models import (
     Side,
     TimeInForce,
 )
-from keyplane.exchange.orders import OrderRequest, find_order, row_order, validate
+from keyplane.exchange.orders import OrderRequest, find_order, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
-from keyplane.store.exchange_tables import ex_accounts, ex_agg_trades, ex_entries, ex_orders, ex_trades
+from keyplane.exchange.state import State, read_state
 from keyplane.store.tables import users
 
 ZERO = Decimal(0)
-
-
-@dataclasses.dataclass(kw_only=True)
-class State:
-    """Everything the exchange holds in memory, as read from the database."""
-
-    assets: dict[str, AssetSpec]
-    markets: dict[str, MarketSpec]
-    ledger: Ledger
-    books: dict[str, OrderBook]
-    open_ids: dict[tuple[int, str], int]
-    next_order_id: int
-    next_trade_id: int
-    next_agg_id: int
-    seq: int
 
 
 class Exchange(ExchangeQueries):
@@ -124,43 +106,7 @@ class Exchange(ExchangeQueries):
         save_markets(conn, markets)
 
     def _read(self) -> State:
-        """Markets, balances, books and counters from the database (any thread)."""
-        with self.engine.connect() as conn:
-            assets = load_assets(conn)
-            ledger = Ledger({code: a.precision for code, a in assets.items()})
-            ledger.load(conn)
-            state = State(
-                assets=assets,
-                markets={s: exact_lots(m, assets) for s, m in load_markets(conn).items()},
-                ledger=ledger,
-                books={},
-                open_ids={},
-                next_order_id=0,
-                next_trade_id=0,
-                next_agg_id=0,
-                seq=0,
-            )
-            state.books = {s: OrderBook(s) for s in state.markets}
-            rows = conn.execute(
-                select(ex_orders).where(ex_orders.c.is_open.is_(True)).order_by(ex_orders.c.id)
-            )
-            for r in rows.mappings():
-                o = row_order(r)
-                state.books[o.symbol].add(o)
-                state.open_ids[(o.user_id, o.client_order_id)] = o.order_id
-
-            def top(col: ColumnElement[Any]) -> int:
-                return int(conn.execute(select(func.coalesce(func.max(col), 0))).scalar_one())
-
-            state.next_order_id = top(ex_orders.c.id) + 1
-            state.next_trade_id = top(ex_trades.c.id) + 1
-            state.next_agg_id = top(ex_agg_trades.c.id) + 1
-            state.seq = max(top(ex_orders.c.update_seq), top(ex_entries.c.txn))
-        _, _, system_accounts = ledger.take()
-        if system_accounts:
-            with self.engine.begin() as conn:
-                conn.execute(ex_accounts.insert(), system_accounts)
-        return state
+        return read_state(self.engine)
 
     def _install(self, state: State) -> None:
         """Put a state read by :meth:`_read` in place (on the loop; forgets any unwritten effect)."""
