@@ -1,31 +1,40 @@
-"""Orders per second through the exchange engine, persisted to a SQLite file.
+"""Commands per second through the exchange: the sequencer with group commits against the same
+engine with nothing written, in the same run.
 
 Workload (fixed seed, BTCUSDT, 4 funded users), per command:
   55% resting LIMIT GTC 1-20 ticks away from the mid (no fill),
   25% crossing LIMIT (half GTC, half IOC) up to 5 ticks through the mid (fills 1+ makers),
   20% cancel of a random open order of the acting user.
 
-Baseline, measured in the same run: the same command sequence through the same matching,
-ledger and validation code with persistence switched off (no database transaction per command),
-so the ratio is the cost of committing every command before acknowledging it.
+Figures:
+  baseline    the in-memory engine: each command applied and acknowledged at once, nothing written;
+  1 client    through the sequencer, one command at a time (each waits for its own commit);
+  C clients   through the sequencer, C concurrent submitters sharing the work: commands applied
+              while a commit runs are written together in the next one (mean batch size shown).
+Every figure is commands acknowledged per second on one event loop; the database is a SQLite
+file (WAL), and also PostgreSQL when KEYPLANE_BENCH_PG names a server
+(e.g. postgresql://postgres@127.0.0.1:5432; a scratch database is created and dropped).
 
-Run: .venv/bin/python bench/engine.py [N]
+Run: .venv/bin/python bench/engine.py [N] [C]
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from keyplane.exchange.errors import ExchangeError
-from keyplane.exchange.matching import Command
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -33,24 +42,6 @@ from keyplane.store.tables import users
 
 MID = Decimal(30000)
 TICK = Decimal("0.01")
-
-
-class InMemoryExchange(Exchange):
-    """The same engine with the database write of each command skipped (baseline only)."""
-
-    @contextmanager
-    def _command(self) -> Iterator[Command]:
-        self._seq += 1
-        cx = Command(self._seq, self.now(), self._next_trade_id, self._next_agg_id)
-        yield cx
-        self.ledger.committed()
-        self._next_trade_id, self._next_agg_id = cx.next_trade_id, cx.next_agg_id
-        for o in cx.orders.values():
-            key = (o.user_id, o.client_order_id)
-            if o.status.is_open:
-                self._open_ids[key] = o.order_id
-            elif self._open_ids.get(key) == o.order_id:
-                del self._open_ids[key]
 
 
 def workload(n: int, seed: int = 7) -> list[tuple[Any, ...]]:
@@ -81,62 +72,105 @@ def workload(n: int, seed: int = 7) -> list[tuple[Any, ...]]:
     return cmds
 
 
-def setup(cls: type[Exchange], path: Path) -> tuple[Exchange, list[int]]:
-    engine = make_engine(f"sqlite:///{path}")
+def write_nothing(ex: Exchange) -> None:
+    """Baseline: a command is acknowledged as soon as it is applied; its effects are dropped."""
+
+    def applied() -> asyncio.Future[None]:
+        ex._journal.close(ex.ledger)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    ex.sequencer.applied = applied  # type: ignore[method-assign]
+
+
+async def setup(url: str, persist: bool) -> tuple[Exchange, list[int]]:
+    engine = make_engine(url)
     migrate(engine)
-    ex = cls(engine)
+    ex = Exchange(engine)
+    if not persist:
+        write_nothing(ex)
     with engine.begin() as conn:
         uids = [
             int(conn.execute(users.insert().values(name=f"bench{i}", created_at=0)).inserted_primary_key[0])
             for i in range(4)
         ]
     for u in uids:
-        ex.credit(u, "USDT", Decimal(100000000), "bench")
-        ex.credit(u, "BTC", Decimal(10000), "bench")
+        await ex.credit(u, "USDT", Decimal(100000000), "bench")
+        await ex.credit(u, "BTC", Decimal(10000), "bench")
     return ex, uids
 
 
-def run(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]]) -> tuple[float, dict[str, int]]:
-    counts = {"placed": 0, "canceled": 0, "fills": 0, "refused": 0}
-    t0 = time.perf_counter()
+async def client(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]], counts: dict[str, int]) -> None:
     for cmd in cmds:
         uid = uids[cmd[1]]
         try:
             if cmd[0] == "limit":
                 _, _, side, qty, price, tif = cmd
-                placed = ex.place_order(OrderRequest(uid, "BTCUSDT", side, "LIMIT", qty, price, tif))
+                placed = await ex.place_order(OrderRequest(uid, "BTCUSDT", side, "LIMIT", qty, price, tif))
                 counts["placed"] += 1
                 counts["fills"] += len(placed.fills)
             else:
                 mine = [o for o in ex.books["BTCUSDT"].by_id.values() if o.user_id == uid]
                 if mine:
-                    ex.cancel_order(uid, "BTCUSDT", mine[int(cmd[2] * len(mine))].order_id)
+                    await ex.cancel_order(uid, "BTCUSDT", mine[int(cmd[2] * len(mine))].order_id)
                     counts["canceled"] += 1
         except ExchangeError:
             counts["refused"] += 1
-    return time.perf_counter() - t0, counts
+
+
+async def measure(
+    url: str, cmds: list[tuple[Any, ...]], clients: int, persist: bool
+) -> tuple[float, dict[str, int], int]:
+    ex, uids = await setup(url, persist)
+    counts = {"placed": 0, "canceled": 0, "fills": 0, "refused": 0}
+    batches = ex.sequencer.batches
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(ex, uids, cmds[i::clients], counts) for i in range(clients)))
+    seconds = time.perf_counter() - t0
+    ex.engine.dispose()
+    return seconds, counts, ex.sequencer.batches - batches
+
+
+@contextmanager
+def postgres(server: str) -> Iterator[str]:
+    name = "kp_bench_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def report(label: str, n: int, seconds: float, base: float, batches: int | None = None) -> None:
+    extra = f"  {n / batches:6.1f} commands/commit" if batches else ""
+    print(f"  {label:<38}: {n / seconds:9.0f} commands/s  x{base / seconds:5.3f} of baseline{extra}")
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 64
     cmds = workload(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        base_ex, base_uids = setup(InMemoryExchange, Path(tmp) / "baseline.db")
-        base_s, base_counts = run(base_ex, base_uids, cmds)
-        ex, uids = setup(Exchange, Path(tmp) / "engine.db")
-        s, counts = run(ex, uids, cmds)
-        size = (Path(tmp) / "engine.db").stat().st_size + (Path(tmp) / "engine.db-wal").stat().st_size
-    assert counts == base_counts, (counts, base_counts)
     print(f"workload: {n} commands (55% resting limit, 25% crossing limit GTC/IOC, 20% cancel), seed 7")
-    print(f"outcome:  {counts}")
-    print(f"baseline  in-memory engine, no persistence : {n / base_s:10.0f} commands/s  ({base_s:.2f} s)")
-    print(f"engine    SQLite file (WAL), 1 txn/command : {n / s:10.0f} commands/s  ({s:.2f} s)")
-    print(
-        f"ratio     persisted / in-memory            : {base_s / s:10.3f}  (persistence costs {s / base_s:.1f}x)"
-    )
-    print(
-        f"per command: {1e6 * s / n:.0f} us persisted vs {1e6 * base_s / n:.0f} us in memory; db {size / 1e6:.1f} MB"
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        base_s, base_counts, _ = asyncio.run(measure(f"sqlite:///{tmp}/baseline.db", cmds, 1, False))
+        print(f"outcome:  {base_counts}")
+        print("SQLite file (WAL)")
+        report("baseline in-memory, nothing written", n, base_s, base_s)
+        s, counts, batches = asyncio.run(measure(f"sqlite:///{tmp}/one.db", cmds, 1, True))
+        assert counts == base_counts, (counts, base_counts)
+        report("sequencer, 1 client", n, s, base_s, batches)
+        s, _, batches = asyncio.run(measure(f"sqlite:///{tmp}/many.db", cmds, clients, True))
+        report(f"sequencer, {clients} concurrent clients", n, s, base_s, batches)
+    server = os.environ.get("KEYPLANE_BENCH_PG")
+    if server:
+        print("PostgreSQL")
+        for label, c in (("sequencer, 1 client", 1), (f"sequencer, {clients} concurrent clients", clients)):
+            with postgres(server) as url:
+                s, _, batches = asyncio.run(measure(url, cmds, c, True))
+            report(label, n, s, base_s, batches)
 
 
 if __name__ == "__main__":

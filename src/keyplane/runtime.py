@@ -91,25 +91,31 @@ def load_operator_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def credit_funds(platform: Platform, user: str | int, asset: str, amount: Decimal, actor: Actor) -> Balance:
+async def credit_funds(
+    platform: Platform, user: str | int, asset: str, amount: Decimal, actor: Actor
+) -> Balance:
     """Credit a user's account (by name or id) from outside (tests, demos), with an audit event."""
-    user_id = user if isinstance(user, int) else platform.keys.user_id(user)
-    balance = platform.exchange.credit(user_id, asset, amount, actor.name)
-    with platform.engine.begin() as conn:
-        key_repo.insert_audit(
-            conn,
-            [
-                {
-                    "at": now_ms(),
-                    "actor": actor.name,
-                    "action": "funds.credit",
-                    "user_id": user_id,
-                    "key_id": None,
-                    "source_ip": actor.source_ip,
-                    "detail": json.dumps({"asset": asset, "amount": str(amount)}),
-                }
-            ],
-        )
+    user_id = user if isinstance(user, int) else await asyncio.to_thread(platform.keys.user_id, user)
+    balance = await platform.exchange.credit(user_id, asset, amount, actor.name)
+
+    def audit() -> None:
+        with platform.engine.begin() as conn:
+            key_repo.insert_audit(
+                conn,
+                [
+                    {
+                        "at": now_ms(),
+                        "actor": actor.name,
+                        "action": "funds.credit",
+                        "user_id": user_id,
+                        "key_id": None,
+                        "source_ip": actor.source_ip,
+                        "detail": json.dumps({"asset": asset, "amount": str(amount)}),
+                    }
+                ],
+            )
+
+    await asyncio.to_thread(audit)
     return balance
 
 

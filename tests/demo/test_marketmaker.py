@@ -8,10 +8,11 @@ from typing import Any
 from keyplane.demo.marketmaker import MakerConfig, MarketMaker
 from keyplane.demo.seed import DemoUsers, seed
 from keyplane.runtime import Platform
+from tests.support.aio import run
 
 
 def maker_for(platform: Platform, config: MakerConfig | None = None, seed_value: int = 7) -> MarketMaker:
-    ids: DemoUsers = seed(platform)
+    ids: DemoUsers = run(seed(platform))
     return MarketMaker(
         platform.exchange, ids.maker, ids.taker, config or MakerConfig(), rng=random.Random(seed_value)
     )
@@ -20,7 +21,7 @@ def maker_for(platform: Platform, config: MakerConfig | None = None, seed_value:
 def test_rounds_keep_both_sides_of_every_book_quoted_with_bid_below_ask(platform: Platform) -> None:
     mm = maker_for(platform)
     for _ in range(4):
-        report = mm.run_round()
+        report = run(mm.run_round())
         assert report.failures == 0
     for symbol in platform.exchange.markets:
         depth = platform.exchange.depth(symbol)
@@ -44,7 +45,7 @@ def test_reference_price_walks_but_stays_within_its_band(platform: Platform) -> 
     mm = maker_for(platform, MakerConfig(levels=1, max_step_bps=400, band_bps=200, take_probability=0))
     start = {s: q.reference for s, q in mm.books.items()}
     for _ in range(12):
-        mm.run_round()
+        run(mm.run_round())
         for quoting in mm.books.values():
             assert quoting.low <= quoting.reference <= quoting.high
     assert any(q.reference != start[s] for s, q in mm.books.items())
@@ -56,7 +57,7 @@ def test_reference_price_walks_but_stays_within_its_band(platform: Platform) -> 
 
 def test_taker_orders_make_trades_and_the_maker_never_trades_with_itself(platform: Platform) -> None:
     mm = maker_for(platform, MakerConfig(take_probability=1.0))
-    trades = sum(mm.run_round().trades for _ in range(3))
+    trades = sum(run(mm.run_round()).trades for _ in range(3))
 
     assert trades > 0
     for symbol in platform.exchange.markets:
@@ -83,7 +84,7 @@ class Failing:
 def test_a_failing_round_is_logged_and_the_job_goes_on(platform: Platform) -> None:
     mm = maker_for(platform)
     mm.exchange = Failing(platform.exchange)
-    assert mm.run_round().failures == len(mm.books)
+    assert run(mm.run_round()).failures == len(mm.books)
 
     slept: list[float] = []
 
@@ -95,4 +96,4 @@ def test_a_failing_round_is_logged_and_the_job_goes_on(platform: Platform) -> No
     assert len(slept) == 3
 
     mm.exchange = platform.exchange
-    assert mm.run_round().failures == 0
+    assert run(mm.run_round()).failures == 0

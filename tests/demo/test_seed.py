@@ -7,6 +7,7 @@ from keyplane.exchange.markets import default_markets
 from keyplane.keys.model import KeyKind, KeyStatus, Permission
 from keyplane.runtime import Platform
 from keyplane.store.tables import users
+from tests.support.aio import run
 
 
 def holdings(p: Platform, name: str) -> dict[str, object]:
@@ -14,9 +15,9 @@ def holdings(p: Platform, name: str) -> dict[str, object]:
 
 
 def test_seeding_twice_creates_no_second_user_and_no_extra_funds(platform: Platform) -> None:
-    first = seed(platform)
+    first = run(seed(platform))
     before = {name: holdings(platform, name) for name in FUNDS}
-    second = seed(platform)
+    second = run(seed(platform))
 
     assert second == first
     assert {name: holdings(platform, name) for name in FUNDS} == before
@@ -28,15 +29,15 @@ def test_seeding_twice_creates_no_second_user_and_no_extra_funds(platform: Platf
 
 
 def test_seeding_again_tops_spent_funds_back_up_to_the_target(platform: Platform) -> None:
-    seed(platform)
+    run(seed(platform))
     demo = platform.keys.user_id(DEMO_USER)
-    platform.exchange.credit(demo, "BTC", FUNDS[DEMO_USER]["BTC"], "test")
-    seed(platform)
+    run(platform.exchange.credit(demo, "BTC", FUNDS[DEMO_USER]["BTC"], "test"))
+    run(seed(platform))
     assert holdings(platform, DEMO_USER)["BTC"] == 2 * FUNDS[DEMO_USER]["BTC"]
 
 
 def test_each_run_issues_a_new_read_trade_hmac_key_and_retires_the_oldest(platform: Platform) -> None:
-    seed(platform)
+    run(seed(platform))
     issued = [issue_demo_key(platform) for _ in range(KEEP_DEMO_KEYS + 2)]
 
     assert len({i.key.key_id for i in issued}) == len(issued)

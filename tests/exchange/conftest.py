@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from keyplane.exchange.service import Exchange
 from keyplane.store.tables import users
+from tests.support.aio import run
 
 T0 = 1_700_000_000_000
 
@@ -45,14 +46,14 @@ def ex(engine: Engine, clock: Clock) -> Exchange:
 @pytest.fixture
 def alice(engine: Engine, ex: Exchange) -> int:
     (uid,) = make_users(engine, "alice")
-    ex.credit(uid, "USDT", Decimal(100000), "test")
-    ex.credit(uid, "BTC", Decimal(10), "test")
+    run(ex.credit(uid, "USDT", Decimal(100000), "test"))
+    run(ex.credit(uid, "BTC", Decimal(10), "test"))
     return uid
 
 
 @pytest.fixture
 def bob(engine: Engine, ex: Exchange) -> int:
     (uid,) = make_users(engine, "bob")
-    ex.credit(uid, "USDT", Decimal(100000), "test")
-    ex.credit(uid, "BTC", Decimal(10), "test")
+    run(ex.credit(uid, "USDT", Decimal(100000), "test"))
+    run(ex.credit(uid, "BTC", Decimal(10), "test"))
     return uid

@@ -11,6 +11,7 @@ from keyplane.exchange.errors import ExchangeError, FilterFailure, InsufficientB
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
+from tests.support.aio import run
 
 
 def rows(engine: Engine) -> tuple[int, int]:
@@ -37,7 +38,7 @@ def test_filter_failures_are_1013_with_the_filter_name(
 ) -> None:
     before = rows(engine)
     with pytest.raises(FilterFailure) as err:
-        ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC"))
+        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC")))
     assert (err.value.code, err.value.msg) == (-1013, msg)
     assert rows(engine) == before
 
@@ -45,7 +46,7 @@ def test_filter_failures_are_1013_with_the_filter_name(
 def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alice: int) -> None:
     before, balances = rows(engine), ex.balances(alice)
     with pytest.raises(InsufficientBalance) as err:
-        ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(4), D(30000), "GTC"))
+        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(4), D(30000), "GTC")))
     assert (err.value.code, err.value.msg) == (
         -2010,
         "Account has insufficient balance for requested action.",
@@ -56,9 +57,9 @@ def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alic
 
 
 def test_market_buy_by_quantity_beyond_available_funds_is_refused(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(5), D(30000), "GTC"))
+    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(5), D(30000), "GTC")))
     with pytest.raises(InsufficientBalance):
-        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D(4)))
+        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D(4))))
 
 
 @pytest.mark.parametrize(
@@ -128,11 +129,11 @@ def test_bad_parameters_get_binance_codes(
 ) -> None:
     args: dict[str, object] = {"user_id": alice, "symbol": "BTCUSDT", **req}
     with pytest.raises(ExchangeError) as err:
-        ex.place_order(OrderRequest(**args))
+        run(ex.place_order(OrderRequest(**args)))
     assert (err.value.code, err.value.msg) == (code, msg)
 
 
 def test_query_of_missing_order_is_2013(ex: Exchange, alice: int) -> None:
     with pytest.raises(NoSuchOrder) as err:
-        ex.get_order(alice, "BTCUSDT", 999)
+        run(ex.get_order(alice, "BTCUSDT", 999))
     assert (err.value.code, err.value.msg) == (-2013, "Order does not exist.")

@@ -22,12 +22,15 @@ from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_balances, ex_markets
 from keyplane.store.types import decimal_places
 from tests.exchange.conftest import Clock
+from tests.support.aio import run
 
 
 def test_fees_are_rounded_down_to_the_precision_of_their_asset(ex: Exchange, alice: int, bob: int) -> None:
     # 0.00001 BTC at 30000.01 costs 0.3000001 USDT; a 0.1% fee on it would be 0.0003000001.
-    ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.00017"), D("30000.01"), "GTC"))
-    taker = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.00017"), D("30000.01"), "GTC"))
+    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.00017"), D("30000.01"), "GTC")))
+    taker = run(
+        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.00017"), D("30000.01"), "GTC"))
+    )
     assert [(f.qty, f.commission) for f in taker.fills] == [(D("0.00017"), D("0.00000017"))]
     (trade,) = ex.my_trades(alice, "BTCUSDT")
     assert trade.commission == D("0.0051")  # 5.1000017 USDT x 0.001 = 0.0051000017, rounded down
@@ -66,21 +69,21 @@ def test_a_ledger_entry_beyond_the_assets_precision_is_refused_and_changes_nothi
 def test_credit_refuses_what_the_ledger_cannot_hold(ex: Exchange, alice: int, amount: D, code: int) -> None:
     before = ex.balances(alice)
     with pytest.raises(InvalidParameter) as err:
-        ex.credit(alice, "USDT", amount, "test")
+        run(ex.credit(alice, "USDT", amount, "test"))
     assert err.value.code == code
     assert ex.balances(alice) == before
 
 
 def test_a_credit_whose_sum_outgrows_the_columns_is_refused(ex: Exchange, alice: int) -> None:
-    ex.credit(alice, "USDT", D("99999999999999899999.99999999"), "test")  # 100000 already there
+    run(ex.credit(alice, "USDT", D("99999999999999899999.99999999"), "test"))  # 100000 already there
     with pytest.raises(InexactAmount):
-        ex.credit(alice, "USDT", D("0.00000001"), "test")
+        run(ex.credit(alice, "USDT", D("0.00000001"), "test"))
     (usdt,) = [b for b in ex.balances(alice) if b.asset == "USDT"]
     assert usdt.free == D("99999999999999999999.99999999")
 
 
 def test_exponent_spellings_that_lose_nothing_are_credited_exactly(ex: Exchange, alice: int) -> None:
-    balance = ex.credit(alice, "BTC", D("1E+3"), "test")
+    balance = run(ex.credit(alice, "BTC", D("1E+3"), "test"))
     assert balance.free == D(1010) and "E" not in str(balance.free)
 
 
@@ -89,7 +92,7 @@ def test_huge_order_parameters_are_refused_with_a_code_not_an_arithmetic_error(
 ) -> None:
     for qty, price in ((D("1e99"), D(30000)), (D("0.1"), D("1e99")), (D("1e-99"), D(30000))):
         with pytest.raises(ExchangeError):
-            ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", qty, price, "GTC"))
+            run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", qty, price, "GTC")))
 
 
 def test_default_markets_keep_every_product_within_the_quote_precision() -> None:
@@ -131,16 +134,16 @@ def test_a_money_column_refuses_a_value_it_would_round_on_either_back_end(
 
 def test_a_market_order_priced_by_an_inexact_average_still_trades(ex: Exchange, alice: int, bob: int) -> None:
     for qty, price in (("0.1", "30000"), ("0.2", "30001")):  # average 30000.666...
-        ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(qty), D(price), "GTC"))
-        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC"))
-    ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.01"), D(30002), "GTC"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.01")))
+        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(qty), D(price), "GTC")))
+        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC")))
+    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.01"), D(30002), "GTC")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.01"))))
     assert [f.qty for f in placed.fills] == [D("0.01")]
 
 
 def test_credited_amounts_are_kept_in_their_shortest_plain_spelling(ex: Exchange, alice: int) -> None:
-    ex.credit(alice, "ETH", D("2." + "0" * 80), "test")
-    ex.credit(alice, "SOL", D("0.5E+1"), "test")
+    run(ex.credit(alice, "ETH", D("2." + "0" * 80), "test"))
+    run(ex.credit(alice, "SOL", D("0.5E+1"), "test"))
     assert {b.asset: str(b.free) for b in ex.balances(alice) if b.asset in ("ETH", "SOL")} == {
         "ETH": "2",
         "SOL": "5",

@@ -10,6 +10,7 @@ from keyplane.exchange.errors import DuplicateOrder, UnknownOrder, WouldTakeAsMa
 from keyplane.exchange.models import OrderStatus
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
+from tests.support.aio import run
 
 
 def limit(user: int, side: str, qty: str, price: str, tif: str = "GTC", **kw: object) -> OrderRequest:
@@ -27,7 +28,7 @@ def locked(ex: Exchange, user: int, asset: str) -> D:
 
 
 def test_resting_limit_order_locks_quote_at_its_price(ex: Exchange, alice: int) -> None:
-    placed = ex.place_order(limit(alice, "BUY", "0.5", "20000"))
+    placed = run(ex.place_order(limit(alice, "BUY", "0.5", "20000")))
     assert placed.order.status is OrderStatus.NEW
     assert locked(ex, alice, "USDT") == D(10000)
     assert free(ex, alice, "USDT") == D(90000)
@@ -37,13 +38,13 @@ def test_resting_limit_order_locks_quote_at_its_price(ex: Exchange, alice: int) 
 def test_crossing_order_partially_fills_the_maker_at_the_maker_price(
     ex: Exchange, alice: int, bob: int
 ) -> None:
-    maker = ex.place_order(limit(alice, "SELL", "1", "30000")).order
-    taker = ex.place_order(limit(bob, "BUY", "0.4", "30100"))
+    maker = run(ex.place_order(limit(alice, "SELL", "1", "30000"))).order
+    taker = run(ex.place_order(limit(bob, "BUY", "0.4", "30100")))
     assert taker.order.status is OrderStatus.FILLED
     assert [(f.price, f.qty, f.commission, f.commission_asset) for f in taker.fills] == [
         (D(30000), D("0.4"), D("0.0004"), "BTC")
     ]
-    assert ex.get_order(alice, "BTCUSDT", maker.order_id).status is OrderStatus.PARTIALLY_FILLED
+    assert run(ex.get_order(alice, "BTCUSDT", maker.order_id)).status is OrderStatus.PARTIALLY_FILLED
     # Buyer locked at 30100, paid 30000: the difference is back in free, nothing stays locked.
     assert locked(ex, bob, "USDT") == 0
     assert free(ex, bob, "USDT") == D(100000) - D(12000)
@@ -53,10 +54,10 @@ def test_crossing_order_partially_fills_the_maker_at_the_maker_price(
 
 
 def test_price_time_priority_fills_best_price_then_oldest(ex: Exchange, alice: int, bob: int) -> None:
-    a1 = ex.place_order(limit(alice, "SELL", "0.1", "30010")).order
-    a2 = ex.place_order(limit(alice, "SELL", "0.1", "30000")).order
-    a3 = ex.place_order(limit(alice, "SELL", "0.1", "30000")).order
-    placed = ex.place_order(limit(bob, "BUY", "0.25", "30010"))
+    a1 = run(ex.place_order(limit(alice, "SELL", "0.1", "30010"))).order
+    a2 = run(ex.place_order(limit(alice, "SELL", "0.1", "30000"))).order
+    a3 = run(ex.place_order(limit(alice, "SELL", "0.1", "30000"))).order
+    placed = run(ex.place_order(limit(bob, "BUY", "0.25", "30010")))
     trades = ex.my_trades(alice, "BTCUSDT")
     assert [t.order_id for t in trades] == [a2.order_id, a3.order_id, a1.order_id]
     assert [t.qty for t in trades] == [D("0.1"), D("0.1"), D("0.05")]
@@ -64,21 +65,21 @@ def test_price_time_priority_fills_best_price_then_oldest(ex: Exchange, alice: i
 
 
 def test_fok_that_cannot_fill_entirely_expires_without_trading(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(limit(bob, "BUY", "0.2", "30000", "FOK"))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(limit(bob, "BUY", "0.2", "30000", "FOK")))
     assert placed.order.status is OrderStatus.EXPIRED and placed.fills == []
     assert ex.recent_trades("BTCUSDT") == []
     assert locked(ex, bob, "USDT") == 0 and free(ex, bob, "USDT") == D(100000)
 
 
 def test_fok_that_can_fill_fills(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.3", "30000"))
-    assert ex.place_order(limit(bob, "BUY", "0.2", "30000", "FOK")).order.status is OrderStatus.FILLED
+    run(ex.place_order(limit(alice, "SELL", "0.3", "30000")))
+    assert run(ex.place_order(limit(bob, "BUY", "0.2", "30000", "FOK"))).order.status is OrderStatus.FILLED
 
 
 def test_ioc_remainder_expires_and_is_unlocked(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(limit(bob, "BUY", "0.3", "30000", "IOC"))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(limit(bob, "BUY", "0.3", "30000", "IOC")))
     assert placed.order.status is OrderStatus.EXPIRED
     assert placed.order.executed_qty == D("0.1")
     assert locked(ex, bob, "USDT") == 0
@@ -88,25 +89,25 @@ def test_ioc_remainder_expires_and_is_unlocked(ex: Exchange, alice: int, bob: in
 def test_limit_maker_that_would_take_is_refused_and_changes_nothing(
     ex: Exchange, alice: int, bob: int
 ) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
     before = ex.balances(bob)
     with pytest.raises(WouldTakeAsMaker) as err:
-        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(30000)))
+        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(30000))))
     assert (err.value.code, err.value.msg) == (-2010, "Order would immediately match and take.")
     assert ex.balances(bob) == before
     assert ex.all_orders(bob, "BTCUSDT") == []
 
 
 def test_limit_maker_that_does_not_cross_rests(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(29999)))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(29999))))
     assert placed.order.status is OrderStatus.NEW
 
 
 def test_market_buy_by_quote_qty_spends_at_most_the_quote(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    ex.place_order(limit(alice, "SELL", "1", "31000"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(6100)))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    run(ex.place_order(limit(alice, "SELL", "1", "31000")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(6100))))
     o = placed.order
     assert o.status is OrderStatus.FILLED
     assert o.orig_quote_order_qty == D(6100)
@@ -119,8 +120,8 @@ def test_market_buy_by_quote_qty_spends_at_most_the_quote(ex: Exchange, alice: i
 def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(
     ex: Exchange, alice: int, bob: int
 ) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(3000)))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(3000))))
     assert placed.order.status is OrderStatus.FILLED
     assert placed.order.executed_qty == D("0.1") and ex.depth("BTCUSDT").asks == []
 
@@ -128,25 +129,25 @@ def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(
 def test_market_buy_by_quote_with_quote_left_when_the_book_runs_out_expires(
     ex: Exchange, alice: int, bob: int
 ) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(5000)))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(5000))))
     assert placed.order.status is OrderStatus.EXPIRED
     assert placed.order.cummulative_quote_qty == D(3000)
     assert locked(ex, bob, "USDT") == 0
 
 
 def test_market_sell_by_quantity_on_thin_book_expires_the_rest(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "BUY", "0.1", "30000"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "SELL", "MARKET", D("0.5")))
+    run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "SELL", "MARKET", D("0.5"))))
     assert placed.order.status is OrderStatus.EXPIRED
     assert placed.order.executed_qty == D("0.1")
     assert locked(ex, bob, "BTC") == 0 and free(ex, bob, "BTC") == D("9.9")
 
 
 def test_market_buy_by_quantity_locks_against_available_and_fills(ex: Exchange, alice: int, bob: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    ex.place_order(limit(alice, "SELL", "0.1", "30500"))
-    placed = ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.15")))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30500")))
+    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.15"))))
     assert placed.order.status is OrderStatus.FILLED
     assert placed.order.cummulative_quote_qty == D(3000) + D(1525)
     assert free(ex, bob, "USDT") == D(100000) - D(4525) and locked(ex, bob, "USDT") == 0
@@ -169,19 +170,19 @@ def test_self_trade_prevention_follows_the_takers_mode(
     maker_status: OrderStatus,
     traded_with_other: bool,
 ) -> None:
-    own = ex.place_order(limit(alice, "SELL", "0.1", "30000")).order
-    ex.place_order(limit(bob, "SELL", "0.1", "30000"))
-    placed = ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode=mode))
+    own = run(ex.place_order(limit(alice, "SELL", "0.1", "30000"))).order
+    run(ex.place_order(limit(bob, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode=mode)))
     assert placed.order.status is taker_status
-    assert ex.get_order(alice, "BTCUSDT", own.order_id).status is maker_status
+    assert run(ex.get_order(alice, "BTCUSDT", own.order_id)).status is maker_status
     assert (len(placed.fills) == 1) is traded_with_other
     assert locked(ex, alice, "USDT") == 0
     assert locked(ex, alice, "BTC") == (D("0.1") if maker_status is OrderStatus.NEW else 0)
 
 
 def test_stp_none_lets_an_account_trade_with_itself(ex: Exchange, alice: int) -> None:
-    ex.place_order(limit(alice, "SELL", "0.1", "30000"))
-    placed = ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode="NONE"))
+    run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
+    placed = run(ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode="NONE")))
     assert placed.order.status is OrderStatus.FILLED
     trades = ex.my_trades(alice, "BTCUSDT")
     assert sorted(t.is_buyer for t in trades) == [False, True]
@@ -189,47 +190,47 @@ def test_stp_none_lets_an_account_trade_with_itself(ex: Exchange, alice: int) ->
 
 
 def test_cancel_releases_the_lock_and_a_second_cancel_is_unknown(ex: Exchange, alice: int) -> None:
-    o = ex.place_order(limit(alice, "BUY", "0.1", "30000", client_order_id="mine-1")).order
-    canceled = ex.cancel_order(alice, "BTCUSDT", orig_client_order_id="mine-1")
+    o = run(ex.place_order(limit(alice, "BUY", "0.1", "30000", client_order_id="mine-1"))).order
+    canceled = run(ex.cancel_order(alice, "BTCUSDT", orig_client_order_id="mine-1"))
     assert canceled.status is OrderStatus.CANCELED and canceled.order_id == o.order_id
     assert locked(ex, alice, "USDT") == 0
     with pytest.raises(UnknownOrder) as err:
-        ex.cancel_order(alice, "BTCUSDT", o.order_id)
+        run(ex.cancel_order(alice, "BTCUSDT", o.order_id))
     assert (err.value.code, err.value.msg) == (-2011, "Unknown order sent.")
 
 
 def test_cancel_of_someone_elses_order_is_unknown(ex: Exchange, alice: int, bob: int) -> None:
-    o = ex.place_order(limit(alice, "BUY", "0.1", "30000")).order
+    o = run(ex.place_order(limit(alice, "BUY", "0.1", "30000"))).order
     with pytest.raises(UnknownOrder):
-        ex.cancel_order(bob, "BTCUSDT", o.order_id)
+        run(ex.cancel_order(bob, "BTCUSDT", o.order_id))
 
 
 def test_cancel_open_orders_cancels_only_that_symbol(ex: Exchange, alice: int) -> None:
-    ex.credit(alice, "ETH", D(5), "test")
-    ex.place_order(limit(alice, "BUY", "0.1", "30000"))
-    ex.place_order(limit(alice, "BUY", "0.1", "29000"))
-    ex.place_order(OrderRequest(alice, "ETHUSDT", "SELL", "LIMIT", D(1), D(2000), "GTC"))
-    canceled = ex.cancel_open_orders(alice, "BTCUSDT")
+    run(ex.credit(alice, "ETH", D(5), "test"))
+    run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))
+    run(ex.place_order(limit(alice, "BUY", "0.1", "29000")))
+    run(ex.place_order(OrderRequest(alice, "ETHUSDT", "SELL", "LIMIT", D(1), D(2000), "GTC")))
+    canceled = run(ex.cancel_open_orders(alice, "BTCUSDT"))
     assert [o.status for o in canceled] == [OrderStatus.CANCELED] * 2
     assert [o.symbol for o in ex.open_orders(alice)] == ["ETHUSDT"]
     assert locked(ex, alice, "USDT") == 0
 
 
 def test_duplicate_open_client_order_id_is_refused(ex: Exchange, alice: int) -> None:
-    ex.place_order(limit(alice, "BUY", "0.1", "30000", client_order_id="dup"))
+    run(ex.place_order(limit(alice, "BUY", "0.1", "30000", client_order_id="dup")))
     with pytest.raises(DuplicateOrder) as err:
-        ex.place_order(limit(alice, "BUY", "0.1", "29000", client_order_id="dup"))
+        run(ex.place_order(limit(alice, "BUY", "0.1", "29000", client_order_id="dup")))
     assert (err.value.code, err.value.msg) == (-2010, "Duplicate order sent.")
-    ex.cancel_order(alice, "BTCUSDT", orig_client_order_id="dup")
+    run(ex.cancel_order(alice, "BTCUSDT", orig_client_order_id="dup"))
     assert (
-        ex.place_order(limit(alice, "BUY", "0.1", "29000", client_order_id="dup")).order.status
+        run(ex.place_order(limit(alice, "BUY", "0.1", "29000", client_order_id="dup"))).order.status
         is OrderStatus.NEW
     )
 
 
 def test_order_ids_increase_and_client_ids_are_generated(ex: Exchange, alice: int) -> None:
-    a = ex.place_order(limit(alice, "BUY", "0.1", "30000")).order
-    b = ex.place_order(limit(alice, "BUY", "0.1", "30000")).order
+    a = run(ex.place_order(limit(alice, "BUY", "0.1", "30000"))).order
+    b = run(ex.place_order(limit(alice, "BUY", "0.1", "30000"))).order
     assert b.order_id > a.order_id
     assert a.client_order_id != b.client_order_id and len(a.client_order_id) <= 36
-    assert ex.get_order(alice, "BTCUSDT", orig_client_order_id=b.client_order_id).order_id == b.order_id
+    assert run(ex.get_order(alice, "BTCUSDT", orig_client_order_id=b.client_order_id)).order_id == b.order_id

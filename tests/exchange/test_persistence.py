@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
 from decimal import Decimal as D
 from typing import Any
 
@@ -17,6 +17,7 @@ from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import EXCHANGE_TABLES
 from keyplane.store.tables import metadata
 from tests.exchange.conftest import Clock, make_users
+from tests.support.aio import run
 
 
 def _table_of(item: Any) -> str:
@@ -41,38 +42,43 @@ def test_migration_creates_exactly_the_exchange_tables(engine: Engine) -> None:
 def test_restart_rebuilds_books_balances_and_id_counters(
     engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int
 ) -> None:
-    ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(1), D(30000), "GTC"))
-    ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.3"), D(30000), "GTC"))
-    ex.place_order(
-        OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.2"), D(29000), "GTC", client_order_id="b")
+    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(1), D(30000), "GTC")))
+    run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.3"), D(30000), "GTC")))
+    run(
+        ex.place_order(
+            OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.2"), D(29000), "GTC", client_order_id="b")
+        )
     )
     again = Exchange(engine, now=clock)
     assert {s: b.snapshot() for s, b in again.books.items()} == {s: b.snapshot() for s, b in ex.books.items()}
     assert again.balances(alice) == ex.balances(alice) and again.balances(bob) == ex.balances(bob)
-    nxt = again.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.1"), D(30000), "GTC")).order
+    nxt = run(
+        again.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.1"), D(30000), "GTC"))
+    ).order
     assert nxt.order_id == 4 and nxt.status is OrderStatus.FILLED
     assert [t.id for t in again.recent_trades("BTCUSDT")] == [1, 2]
-    assert again.cancel_order(bob, "BTCUSDT", orig_client_order_id="b").status is OrderStatus.CANCELED
+    assert run(again.cancel_order(bob, "BTCUSDT", orig_client_order_id="b")).status is OrderStatus.CANCELED
 
 
 def test_concurrent_callers_are_serialised_without_losing_money(engine: Engine, ex: Exchange) -> None:
     uids = make_users(engine, "t0", "t1", "t2", "t3")
     for u in uids:
-        ex.credit(u, "USDT", D(10000), "test")
-        ex.credit(u, "BTC", D(1), "test")
+        run(ex.credit(u, "USDT", D(10000), "test"))
+        run(ex.credit(u, "BTC", D(1), "test"))
 
-    def trader(i: int) -> None:
+    async def trader(i: int) -> None:
         for k in range(15):
             side = "BUY" if (i + k) % 2 else "SELL"
             price = D(30000) + D((k % 5) - 2)
             try:
-                ex.place_order(OrderRequest(uids[i], "BTCUSDT", side, "LIMIT", D("0.01"), price, "GTC"))
+                await ex.place_order(OrderRequest(uids[i], "BTCUSDT", side, "LIMIT", D("0.01"), price, "GTC"))
             except ExchangeError:
                 pass
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for f in [pool.submit(trader, i) for i in range(4)]:
-            f.result()  # re-raises anything unexpected from a worker
+    async def traders() -> None:
+        await asyncio.gather(*(trader(i) for i in range(4)))  # re-raises anything unexpected
+
+    run(traders())
     fee = ex.ledger.free(2, "USDT") + ex.ledger.free(2, "BTC")
     usdt = sum((b.free + b.locked for u in uids for b in ex.balances(u) if b.asset == "USDT"), D(0))
     btc = sum((b.free + b.locked for u in uids for b in ex.balances(u) if b.asset == "BTC"), D(0))

@@ -9,6 +9,7 @@ tiny amounts: one is accepted exactly when the ledger can hold it, and never rou
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Context, localcontext
 from decimal import Decimal as D
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from keyplane.exchange.errors import ExchangeError, InexactAmount
+from keyplane.exchange.errors import ExchangeError, InexactAmount, NotDurable
 from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, FREE
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.orders import OrderRequest
@@ -27,6 +28,7 @@ from keyplane.store.engine import make_engine, migrate
 from keyplane.store.exchange_tables import ex_balances, ex_entries
 from keyplane.store.types import decimal_places
 from tests.exchange.conftest import Clock, make_users
+from tests.support.aio import run
 from tests.support.databases import fresh_database
 
 MARKETS = {
@@ -94,38 +96,42 @@ commands = st.lists(
 CREDIT = {"BTC": D("0.5"), "USDT": D(5000), "ETH": D(3)}
 
 
-def run(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
+async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
     kind = cmd[0]
     if kind == "limit":
         _, u, sym, side, pi, qi, tif, stp = cmd
         prices, qtys = MARKETS[sym]
         otype, tif_ = ("LIMIT_MAKER", None) if tif == "MAKER" else ("LIMIT", tif)
-        ex.place_order(
+        await ex.place_order(
             OrderRequest(
                 uids[u], sym, side, otype, qtys[qi], prices[pi], tif_, self_trade_prevention_mode=stp
             )
         )
+
     elif kind == "market":
         _, u, sym, side, qi, by_quote = cmd
         prices, qtys = MARKETS[sym]
         if by_quote:
-            ex.place_order(OrderRequest(uids[u], sym, side, "MARKET", quote_order_qty=qtys[qi] * prices[3]))
+            await ex.place_order(
+                OrderRequest(uids[u], sym, side, "MARKET", quote_order_qty=qtys[qi] * prices[3])
+            )
+
         else:
-            ex.place_order(OrderRequest(uids[u], sym, side, "MARKET", qtys[qi]))
+            await ex.place_order(OrderRequest(uids[u], sym, side, "MARKET", qtys[qi]))
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])
         if mine:
             o = mine[n % len(mine)]
-            ex.cancel_order(uids[u], o.symbol, o.order_id)
+            await ex.cancel_order(uids[u], o.symbol, o.order_id)
     elif kind == "cancel_all":
-        ex.cancel_open_orders(uids[cmd[1]], cmd[2])
+        await ex.cancel_open_orders(uids[cmd[1]], cmd[2])
     elif kind == "credit":
         _, u, asset, times = cmd
-        ex.credit(uids[u], asset, CREDIT[asset] * times, "property-test")
+        await ex.credit(uids[u], asset, CREDIT[asset] * times, "property-test")
     elif kind == "odd_credit":
         _, u, asset, amount = cmd
-        ex.credit(uids[u], asset, amount, "property-test")
+        await ex.credit(uids[u], asset, amount, "property-test")
 
 
 def holdable(ex: Exchange, uid: int, asset: str, amount: D) -> bool:
@@ -203,7 +209,7 @@ def test_random_command_sequences_keep_the_ledger_and_books_consistent(
             credited: dict[str, D] = {}
             for u in uids:
                 for asset in ("BTC", "USDT", "ETH"):
-                    ex.credit(u, asset, CREDIT[asset], "seed")
+                    run(ex.credit(u, asset, CREDIT[asset], "seed"))
                     credited[asset] = credited.get(asset, D(0)) + CREDIT[asset]
             for cmd in cmds:
                 clock.advance(1_000)
@@ -215,7 +221,7 @@ def test_random_command_sequences_keep_the_ledger_and_books_consistent(
                 odd = cmd[0] == "odd_credit"
                 fits = odd and holdable(ex, uids[cmd[1]], cmd[2], cmd[3])
                 try:
-                    run(ex, uids, cmd)
+                    run(apply(ex, uids, cmd))
                 except ExchangeError as error:
                     assert not fits, cmd  # an amount the ledger can hold is never refused
                     assert odd or not isinstance(error, InexactAmount), (cmd, error)  # the engine stays exact
@@ -226,6 +232,56 @@ def test_random_command_sequences_keep_the_ledger_and_books_consistent(
                     elif cmd[0] == "odd_credit":
                         credited[cmd[2]] += cmd[3]
                 check_invariants(ex, engine, uids, credited)
+            before = state(ex, uids)
+            assert state(Exchange(engine, now=clock), uids) == before
+        finally:
+            engine.dispose()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cmds=commands, sizes=st.lists(st.integers(1, 12), min_size=1, max_size=12))
+def test_concurrent_batches_through_the_sequencer_keep_the_ledger_and_books_consistent(
+    tmp_path: Path, cmds: list[Any], sizes: list[int]
+) -> None:
+    """Commands submitted together (one group commit or a few), with restarts between batches."""
+    with fresh_database(tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            clock = Clock()
+            ex = Exchange(engine, now=clock)
+            uids = make_users(engine, "u0", "u1", "u2")
+            credited: dict[str, D] = {}
+            for u in uids:
+                for asset in ("BTC", "USDT", "ETH"):
+                    run(ex.credit(u, asset, CREDIT[asset], "seed"))
+                    credited[asset] = credited.get(asset, D(0)) + CREDIT[asset]
+            batches, rest, turn = [], [c for c in cmds if c[0] != "restart"], 0
+            while rest:
+                size = sizes[turn % len(sizes)]
+                batches.append(rest[:size])
+                rest, turn = rest[size:], turn + 1
+            for n, batch in enumerate(batches):
+                clock.advance(1_000)
+
+                async def together(ex: Exchange = ex, batch: list[Any] = batch) -> list[Any]:
+                    return await asyncio.gather(*(apply(ex, uids, c) for c in batch), return_exceptions=True)
+
+                for cmd, outcome in zip(batch, run(together()), strict=True):
+                    if isinstance(outcome, BaseException):
+                        assert isinstance(outcome, ExchangeError), (cmd, outcome)
+                        assert not isinstance(outcome, NotDurable), (cmd, outcome)
+                        odd = cmd[0] == "odd_credit"
+                        assert odd or not isinstance(outcome, InexactAmount), (cmd, outcome)
+                    elif cmd[0] == "credit":
+                        credited[cmd[2]] += CREDIT[cmd[2]] * cmd[3]
+                    elif cmd[0] == "odd_credit":
+                        credited[cmd[2]] += cmd[3]
+                check_invariants(ex, engine, uids, credited)
+                if cmds[n % len(cmds)][0] == "restart":
+                    before = state(ex, uids)
+                    ex = Exchange(engine, now=clock)
+                    assert state(ex, uids) == before
             before = state(ex, uids)
             assert state(Exchange(engine, now=clock), uids) == before
         finally:

@@ -26,6 +26,7 @@ from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
 from tests.http.conftest import issue_key
+from tests.support.aio import run
 from tests.support.clients import ccxt_binance, python_binance
 from tests.support.databases import fresh_database
 from tests.support.server import Instance, free_port, server_env
@@ -61,15 +62,17 @@ class Venue:
 
 def trade(exchange: Exchange, ids: dict[str, int], price: Decimal, qty: str = "1") -> None:
     for user, side in (("bob", "SELL"), ("alice", "BUY")):
-        exchange.place_order(
-            OrderRequest(
-                user_id=ids[user],
-                symbol="SOLUSDT",
-                side=side,
-                type="LIMIT",
-                quantity=Decimal(qty),
-                price=price,
-                time_in_force="GTC",
+        run(
+            exchange.place_order(
+                OrderRequest(
+                    user_id=ids[user],
+                    symbol="SOLUSDT",
+                    side=side,
+                    type="LIMIT",
+                    quantity=Decimal(qty),
+                    price=price,
+                    time_in_force="GTC",
+                )
             )
         )
 
@@ -83,8 +86,8 @@ def trade_before_start(database_url: str) -> int:
         with engine.connect() as conn:
             ids = {r.name: r.id for r in conn.execute(select(users.c.id, users.c.name))}
         for user_id in ids.values():
-            exchange.credit(user_id, "USDT", Decimal(10_000), "test funding")
-            exchange.credit(user_id, "SOL", Decimal(100), "test funding")
+            run(exchange.credit(user_id, "USDT", Decimal(10_000), "test funding"))
+            run(exchange.credit(user_id, "SOL", Decimal(100), "test funding"))
         trade(exchange, ids, OLD_PRICE - 1)
         trade(exchange, ids, OLD_PRICE)
         clock["now"] = time.time_ns() // 1_000_000

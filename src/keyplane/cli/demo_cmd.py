@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -49,7 +50,7 @@ def demo(
         # A running server is the exchange's one writer: seeding beside it would fork the books.
         raise ValueError(f"something already listens on {config.host}:{config.port}; stop it or pick --port")
     with platform(host=host, port=port, data_dir=data_dir, demo_mode=True) as p:
-        seed(p)
+        asyncio.run(seed(p))
         issued = issue_demo_key(p)
     base = f"http://{config.host}:{config.port}"
     funds = ", ".join(f"{amount} {asset}" for asset, amount in FUNDS[DEMO_USER].items())

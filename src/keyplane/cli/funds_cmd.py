@@ -8,6 +8,7 @@ answers, nothing else holds the books and the command writes the ledger itself.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -58,7 +59,8 @@ def credit(
             raise ValueError(data.get("msg", "the server refused the credit"))
     else:
         with platform() as p:
-            balance = credit_funds(p, user, asset.upper(), value, Actor("cli"))
+            # no server answers: a short-lived exchange in this process writes the credit
+            balance = asyncio.run(credit_funds(p, user, asset.upper(), value, Actor("cli")))
         data = {"asset": balance.asset, "free": str(balance.free), "locked": str(balance.locked)}
     if json_out:
         print_json(data)

@@ -9,8 +9,8 @@ instead of trading with itself.
 
 Everything is ``Decimal``, rounded to each market's tick and step and above its minimum notional.
 Randomness and time are injected (``rng``, ``clock``, ``sleep``) so tests drive rounds directly.
-The job runs inside the serving process, the exchange's one writer, and calls the exchange in a
-worker thread; a failing round is logged and the next one runs: the demo never takes the server down.
+The job runs inside the serving process, the exchange's one writer, as a task on its event loop
+that awaits the exchange's commands like any client; a failing round is logged and the next one runs: the demo never takes the server down.
 """
 
 from __future__ import annotations
@@ -136,15 +136,15 @@ class MarketMaker:
         return Quoting(market, start, low, high, resting)
 
     # -- one round -------------------------------------------------------------------------
-    def run_round(self) -> RoundReport:
+    async def run_round(self) -> RoundReport:
         """Move every reference price, re-quote every book, maybe cross a spread. Never raises."""
         report = RoundReport()
         for quoting in self.books.values():
             try:
                 self._step(quoting)
-                self._requote(quoting, report)
+                await self._requote(quoting, report)
                 if self.rng.random() < self.config.take_probability:
-                    self._take(quoting, report)
+                    await self._take(quoting, report)
             except Exception:  # one market's failure must not stop the others
                 report.failures += 1
                 log.exception("market maker round failed on %s", quoting.market.symbol)
@@ -187,10 +187,10 @@ class MarketMaker:
             qty = to_tick(m.min_notional / price, m.step_size or D(1), up=True)
         return min(qty, m.floor_qty(m.max_qty))
 
-    def _requote(self, q: Quoting, report: RoundReport) -> None:
+    async def _requote(self, q: Quoting, report: RoundReport) -> None:
         old, q.resting = q.resting, []
         for side, price, qty in self.ladder(q):
-            placed = self._place(
+            placed = await self._place(
                 OrderRequest(
                     self.maker_id,
                     q.market.symbol,
@@ -207,9 +207,9 @@ class MarketMaker:
                 report.trades += len(placed.fills)
                 if placed.order.is_working:
                     q.resting.append(placed.order.order_id)
-        report.cancelled += self._cancel(q.market.symbol, old)
+        report.cancelled += await self._cancel(q.market.symbol, old)
 
-    def _take(self, q: Quoting, report: RoundReport) -> None:
+    async def _take(self, q: Quoting, report: RoundReport) -> None:
         side = self.rng.choice((Side.BUY, Side.SELL))
         depth = self.exchange.depth(q.market.symbol, 1)
         best = depth.asks if side is Side.BUY else depth.bids
@@ -217,7 +217,7 @@ class MarketMaker:
             return
         price = best[0][0]
         qty = self._qty_for(q.market, price, q.market.min_notional * D(self.rng.randint(2, 20)))
-        placed = self._place(
+        placed = await self._place(
             OrderRequest(
                 self.taker_id,
                 q.market.symbol,
@@ -232,18 +232,18 @@ class MarketMaker:
         if placed is not None:
             report.trades += len(placed.fills)
 
-    def _place(self, req: OrderRequest) -> PlacedOrder | None:
+    async def _place(self, req: OrderRequest) -> PlacedOrder | None:
         try:
-            return self.exchange.place_order(req)
+            return await self.exchange.place_order(req)
         except ExchangeError as error:  # a refused quote (funds, filters) skips one level, no more
             log.warning("market maker order refused on %s: %s", req.symbol, error.msg)
             return None
 
-    def _cancel(self, symbol: str, order_ids: Iterable[int]) -> int:
+    async def _cancel(self, symbol: str, order_ids: Iterable[int]) -> int:
         done = 0
         for order_id in order_ids:
             try:
-                self.exchange.cancel_order(self.maker_id, symbol, order_id)
+                await self.exchange.cancel_order(self.maker_id, symbol, order_id)
                 done += 1
             except UnknownOrder:  # filled or expired by STP since: nothing to cancel
                 pass
@@ -256,7 +256,7 @@ class MarketMaker:
         while rounds is None or done < rounds:
             started = self.clock()
             try:
-                await asyncio.to_thread(self.run_round)
+                await self.run_round()
             except Exception:  # keep the server up; the next round retries
                 log.exception("market maker round failed")
             done += 1
@@ -271,11 +271,12 @@ def market_maker_job(
     async def job(platform: Platform) -> None:
         while True:
             try:
-                mm = await asyncio.to_thread(
-                    lambda: MarketMaker(
-                        platform.exchange, platform.keys.user_id(maker), platform.keys.user_id(taker), config
-                    )
+                exchange = await asyncio.to_thread(lambda: platform.exchange)
+                ids = await asyncio.to_thread(
+                    lambda: (platform.keys.user_id(maker), platform.keys.user_id(taker))
                 )
+                # On the loop: the maker reads the books from memory (and last prices, once).
+                mm = MarketMaker(exchange, *ids, config)
                 break
             except Exception:  # e.g. database not reachable yet: retry, never crash
                 log.exception("market maker could not start; retrying")

@@ -50,7 +50,7 @@ def ensure_user(platform: Platform, name: str) -> int:
         return platform.keys.create_user(name, ACTOR)
 
 
-def top_up(platform: Platform, user: str, targets: dict[str, Decimal]) -> dict[str, Decimal]:
+async def top_up(platform: Platform, user: str, targets: dict[str, Decimal]) -> dict[str, Decimal]:
     """Credit each asset up to its target (free + locked); returns what was credited.
 
     What is missing is rounded up to the asset's precision: a balance that trading (or an older
@@ -60,17 +60,17 @@ def top_up(platform: Platform, user: str, targets: dict[str, Decimal]) -> dict[s
     for asset, target in targets.items():
         missing = ceil_to(target - have.get(asset, D(0)), platform.exchange.assets[asset].precision)
         if missing > 0:
-            credit_funds(platform, user, asset, missing, ACTOR)
+            await credit_funds(platform, user, asset, missing, ACTOR)
             credited[asset] = missing
     return credited
 
 
-def seed(platform: Platform) -> DemoUsers:
+async def seed(platform: Platform) -> DemoUsers:
     """Ensure the default markets, the three users and their funds."""
     platform.exchange.add_markets(default_assets(), default_markets())
     ids = {name: ensure_user(platform, name) for name in FUNDS}
     for name, targets in FUNDS.items():
-        top_up(platform, name, targets)
+        await top_up(platform, name, targets)
     return DemoUsers(ids[DEMO_USER], ids[MAKER_USER], ids[TAKER_USER])
 
 

@@ -12,7 +12,8 @@ Rounding the engine means to do is spelled out: :func:`floor_to` (fees), :func:`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from decimal import (
     ROUND_CEILING,
     ROUND_FLOOR,
@@ -26,7 +27,7 @@ from decimal import (
     localcontext,
 )
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from keyplane.exchange.errors import InexactAmount, InvalidParameter
 from keyplane.store.types import MONEY_INTEGER_DIGITS, MONEY_PRECISION, MONEY_SCALE, decimal_places
@@ -41,18 +42,37 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@contextmanager
+def exactly() -> Iterator[None]:
+    """Compute under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`."""
+    with localcontext(EXACT):
+        try:
+            yield
+        except DecimalException as error:
+            raise InexactAmount(
+                "An amount was beyond what the ledger holds exactly; nothing was changed."
+            ) from error
+
+
 def exact(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`."""
+    """Run ``func`` :func:`exactly`."""
 
     @wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with localcontext(EXACT):
-            try:
-                return func(*args, **kwargs)
-            except DecimalException as error:
-                raise InexactAmount(
-                    "An amount was beyond what the ledger holds exactly; nothing was changed."
-                ) from error
+        with exactly():
+            return func(*args, **kwargs)
+
+    return run
+
+
+def exact_command(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Run the coroutine ``func`` :func:`exactly` (the decimal context is per task, so the
+    ``await`` points inside are safe)."""
+
+    @wraps(func)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exactly():
+            return await func(*args, **kwargs)
 
     return run
 

@@ -15,6 +15,7 @@
     ├── UnknownOrder                 -2011 "Unknown order sent."   (cancel)
     ├── NoSuchOrder                  -2013 "Order does not exist." (query)
     └── ExchangeUnavailable          -1008 another process is this database's one writer (HTTP 503)
+        └── NotDurable               -1008 the command's batch was not written; nothing of it stands, try again
 
 Every error is raised before any write, or the command's transaction is rolled back and the
 in-memory state rebuilt, so a refused command changes nothing.
@@ -45,6 +46,12 @@ class ExchangeUnavailable(ExchangeError):
         "The exchange of this database runs in another Keyplane process; send exchange requests there."
     )
     status = 503
+
+
+class NotDurable(ExchangeUnavailable):
+    """The command's group commit failed (or memory is being rebuilt after one): it was not applied."""
+
+    default_msg = "The exchange could not record this request; nothing was changed. Please try again."
 
 
 class InvalidParameter(ExchangeError):

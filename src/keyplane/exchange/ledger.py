@@ -3,8 +3,9 @@
 Every change is a set of entries whose amounts sum to zero per asset; credits come from the
 ``external`` account, fees go to the ``fee`` account, so the sum of each asset over all
 accounts is always zero and the user+fee total moves only with credits. Balances live in memory
-(this process is the one writer) and the touched rows plus the entries are written by
-:meth:`Ledger.flush` inside the command's transaction.
+(this process is the one writer); after each command the sequencer takes the new entries, the
+touched balances and the new accounts (:meth:`Ledger.take`) into its open batch, and reads the
+touched rows' values when it closes the batch (:meth:`Ledger.balance_rows`).
 
 The ledger never rounds: an entry with more decimals than its asset's precision, or a balance that
 would reach 10**20 (beyond the ``NUMERIC(38, 18)`` columns), is refused before anything changes
@@ -17,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from keyplane.exchange.amounts import EXACT, check_balance, check_entry
 from keyplane.exchange.errors import InsufficientBalance, InvalidParameter
-from keyplane.store.exchange_tables import ex_accounts, ex_balances, ex_entries
+from keyplane.store.exchange_tables import ex_accounts, ex_balances
 
 ZERO = Decimal(0)
 EXTERNAL_ACCOUNT = 1
@@ -42,7 +43,7 @@ class Entry:
 
 
 class Ledger:
-    """Balances in memory, entries pending until :meth:`flush`; ``precision`` is decimals per asset."""
+    """Balances in memory, entries pending until :meth:`take`; ``precision`` is decimals per asset."""
 
     def __init__(self, precision: Mapping[str, int]) -> None:
         self.precision = dict(precision)
@@ -66,10 +67,6 @@ class Ledger:
             key = (b["account_id"], b["asset"])
             self.balances[key] = [b["free"], b["locked"]]
             self._stored.add(key)
-
-    @property
-    def has_unwritten_accounts(self) -> bool:
-        return bool(self._new_accounts)
 
     def account_of(self, user_id: int) -> int | None:
         return self.accounts.get(user_id)
@@ -150,60 +147,23 @@ class Ledger:
             self.post(self.move(asset, amount, (account_id, LOCKED), (account_id, FREE), "unlock", ref))
 
     # -- persisting ----------------------------------------------------------------------
-    def flush(self, conn: Connection, txn: int, now: int) -> None:
-        """Write new accounts, the pending entries and every touched balance row."""
-        if self._new_accounts:
-            conn.execute(ex_accounts.insert(), self._new_accounts)
-        if self.pending:
-            conn.execute(
-                ex_entries.insert(),
-                [
-                    {
-                        "txn": txn,
-                        "account_id": e.account_id,
-                        "asset": e.asset,
-                        "bucket": e.bucket,
-                        "amount": e.amount,
-                        "kind": e.kind,
-                        "ref": e.ref,
-                        "memo": e.memo,
-                        "at": now,
-                    }
-                    for e in self.pending
-                ],
-            )
+    def take(self) -> tuple[list[Entry], set[tuple[int, str]], list[dict[str, object]]]:
+        """Hand over (and forget) the entries, touched balance keys and new accounts since the last call."""
+        taken = (self.pending, self._touched, self._new_accounts)
+        self.pending, self._touched, self._new_accounts = [], set(), []
+        return taken
+
+    def balance_rows(
+        self, keys: dict[tuple[int, str], int]
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """Rows (inserts, updates) with the current values of ``keys`` (key -> time it changed).
+
+        The rows are then counted as stored: if their batch fails, the ledger is rebuilt anyway."""
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
-        for key in self._touched:
+        for key, at in keys.items():
             free, locked = self.balances[key]
-            row = {"b_account": key[0], "b_asset": key[1], "b_free": free, "b_locked": locked, "b_at": now}
+            row = {"b_account": key[0], "b_asset": key[1], "b_free": free, "b_locked": locked, "b_at": at}
             (updates if key in self._stored else inserts).append(row)
-        if inserts:
-            conn.execute(
-                ex_balances.insert(),
-                [
-                    {
-                        "account_id": r["b_account"],
-                        "asset": r["b_asset"],
-                        "free": r["b_free"],
-                        "locked": r["b_locked"],
-                        "updated_at": r["b_at"],
-                    }
-                    for r in inserts
-                ],
-            )
-        if updates:
-            conn.execute(
-                update(ex_balances)
-                .where(ex_balances.c.account_id == bindparam("b_account"))
-                .where(ex_balances.c.asset == bindparam("b_asset"))
-                .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
-                updates,
-            )
-
-    def committed(self) -> None:
-        """The transaction that :meth:`flush` wrote into has committed."""
-        self._stored |= self._touched
-        self._touched.clear()
-        self._new_accounts.clear()
-        self.pending.clear()
+        self._stored |= keys.keys()
+        return inserts, updates

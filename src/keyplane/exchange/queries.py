@@ -1,13 +1,13 @@
 """The read side of :class:`keyplane.exchange.service.Exchange`: account queries and market data.
 
-Reads of the in-memory books take the exchange lock; everything else reads committed rows, so
-queries never wait for the writer's transaction.
+Reads of current state (open orders, depth, best prices) come from memory and must run on the
+event loop that applies commands (they never see a command half-applied, since commands do not
+``await`` while they mutate); everything else reads committed rows, in any thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
 
@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 
 from keyplane.exchange import marketdata as md
 from keyplane.exchange.book import OrderBook
-from keyplane.exchange.errors import InvalidSymbol, NoSuchOrder
+from keyplane.exchange.errors import InvalidSymbol
 from keyplane.exchange.markets import MarketSpec
 from keyplane.exchange.models import AggTrade, Order, PublicTrade, Trade
-from keyplane.exchange.orders import all_orders, clamp_limit, find_order, my_trades
+from keyplane.exchange.orders import all_orders, clamp_limit, my_trades
 
 ZERO = Decimal(0)
+BestPrice = tuple[Decimal, Decimal] | None
 
 
 class ExchangeQueries:
@@ -30,8 +31,9 @@ class ExchangeQueries:
     now: Callable[[], int]
     markets: dict[str, MarketSpec]
     books: dict[str, OrderBook]
-    _lock: threading.RLock
     _seq: int
+
+    def _current(self) -> None: ...
 
     def _market(self, symbol: str) -> MarketSpec:
         m = self.markets.get(symbol)
@@ -40,32 +42,22 @@ class ExchangeQueries:
         return m
 
     # -- account queries (committed rows) --------------------------------------------------
-    def get_order(
-        self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
-    ) -> Order:
-        self._market(symbol)
-        with self.engine.connect() as conn:
-            o = find_order(conn, user_id, symbol, order_id, orig_client_order_id)
-        if o is None:
-            raise NoSuchOrder()
-        return o
-
     def open_orders(
         self, user_id: int, symbol: str | None = None, allowed: frozenset[str] = frozenset()
     ) -> list[Order]:
         """Open orders on ``symbol``, or on every market; ``allowed`` (a key's symbol allowlist,
         empty for none) narrows "every market" so a restricted key never sees other symbols."""
-        with self._lock:
-            if symbol:
-                symbols = [self._market(symbol).symbol]
-            else:
-                symbols = [s for s in self.books if not allowed or s in allowed]
-            found = [
-                dataclasses.replace(o)
-                for s in symbols
-                for o in self.books[s].by_id.values()
-                if o.user_id == user_id
-            ]
+        self._current()
+        if symbol:
+            symbols = [self._market(symbol).symbol]
+        else:
+            symbols = [s for s in self.books if not allowed or s in allowed]
+        found = [
+            dataclasses.replace(o)
+            for s in symbols
+            for o in self.books[s].by_id.values()
+            if o.user_id == user_id
+        ]
         return sorted(found, key=lambda o: o.order_id)
 
     def all_orders(
@@ -99,9 +91,9 @@ class ExchangeQueries:
     def depth(self, symbol: str, limit: int | None = None) -> md.Depth:
         self._market(symbol)
         n = clamp_limit(limit, 100, 5000)
-        with self._lock:
-            book = self.books[symbol]
-            return md.Depth(self._seq, book.bids.depth(n), book.asks.depth(n))
+        self._current()
+        book = self.books[symbol]
+        return md.Depth(self._seq, book.bids.depth(n), book.asks.depth(n))
 
     def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
         self._market(symbol)
@@ -139,12 +131,19 @@ class ExchangeQueries:
         with self.engine.connect() as conn:
             return md.klines(conn, symbol, interval, start_time, end_time, limit, self.now())
 
-    def ticker_24h(self, symbol: str) -> md.Ticker24h:
+    def ticker_24h(self, symbol: str, best: tuple[BestPrice, BestPrice] | None = None) -> md.Ticker24h:
+        """The 24-hour statistics from committed trades; a caller in a worker thread passes
+        ``best`` (:meth:`best_prices`, read on the event loop beforehand)."""
         self._market(symbol)
-        with self._lock:
-            bid, ask = self.books[symbol].best_bid(), self.books[symbol].best_ask()
+        bid, ask = best if best is not None else self.best_prices(symbol)
         with self.engine.connect() as conn:
             return md.ticker_24h(conn, symbol, self.now(), bid, ask)
+
+    def best_prices(self, symbol: str) -> tuple[BestPrice, BestPrice]:
+        """(price, qty) of the best bid and ask, or None, from memory."""
+        self._market(symbol)
+        self._current()
+        return self.books[symbol].best_bid(), self.books[symbol].best_ask()
 
     def price_ticker(self, symbol: str) -> md.PriceTicker:
         self._market(symbol)
@@ -153,9 +152,8 @@ class ExchangeQueries:
 
     def book_ticker(self, symbol: str) -> md.BookTicker:
         self._market(symbol)
-        with self._lock:
-            bid = self.books[symbol].best_bid() or (ZERO, ZERO)
-            ask = self.books[symbol].best_ask() or (ZERO, ZERO)
+        bid, ask = self.best_prices(symbol)
+        bid, ask = bid or (ZERO, ZERO), ask or (ZERO, ZERO)
         return md.BookTicker(symbol, bid[0], bid[1], ask[0], ask[1])
 
     def avg_price(self, symbol: str) -> md.AvgPrice:

@@ -1,14 +1,14 @@
 """Public market-data routes: exchangeInfo, depth, trades, historicalTrades, aggTrades, klines,
 tickers, avgPrice.
 
-Each handler parses its parameters, makes one exchange call in a worker thread (the exchange
-reads the database) and serialises the result.
+Each handler parses its parameters, makes one exchange call and serialises the result: current
+state (exchange info, depth, best prices) is read from memory on the event loop, anything built
+from committed trades in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from keyplane.clock import now_ms
@@ -32,7 +32,7 @@ async def exchange_info(call: Call) -> dict[str, Any]:
 
 async def depth(call: Call) -> dict[str, Any]:
     symbol, limit = p.symbol(call.params), p.integer(call.params, "limit")
-    return out.depth(await asyncio.to_thread(exchange(call).depth, symbol, limit))
+    return out.depth(exchange(call).depth(symbol, limit))
 
 
 async def trades(call: Call) -> list[dict[str, Any]]:
@@ -63,27 +63,38 @@ async def klines(call: Call) -> list[list[Any]]:
     return [k.to_row() for k in found]
 
 
-async def _each(call: Call, fetch: Callable[[Exchange, str], Any], serialise: Callable[[Any], Any]) -> Any:
-    """``symbol=`` answers an object; ``symbols=[..]`` or nothing answers an array."""
-    ex = exchange(call)
+def _names(call: Call, ex: Exchange) -> list[str]:
     wanted = p.symbols(call.params)
-    names = p.known(wanted, ex.markets) if wanted else list(ex.markets)
-    rows = await asyncio.to_thread(lambda: [serialise(fetch(ex, s)) for s in names])
+    return p.known(wanted, ex.markets) if wanted else list(ex.markets)
+
+
+def _answer(call: Call, rows: list[Any]) -> Any:
+    """``symbol=`` answers an object; ``symbols=[..]`` or nothing answers an array."""
     return rows[0] if p.optional(call.params, "symbol") else rows
 
 
 async def ticker_24h(call: Call) -> Any:
     kind = p.one_of(call.params, "type", ("FULL", "MINI"), "Invalid ticker type.", -1139)
     mini = kind == "MINI"
-    return await _each(call, Exchange.ticker_24h, lambda t: out.ticker_24h(t, mini))
+    ex = exchange(call)
+    best = {s: ex.best_prices(s) for s in _names(call, ex)}  # memory, on the loop
+    rows = await asyncio.to_thread(
+        lambda: [out.ticker_24h(ex.ticker_24h(s, b), mini) for s, b in best.items()]
+    )
+    return _answer(call, rows)
 
 
 async def ticker_price(call: Call) -> Any:
-    return await _each(call, Exchange.price_ticker, out.price_ticker)
+    ex = exchange(call)
+    names = _names(call, ex)
+    return _answer(
+        call, await asyncio.to_thread(lambda: [out.price_ticker(ex.price_ticker(s)) for s in names])
+    )
 
 
 async def book_ticker(call: Call) -> Any:
-    return await _each(call, Exchange.book_ticker, out.book_ticker)
+    ex = exchange(call)
+    return _answer(call, [out.book_ticker(ex.book_ticker(s)) for s in _names(call, ex)])
 
 
 async def avg_price(call: Call) -> dict[str, Any]:

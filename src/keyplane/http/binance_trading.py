@@ -82,7 +82,7 @@ def _check_order(ex: Exchange, req: OrderRequest) -> None:
 
 async def new_order(call: Call) -> dict[str, Any]:
     req, resp_type = _order_request(call)
-    placed = await asyncio.to_thread(exchange(call).place_order, req)
+    placed = await exchange(call).place_order(req)
     return out.new_order(placed, resp_type)
 
 
@@ -123,18 +123,18 @@ def _cancel_id(q: Params) -> str:
 
 async def get_order(call: Call) -> dict[str, Any]:
     ref = _order_ref(call.params)
-    return out.order(await asyncio.to_thread(exchange(call).get_order, call.user_id, *ref))
+    return out.order(await exchange(call).get_order(call.user_id, *ref))
 
 
 async def cancel_order(call: Call) -> dict[str, Any]:
     ref, cancel_id = _order_ref(call.params), _cancel_id(call.params)
-    order = await asyncio.to_thread(exchange(call).cancel_order, call.user_id, *ref)
+    order = await exchange(call).cancel_order(call.user_id, *ref)
     return out.canceled(order, cancel_id)
 
 
 async def cancel_open_orders(call: Call) -> list[dict[str, Any]]:
     symbol = p.symbol(call.params)
-    orders = await asyncio.to_thread(exchange(call).cancel_open_orders, call.user_id, symbol)
+    orders = await exchange(call).cancel_open_orders(call.user_id, symbol)
     if not orders:
         raise UnknownOrder()
     return [out.canceled(o, new_client_order_id()) for o in orders]
@@ -143,7 +143,7 @@ async def cancel_open_orders(call: Call) -> list[dict[str, Any]]:
 async def open_orders(call: Call) -> list[dict[str, Any]]:
     symbol = p.optional_symbol(call.params)
     allowed = call.key.symbols if call.key is not None else frozenset()
-    found = await asyncio.to_thread(exchange(call).open_orders, call.user_id, symbol, allowed)
+    found = exchange(call).open_orders(call.user_id, symbol, allowed)
     return [out.order(o) for o in found]
 
 

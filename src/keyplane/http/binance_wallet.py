@@ -3,7 +3,6 @@ account status and API trading status."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +26,7 @@ async def account(call: Call) -> dict[str, Any]:
     """Balances of every asset; ``canTrade``/``canWithdraw`` say what *this key* may do (a client
     checks ``canWithdraw`` to refuse a key with too many rights); ``canDeposit`` what the exchange does."""
     omit_zero = p.boolean(call.params, "omitZeroBalances")
-    balances = await asyncio.to_thread(exchange(call).balances, call.user_id)
+    balances = exchange(call).balances(call.user_id)
     assert call.key is not None
     held = call.key.permissions
     return {
@@ -60,7 +59,7 @@ async def trade_fee(call: Call) -> list[dict[str, Any]]:
 async def coins(call: Call) -> list[dict[str, Any]]:
     """Every asset, each with one network, so ccxt knows every base and quote currency."""
     ex = exchange(call)
-    balances = {b.asset: b for b in await asyncio.to_thread(ex.balances, call.user_id)}
+    balances = {b.asset: b for b in ex.balances(call.user_id)}
     return [out.coin(a, balances[code]) for code, a in ex.assets.items() if code in balances]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
+from tests.support.aio import run
 from tests.support.server import Instance
 
 
@@ -27,7 +28,7 @@ def fund_before_start(database_url: str, funds: dict[str, dict[str, str]]) -> No
             ids = {r.name: r.id for r in conn.execute(select(users.c.id, users.c.name))}
         for name, assets in funds.items():
             for asset, amount in assets.items():
-                exchange.credit(ids[name], asset, Decimal(amount), "test funding")
+                run(exchange.credit(ids[name], asset, Decimal(amount), "test funding"))
     finally:
         engine.dispose()
 

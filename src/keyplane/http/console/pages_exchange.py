@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import Order, Trade
+from keyplane.exchange.models import Trade
 from keyplane.http.console.auth import Viewer, action, page, platform_of
 from keyplane.http.console.web import BASE, ConsoleError, redirect, render, run
 from keyplane.keys.service import Actor
@@ -20,23 +20,24 @@ RECENT_TRADES = 20
 TEST_FUNDS = {"USDT": Decimal(10000), "BTC": Decimal("0.5"), "ETH": Decimal(5), "SOL": Decimal(100)}
 
 
-def _account(platform: Platform, user_id: int) -> tuple[list[tuple[str, str, str]], list[Order], list[Trade]]:
+def _trades(platform: Platform, user_id: int) -> list[Trade]:
     exchange = platform.exchange
-    balances = [
-        (b.asset, fmt(b.free), fmt(b.locked)) for b in exchange.balances(user_id) if b.free or b.locked
-    ]
-    orders = exchange.open_orders(user_id)
     trades: list[Trade] = []
     for symbol in exchange.markets:
         trades.extend(exchange.my_trades(user_id, symbol, limit=RECENT_TRADES))
     trades.sort(key=lambda trade: (trade.time, trade.id), reverse=True)
-    return balances, orders, trades[:RECENT_TRADES]
+    return trades[:RECENT_TRADES]
 
 
 @page
 async def exchange_page(request: Request, viewer: Viewer) -> Response:
     platform = platform_of(request)
-    balances, orders, trades = await run(_account, platform, viewer.user_id)
+    exchange = platform.exchange
+    balances = [
+        (b.asset, fmt(b.free), fmt(b.locked)) for b in exchange.balances(viewer.user_id) if b.free or b.locked
+    ]
+    orders = exchange.open_orders(viewer.user_id)  # memory, on the loop; history in a thread
+    trades = await run(_trades, platform, viewer.user_id)
     return render(
         "exchange.html",
         {
@@ -62,5 +63,5 @@ async def get_test_funds(request: Request, viewer: Viewer, form: FormData) -> Re
     actor = Actor(f"user:{viewer.user_id}", viewer.ip)
     for asset, amount in TEST_FUNDS.items():
         if asset in platform.exchange.assets:
-            await run(credit_funds, platform, viewer.user_id, asset, amount, actor)
+            await credit_funds(platform, viewer.user_id, asset, amount, actor)
     return redirect(f"{BASE}/exchange?notice=funded")
