@@ -111,8 +111,14 @@ class Figures:
 
     @property
     def is_figure(self) -> bool:
-        """A run where errors are half the answers or more measured the errors, not the route."""
-        return not self.unavailable and self.requests > 0 and self.errors * 2 < self.requests
+        """A run where errors are half the answers or more measured the errors, not the route; one
+        that ran out of signed bodies ended on fast refusals."""
+        return (
+            not self.unavailable
+            and self.requests > 0
+            and self.errors * 2 < self.requests
+            and not self.exhausted
+        )
 
 
 # -- the machine -------------------------------------------------------------------------------
@@ -163,6 +169,20 @@ class CpuSample:
         server, wrk = end.server - self.server, end.children - self.children
         others = end.machine - self.machine - server - wrk
         return Cpu(server / span, wrk / span, max(others, 0.0) / span)
+
+
+def python_speed() -> float:
+    """Millions of ``sum(range(n))`` steps per second in one core, best of three.
+
+    A virtual machine's host can slow every core down without any sign in /proc (no steal time):
+    two runs' absolute figures compare only when this number does; their ratios to ping compare.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(range(5_000_000))
+        best = min(best, time.perf_counter() - start)
+    return 5.0 / best
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -424,10 +444,13 @@ def notes(results: list[Figures]) -> list[str]:
         if r.unavailable:
             out.append(f"{r.scenario}: unavailable ({r.unavailable})")
             continue
-        if not r.is_figure:
-            out.append(f"{r.scenario}: {r.errors} errors in {r.requests} requests: not a figure")
         if r.exhausted:
-            out.append(f"{r.scenario}: ran out of signed bodies ({r.exhausted} replays sent): raise --orders")
+            out.append(
+                f"{r.scenario}: ran out of signed bodies ({r.exhausted} replays sent), not a figure: "
+                "raise --orders"
+            )
+        elif not r.is_figure:
+            out.append(f"{r.scenario}: {r.errors} errors in {r.requests} requests: not a figure")
         if r.errors:
             statuses = ", ".join(f"{s}: {n}" for s, n in r.statuses.items() if not s.startswith("2"))
             detail = f" ({statuses})" if statuses else ""
@@ -487,7 +510,7 @@ def main() -> None:
         parser.error(f"wrk not found at {args.wrk}: install the Debian package wrk")
     if args.seconds + 10 > RECV_WINDOW_MS / 1000:
         parser.error(f"--seconds must leave room in the {RECV_WINDOW_MS // 1000} s recvWindow (at most 50)")
-    load_before = os.getloadavg()
+    load_before, speed = os.getloadavg(), python_speed()
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database_url) as db_url:
         work = Path(tmp)
@@ -518,6 +541,7 @@ def main() -> None:
             "backend": backend,
             "wrk": {"threads": args.threads, "connections": args.connections, "seconds": args.seconds},
             "load_average": {"before": load_before, "after": load_after},
+            "python_speed": speed,
             "ping_rate": baseline,
             "scenarios": [
                 {
@@ -533,8 +557,9 @@ def main() -> None:
         return
     print_table(
         f"keyplane serve on {backend} (one process, loopback), wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.seconds}s; 1-minute load average {load_before[0]:.2f} before the run, "
-        f"{load_after[0]:.2f} after it (the run's own load included)",
+        f"-d{args.seconds}s\nmachine: 1-minute load average {load_before[0]:.2f} before the run, "
+        f"{load_after[0]:.2f} after it (its own load included); Python speed {speed:.0f}M sum(range) "
+        "steps/s (absolute figures compare only at equal speed, ratios to ping always)",
         results,
     )
 
