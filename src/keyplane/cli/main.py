@@ -47,14 +47,14 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
 
     from keyplane.http.app import create_app
     from keyplane.http.connection import bounded_protocol
+    from keyplane.http.serving import AnnouncingServer
     from keyplane.runtime import open_platform
 
     # The address file lets `funds credit` (and anything else) find this server on any port.
     recorder = address_job(server_url(config.host, config.port))
     app_ = create_app(open_platform(config), [*background, recorder])
-    console.print(f"Keyplane serving on http://{config.host}:{config.port}", highlight=False)
     # Client IPs come from our own trusted-proxy logic; uvicorn would trust X-Forwarded-For from localhost.
-    uvicorn.run(
+    uv_config = uvicorn.Config(
         app_,
         host=config.host,
         port=config.port,
@@ -67,6 +67,12 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
         http=bounded_protocol(config.request_timeout_seconds),
         timeout_keep_alive=5,
     )
+    server = AnnouncingServer(
+        uv_config, f"Keyplane serving on http://{config.host}:{config.port}", console.print
+    )
+    server.run()
+    if not server.started:  # e.g. the port is taken: fail as uvicorn.run does
+        raise typer.Exit(3)
 
 
 @app.command()
