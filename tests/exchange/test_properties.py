@@ -194,6 +194,17 @@ def state(ex: Exchange, uids: list[int]) -> Any:
     )
 
 
+def seed_users(ex: Exchange, engine: Engine) -> tuple[list[int], dict[str, D]]:
+    """Three users, each credited ``CREDIT`` of every asset; the ids and what was credited in all."""
+    uids = make_users(engine, "u0", "u1", "u2")
+    credited: dict[str, D] = {}
+    for u in uids:
+        for asset in ("BTC", "USDT", "ETH"):
+            run(ex.credit(u, asset, CREDIT[asset], "seed"))
+            credited[asset] = credited.get(asset, D(0)) + CREDIT[asset]
+    return uids, credited
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cmds=commands)
 def test_random_command_sequences_keep_the_ledger_and_books_consistent(
@@ -205,12 +216,7 @@ def test_random_command_sequences_keep_the_ledger_and_books_consistent(
             migrate(engine)
             clock = Clock()
             ex = Exchange(engine, now=clock)
-            uids = make_users(engine, "u0", "u1", "u2")
-            credited: dict[str, D] = {}
-            for u in uids:
-                for asset in ("BTC", "USDT", "ETH"):
-                    run(ex.credit(u, asset, CREDIT[asset], "seed"))
-                    credited[asset] = credited.get(asset, D(0)) + CREDIT[asset]
+            uids, credited = seed_users(ex, engine)
             for cmd in cmds:
                 clock.advance(1_000)
                 if cmd[0] == "restart":
@@ -250,12 +256,7 @@ def test_concurrent_batches_through_the_sequencer_keep_the_ledger_and_books_cons
             migrate(engine)
             clock = Clock()
             ex = Exchange(engine, now=clock)
-            uids = make_users(engine, "u0", "u1", "u2")
-            credited: dict[str, D] = {}
-            for u in uids:
-                for asset in ("BTC", "USDT", "ETH"):
-                    run(ex.credit(u, asset, CREDIT[asset], "seed"))
-                    credited[asset] = credited.get(asset, D(0)) + CREDIT[asset]
+            uids, credited = seed_users(ex, engine)
             batches, rest, turn = [], [c for c in cmds if c[0] != "restart"], 0
             while rest:
                 size = sizes[turn % len(sizes)]
