@@ -41,6 +41,8 @@ BAD_AMOUNTS = [
     "0",
     "0E+3",
 ]
+# Numbers Decimal() reads that are not plain ASCII amounts: a second spelling of 5, or of 5000.
+ODD_SPELLINGS = ["５", "٥", "5_000", " 5", "5 "]
 
 
 def usdt(server: Instance, key: dict[str, str]) -> Decimal:
@@ -69,7 +71,7 @@ def credit_usdt(server: Instance, amount: str, check: bool = True) -> subprocess
     return server.cli(*args, "--server", server.url, check=check)
 
 
-@pytest.mark.parametrize("amount", BAD_AMOUNTS)
+@pytest.mark.parametrize("amount", BAD_AMOUNTS + ODD_SPELLINGS)
 def test_cli_credit_through_the_server_refuses_what_the_ledger_cannot_hold(
     running: tuple[Instance, dict[str, str]], amount: str
 ) -> None:
@@ -121,5 +123,9 @@ def test_operator_route_reads_json_numbers_exactly_and_refuses_inexact_ones(
         answer = post(f'{{"user": "alice", "asset": "USDT", "amount": {amount}}}')
         assert answer.status_code == 400, (amount, answer.text)
         assert answer.json()["code"] in (-1102, -1108, -1111, -1130), answer.text
+    for spelling in ODD_SPELLINGS:
+        answer = post(json.dumps({"user": "alice", "asset": "USDT", "amount": spelling}))
+        assert answer.status_code == 400, (spelling, answer.text)
+        assert answer.json()["code"] == -1130, answer.text
     assert post('{"user": "alice", "asset": "USDT", "amount": 0.5}').status_code == 200
     assert usdt(server, key) == Decimal("100.5")

@@ -9,7 +9,6 @@ answers, nothing else holds the books and the command writes the ledger itself.
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import httpx
@@ -17,6 +16,8 @@ import typer
 
 from keyplane.cli.address import recorded_url, server_url
 from keyplane.cli.common import console, friendly, platform, print_json, settings
+from keyplane.exchange.amounts import read_amount
+from keyplane.exchange.errors import InvalidParameter
 from keyplane.keys.service import Actor
 from keyplane.runtime import credit_funds, load_operator_token
 
@@ -37,8 +38,8 @@ def credit(
 ) -> None:
     """Credit an account from the external account; an audited ledger entry."""
     try:
-        value = Decimal(amount)
-    except InvalidOperation:
+        value = read_amount(amount)
+    except InvalidParameter:
         raise ValueError(f"not a decimal amount: {amount!r}") from None
     config = settings()
     data_dir = config.ensure_data_dir()

@@ -84,6 +84,17 @@ def fits(value: Decimal, precision: int) -> bool:
     return not value or (decimal_places(value) <= precision and value.adjusted() < MONEY_INTEGER_DIGITS)
 
 
+def read_amount(text: str) -> Decimal:
+    """An operator's amount as ASCII text, one spelling per number: ``Decimal()`` alone would also
+    read ``５`` (full-width), ``5_000`` and `` 5 `` as numbers."""
+    if not text.isascii() or "_" in text or text != text.strip():
+        raise InvalidParameter.invalid("amount")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidParameter.invalid("amount") from None
+
+
 def ledger_amount(name: str, value: object, precision: int) -> Decimal:
     """A positive amount of an asset with ``precision`` decimals, exactly as given, or a Binance error.
 

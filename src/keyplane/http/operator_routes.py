@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from keyplane.exchange.amounts import read_amount
+from keyplane.exchange.errors import InvalidParameter
 from keyplane.http.errors import error_response, to_response
 from keyplane.keys.service import Actor
 from keyplane.runtime import ServerParts, credit_funds
@@ -31,7 +33,10 @@ async def credit(request: Request) -> Response:
         raw = body["amount"]
         if not isinstance(raw, str | int | Decimal) or isinstance(raw, bool):
             raise TypeError("amount")
-        user, asset, amount = str(body["user"]), str(body["asset"]).upper(), Decimal(raw)
+        amount = read_amount(raw) if isinstance(raw, str) else Decimal(raw)
+        user, asset = str(body["user"]), str(body["asset"]).upper()
+    except InvalidParameter as error:
+        return to_response(error)
     except (ValueError, KeyError, TypeError, InvalidOperation):
         return error_response(-1102, "Send JSON with user, asset and amount.", 400)
     try:
