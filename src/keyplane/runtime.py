@@ -12,14 +12,17 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from redis.asyncio import Redis
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
+from keyplane.cluster.channel import PURPOSE, Channel
+from keyplane.cluster.gateway import Gateway
 from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
 from keyplane.exchange.service import Exchange
@@ -37,7 +40,7 @@ from keyplane.keys.watcher import KeyChangeWatcher, RedisChangePublisher
 from keyplane.settings import Settings
 from keyplane.store import key_repo
 from keyplane.store.engine import make_engine, migrate
-from keyplane.store.writer_lock import WriterLock, try_acquire
+from keyplane.store.writer_lock import Deposed, WriterLock, claim, current_writer, fence, try_acquire
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +54,13 @@ class Platform:
     sealer: Sealer = field(repr=False)
     keys: KeyService
     identity: IdentityService
-    # Built on first use: the CLI's key commands must not rebuild order books.
+    # The CLI takes the writer lock on first use (its key commands must not rebuild order books);
+    # a server elects in the background instead (:meth:`lead`) and forwards until it wins.
+    elect_on_demand: bool = True
     _exchange: Exchange | None = field(default=None, repr=False)
     _exchange_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _writer: WriterLock | None = field(default=None, repr=False)
+    _deposed: bool = field(default=False, repr=False)
 
     @property
     def operator_token(self) -> str:
@@ -64,21 +70,60 @@ class Platform:
     @property
     def exchange(self) -> Exchange:
         """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
+        if not self.runs_exchange and not (self.elect_on_demand and self.lead("")):
+            raise ExchangeUnavailable()
+        exchange = self._exchange
+        assert exchange is not None
+        return exchange
+
+    @property
+    def runs_exchange(self) -> bool:
+        """This process holds the writer lock and has not been fenced off by a successor."""
+        return self._exchange is not None and not self._deposed
+
+    def lead(self, url: str) -> bool:
+        """Take the writer lock if it is free, record ``url`` for the gateways, and build the exchange.
+
+        Blocking (database); true if this process runs the exchange afterwards."""
         with self._exchange_lock:  # two threads must never build two writers
-            if self._exchange is None:
-                self._writer = try_acquire(self.engine)
-                if self._writer is None:
-                    raise ExchangeUnavailable()
-                self._exchange = Exchange(self.engine)
-            return self._exchange
+            if self.runs_exchange:
+                return True
+            self._step_down()
+            writer = try_acquire(self.engine)
+            if writer is None:
+                return False
+            try:
+                # Claim before reading: a batch the last writer commits after this is fenced off,
+                # one it committed before is in the state read below.
+                epoch = claim(self.engine, url)
+                exchange = Exchange(self.engine, fence=self._fence(epoch))
+            except BaseException:
+                writer.release()
+                raise
+            self._writer, self._exchange, self._deposed = writer, exchange, False
+            return True
+
+    def _fence(self, epoch: int) -> Callable[[Connection], None]:
+        def check(conn: Connection) -> None:
+            try:
+                fence(conn, epoch)
+            except Deposed:
+                self._deposed = True
+                log.error("another instance has taken over the exchange; this one stops writing")
+                raise
+
+        return check
+
+    def _step_down(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._exchange = None
 
     def close(self) -> None:
         """Release the exchange writer lock and the database connections."""
         with self._exchange_lock:
-            if self._writer is not None:
-                self._writer.release()
-                self._writer = None
-            self._exchange = None
+            self._step_down()
         self.engine.dispose()
 
 
@@ -143,12 +188,18 @@ class ServerParts:
     verifier: Verifier
     usage: UsageRecorder
     watcher: KeyChangeWatcher
+    replay: ReplayGuard
+    channel: Channel
+    gateway: Gateway
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         await self.watcher.start()
+        self.platform.elect_on_demand = False
+        await self._try_to_lead()
         self._tasks.append(asyncio.create_task(self._flush_loop()))
+        self._tasks.append(asyncio.create_task(self._lead_loop()))
 
     async def stop(self) -> None:
         await self.watcher.stop()
@@ -156,9 +207,29 @@ class ServerParts:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.gateway.close()
         await asyncio.to_thread(self.usage.flush)
         if self.redis is not None:
             await self.redis.aclose()
+
+    async def _try_to_lead(self) -> None:
+        url = self.platform.settings.instance_url()
+        try:
+            if await asyncio.to_thread(self.platform.lead, url):
+                log.info("this instance runs the exchange; gateways forward to %s", url)
+                if isinstance(self.replay, MemoryReplayGuard):
+                    # Requests the last writer executed are not in this memory: like a restart,
+                    # refuse state changes signed before now (clients sign again).
+                    self.replay.remembers_since_ms = max(self.replay.remembers_since_ms, now_ms())
+        except Exception:
+            log.exception("taking over the exchange failed; trying again")
+
+    async def _lead_loop(self) -> None:
+        """A gateway takes over the exchange as soon as the writer's lock is free (it died)."""
+        while True:
+            await asyncio.sleep(self.platform.settings.writer_poll_seconds)
+            if not self.platform.runs_exchange:
+                await self._try_to_lead()
 
     async def _flush_loop(self) -> None:
         while True:
@@ -197,4 +268,6 @@ def build_server_parts(platform: Platform) -> ServerParts:
     )
     verifier = Verifier(cache, replay, limiter, usage, limits)
     watcher = KeyChangeWatcher(platform.engine, cache, settings.key_change_poll_seconds, redis)
-    return ServerParts(platform, cache, verifier, usage, watcher, redis)
+    channel = Channel(platform.sealer.derived_keys(PURPOSE))
+    gateway = Gateway(channel, lambda: current_writer(platform.engine), settings.instance_url())
+    return ServerParts(platform, cache, verifier, usage, watcher, replay, channel, gateway, redis)

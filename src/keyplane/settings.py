@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8765
+    # Where other instances reach this one when it runs the exchange (default http://host:port;
+    # set it when instances run on different machines or the host is a wildcard address).
+    advertise_url: str | None = None
+    # How often an instance that does not run the exchange checks whether it may take over.
+    writer_poll_seconds: float = Field(default=1.0, gt=0)
     # Comma-separated CIDRs whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -73,6 +78,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'keyplane.db').resolve()}"
+
+    def instance_url(self) -> str:
+        """This instance's address for its peers."""
+        if self.advertise_url:
+            return self.advertise_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

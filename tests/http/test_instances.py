@@ -114,29 +114,3 @@ def test_request_weight_over_the_limit_is_429_with_retry_after_in_both_clients(
         assert (caught.value.code, caught.value.status_code) == (-1003, 429)
     finally:
         limited.stop()
-
-
-def test_only_one_process_runs_the_exchange_of_a_database(server: Instance, second: Instance) -> None:
-    assert httpx.get(server.url + "/api/v3/depth?symbol=BTCUSDT").status_code == 200
-    refused = httpx.get(second.url + "/api/v3/depth?symbol=BTCUSDT")
-    assert refused.status_code == 503 and refused.json()["code"] == -1008
-    # Keys are not the exchange: the second instance still verifies them.
-    key = issue_key(server)
-    assert python_binance(second.url, key["key"], key["secret"]).get_account_api_permissions()[
-        "enableReading"
-    ]
-    # Nor can an operator command write the ledger beside the running writer.
-    beside = second.cli(
-        "funds",
-        "credit",
-        "--user",
-        "alice",
-        "--asset",
-        "USDT",
-        "--amount",
-        "1",
-        "--server",
-        "http://127.0.0.1:9",
-        check=False,
-    )
-    assert beside.returncode != 0 and "another Keyplane process" in beside.stderr

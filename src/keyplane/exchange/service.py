@@ -78,12 +78,20 @@ class Exchange(ExchangeQueries):
 
     ``now`` is the millisecond clock (injected for tests). On an empty database the default
     assets and markets are seeded when ``seed_defaults`` is true. Built outside any event loop;
-    its commands run on whichever loop awaits them (one at a time).
+    its commands run on whichever loop awaits them (one at a time). ``fence`` runs first in every
+    batch's transaction and raises if this process may no longer write (another took over).
     """
 
-    def __init__(self, engine: Engine, now: Callable[[], int] = now_ms, seed_defaults: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        now: Callable[[], int] = now_ms,
+        seed_defaults: bool = True,
+        fence: Callable[[Connection], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.now = now
+        self._fence = fence
         if seed_defaults:
             with engine.begin() as conn:
                 if not load_markets(conn):
@@ -123,6 +131,8 @@ class Exchange(ExchangeQueries):
 
     def _write(self, batch: BatchRows) -> None:
         with self.engine.begin() as conn:
+            if self._fence is not None:
+                self._fence(conn)
             journal.write(conn, batch)
 
     def add_markets(self, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:

@@ -20,6 +20,7 @@ from keyplane.http.clientip import parse_trusted
 from keyplane.http.console import console_routes
 from keyplane.http.errors import error_response
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
+from keyplane.http.forwarding import ForwardedRequests
 from keyplane.http.limits import RequestLimits
 from keyplane.http.operator_routes import OPERATOR_ROUTES
 from keyplane.http.routing import Route, handle
@@ -109,7 +110,7 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
             *OPERATOR_ROUTES,
             *console_routes(),
         ],
-        middleware=[limits],
+        middleware=[limits, Middleware(ForwardedRequests, parts=parts)],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )

@@ -7,6 +7,7 @@ scales with ``limit`` or with the number of symbols are functions of the paramet
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from keyplane.http import binance_market as market
@@ -49,7 +50,7 @@ def _my_trades_weight(params: Params) -> int:
     return 5 if "orderId" in params else 20
 
 
-EXCHANGE_ROUTES: list[Route] = [
+_ROUTES: list[Route] = [
     # market data
     Route("GET", "/api/v3/exchangeInfo", market.exchange_info, weight=20),
     Route("GET", "/api/v3/depth", market.depth, weight=_depth_weight),
@@ -79,3 +80,6 @@ EXCHANGE_ROUTES: list[Route] = [
     Route("GET", "/sapi/v1/account/status", wallet.account_status, SIGNED, READ, 1, None),
     Route("GET", "/sapi/v1/account/apiTradingStatus", wallet.api_trading_status, SIGNED, READ, 1, None),
 ]
+
+# Every route here reads or changes the exchange: an instance that does not run it forwards them.
+EXCHANGE_ROUTES = [dataclasses.replace(route, on_exchange=True) for route in _ROUTES]

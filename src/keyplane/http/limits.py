@@ -19,6 +19,9 @@ import json
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keyplane.cluster.channel import MAX_META_BYTES
+from keyplane.cluster.gateway import FORWARD_PATH
+
 TOO_LARGE_CODE = -1101
 TIMEOUT_CODE = -1000
 
@@ -109,10 +112,13 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         length, has_body = _declared(scope)
-        if length is not None and length > self.max_body_bytes:
-            await _refuse(BodyTooLarge(self.max_body_bytes), send)
+        limit = self.max_body_bytes
+        if scope["path"] == FORWARD_PATH:  # a forwarded body comes with its envelope's metadata
+            limit += MAX_META_BYTES
+        if length is not None and length > limit:
+            await _refuse(BodyTooLarge(limit), send)
             return
-        body = _Body(receive, self.max_body_bytes, self.timeout_seconds, complete=not has_body)
+        body = _Body(receive, limit, self.timeout_seconds, complete=not has_body)
         started = False
 
         async def send_closing(message: Message) -> None:

@@ -1,7 +1,8 @@
 """Native operator routes (``/v1/operator/...``), authenticated by the operator token.
 
-The exchange has one writer, the serving process, so operator commands that change balances go
-through it rather than writing the database beside it. The token lives in the data directory
+The exchange has one writer, the instance holding the writer lock, so operator commands that
+change balances go through it rather than writing the database beside it; any other instance
+checks the token and forwards the command there. The token lives in the data directory
 (0600), like the master key; only someone who can read that directory can call these routes.
 """
 
@@ -18,15 +19,23 @@ from starlette.routing import BaseRoute, Route
 from keyplane.exchange.amounts import read_amount
 from keyplane.exchange.errors import InvalidParameter
 from keyplane.http.errors import error_response, to_response
+from keyplane.http.forwarding import forward, forwarded_of, request_ip
 from keyplane.keys.service import Actor
 from keyplane.runtime import ServerParts, credit_funds
 
 
 async def credit(request: Request) -> Response:
     parts: ServerParts = request.app.state.parts
-    supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(supplied, parts.platform.operator_token.encode()):
-        return error_response(-2015, "Invalid operator token.", 401)
+    forwarded = forwarded_of(request)
+    if forwarded is None or not forwarded.operator:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(supplied, parts.platform.operator_token.encode()):
+            return error_response(-2015, "Invalid operator token.", 401)
+    if not parts.platform.runs_exchange:  # the token is proven here; the writer credits
+        try:
+            return await forward(request, await request.body(), client_ip=request_ip(request), operator=True)
+        except Exception as error:  # noqa: BLE001 - mapped to a Binance-shaped answer
+            return to_response(error)
     try:
         # JSON numbers become Decimal, not float: 0.1000000000000000055511 must not arrive as 0.1.
         body = json.loads(await request.body(), parse_float=Decimal)

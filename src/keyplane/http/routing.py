@@ -15,9 +15,11 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from keyplane.http.clientip import client_ip, forwarded_for
+from keyplane.cluster.channel import Forwarded
+from keyplane.cluster.gateway import NoSharedReplayGuard
 from keyplane.http.errors import to_response
-from keyplane.keys.errors import KeyError_
+from keyplane.http.forwarding import forward, forwarded_of, request_ip
+from keyplane.keys.errors import KeyError_, RequestRefused
 from keyplane.keys.model import ApiKey, Permission
 from keyplane.keys.payload import Params, SignedRequest, parse_request
 from keyplane.keys.pipeline import RouteNeeds
@@ -60,6 +62,8 @@ class Route:
     permission: Permission | None = None
     weight: Weight = 1
     symbol_param: str | None = "symbol"
+    # Served by the instance that runs the exchange; any other forwards it there once verified.
+    on_exchange: bool = False
 
     def weight_of(self, params: Params) -> int:
         return self.weight(params) if callable(self.weight) else self.weight
@@ -78,11 +82,11 @@ def _json(data: Any, headers: dict[str, str]) -> Response:
 
 
 async def handle(route: Route, request: Request) -> Response:
-    """Parse, verify (signed routes), call the handler and serialise; map every error."""
+    """Parse, verify (signed routes), call the handler and serialise; map every error.
+
+    On an instance that does not run the exchange, an exchange route is forwarded once verified."""
     parts: ServerParts = request.app.state.parts
-    peer = request.client.host if request.client else ""
-    hops = forwarded_for(request.headers.getlist("x-forwarded-for"))
-    ip = client_ip(peer, hops, request.app.state.trusted_proxies)
+    ip = request_ip(request)
     try:
         body = await request.body() if request.method != "GET" else b""
         raw_query = request.scope.get("query_string", b"")
@@ -91,7 +95,10 @@ async def handle(route: Route, request: Request) -> Response:
         except KeyError_:
             await parts.verifier.charge_unreadable(ip, route.weight_of({}))
             raise
-        if route.security is Security.SIGNED:
+        forwarded = forwarded_of(request)
+        if forwarded is not None:
+            call, used = await _proven_call(route, request, parts, parsed.params, forwarded)
+        elif route.security is Security.SIGNED:
             api_key = request.headers.get("x-mbx-apikey")
             signed = SignedRequest(request.method, parsed, api_key, ip, route.path)
             verified = await parts.verifier.verify(signed, route.needs(parsed.params))
@@ -100,6 +107,11 @@ async def handle(route: Route, request: Request) -> Response:
         else:
             used = await parts.verifier.charge_public(ip, route.weight_of(parsed.params))
             call = Call(request, parts, parsed.params, ip)
+        if route.on_exchange and not parts.platform.runs_exchange:
+            if call.key is not None and parts.redis is None:
+                raise NoSharedReplayGuard()
+            key_id = call.key.key_id if call.key is not None else None
+            return await forward(request, body, client_ip=ip, key_id=key_id, weight=used)
         result = await route.handler(call)
         call.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return _json(result, call.headers)
@@ -107,3 +119,16 @@ async def handle(route: Route, request: Request) -> Response:
         raise  # the client hung up mid-body: a normal end, handled (quietly) by RequestLimits
     except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
         return to_response(error)
+
+
+async def _proven_call(
+    route: Route, request: Request, parts: ServerParts, params: Params, forwarded: Forwarded
+) -> tuple[Call, int]:
+    """A request a gateway verified and forwarded: its key is taken as proven, not checked again
+    (the replay guard has seen its signature), but it must still exist here and be the one named."""
+    if route.security is not Security.SIGNED:
+        return Call(request, parts, params, forwarded.client_ip), forwarded.weight or 0
+    entry = await parts.cache.get(forwarded.key_id) if forwarded.key_id else None
+    if entry is None:
+        raise RequestRefused()  # revoked or deleted since the gateway checked it
+    return Call(request, parts, params, forwarded.client_ip, entry.key), forwarded.weight or 0

@@ -12,6 +12,8 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"KP1"
 
@@ -32,6 +34,7 @@ class Sealer:
             if len(key) != 32:
                 raise ValueError("a master key is 32 bytes")
         self._current_id = master_key_id(current)
+        self._masters = (current, *older)
         self._ciphers = {master_key_id(key): AESGCM(key) for key in (*older, current)}
 
     def __repr__(self) -> str:
@@ -59,3 +62,13 @@ class Sealer:
 
     def sealed_with_current(self, blob: bytes) -> bool:
         return blob[3:7] == self._current_id
+
+    def derived_keys(self, purpose: bytes) -> list[bytes]:
+        """32-byte keys for ``purpose`` (HKDF-SHA256), one per master key, the current one first.
+
+        Instances that share the master key share these keys without storing them anywhere; during
+        a master-key rotation an instance still accepts what its peers make with the older key."""
+        return [
+            HKDF(algorithm=SHA256(), length=32, salt=None, info=b"keyplane/" + purpose).derive(master)
+            for master in self._masters
+        ]

@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.models import Trade
-from keyplane.http.console.auth import Viewer, action, page, platform_of
+from keyplane.http.console.auth import Viewer, action, error_page, page, platform_of
 from keyplane.http.console.web import BASE, ConsoleError, redirect, render, run
+from keyplane.http.forwarding import on_exchange
 from keyplane.keys.service import Actor
 from keyplane.runtime import Platform, credit_funds
 
@@ -29,8 +30,11 @@ def _trades(platform: Platform, user_id: int) -> list[Trade]:
     return trades[:RECENT_TRADES]
 
 
-@page
-async def exchange_page(request: Request, viewer: Viewer) -> Response:
+def _unavailable(error: Exception) -> Response:
+    return error_page(None, error)
+
+
+async def _exchange_page(request: Request, viewer: Viewer) -> Response:
     platform = platform_of(request)
     exchange = platform.exchange
     balances = [
@@ -55,8 +59,7 @@ async def exchange_page(request: Request, viewer: Viewer) -> Response:
     )
 
 
-@action
-async def get_test_funds(request: Request, viewer: Viewer, form: FormData) -> Response:
+async def _get_test_funds(request: Request, viewer: Viewer, form: FormData) -> Response:
     platform = platform_of(request)
     if not platform.settings.demo_mode:
         raise ConsoleError("Test funds exist only in demo mode.", 403)
@@ -65,3 +68,8 @@ async def get_test_funds(request: Request, viewer: Viewer, form: FormData) -> Re
         if asset in platform.exchange.assets:
             await credit_funds(platform, viewer.user_id, asset, amount, actor)
     return redirect(f"{BASE}/exchange?notice=funded")
+
+
+# The page and the button need the exchange's memory: another instance forwards them to its writer.
+exchange_page = on_exchange(page(_exchange_page), _unavailable)
+get_test_funds = on_exchange(action(_get_test_funds), _unavailable)
