@@ -1,0 +1,123 @@
+"""Errors of the wallet, each with a stable Binance ``code``, an exact ``msg`` and an HTTP ``status``.
+
+::
+
+    WalletError                      code, msg, status -> the HTTP layer's {"code", "msg"}
+    ├── UnknownAsset                 -4018 "We don't have this asset."
+    ├── UnknownNetwork               -1130 the asset is not carried by that network (names those that do)
+    ├── NetworkClosed                -4019 deposits or withdrawals of the asset are off on that network
+    ├── InvalidAddress               -4007 the destination does not decode on its network; says what is wrong
+    ├── InvalidMemo                  -4008 a memo (addressTag) where the network takes none, or a bad one
+    ├── ExtendedKeyRefused           -1000 the operator's extended key is not an account-level public key
+    ├── StatusConflict               -4031 a deposit or withdrawal cannot move from its state to that one
+    └── ChainError                         the chain (a node adapter or the simulation) refused a request
+        ├── ForeignAddress           -4007 a deposit to an address this exchange never issued
+        ├── AmbiguousDeposit         -1102 the address receives several assets there: say which
+        ├── ChainAmountInvalid       -1111 not a positive amount the network can carry
+        ├── UnknownTransaction       -4029 no such transaction on the chain
+        ├── SendConflict             -4032 the same withdrawal id was sent before with other details
+        └── SendFailed               -4027 nothing was broadcast; the withdrawal's funds may be returned
+
+Codes and texts come from Binance's capital (wallet) error list; after the code's text, the message
+adds what exactly is wrong, so a typo in an address is a clear refusal, never a lost transfer.
+Messages never contain an extended key.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class WalletError(Exception):
+    """Base of the tree; ``code`` and ``msg`` are what Binance clients see."""
+
+    code: ClassVar[int] = -1000
+    status: ClassVar[int] = 400
+    default_msg: ClassVar[str] = "An unknown error occurred while processing the request."
+
+    def __init__(self, msg: str | None = None) -> None:
+        self.msg = msg if msg is not None else self.default_msg
+        super().__init__(self.msg)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, msg={self.msg!r})"
+
+
+class UnknownAsset(WalletError):
+    code = -4018
+    default_msg = "We don't have this asset."
+
+
+class UnknownNetwork(WalletError):
+    code = -1130
+    default_msg = "Data sent for parameter 'network' is not valid."
+
+
+class NetworkClosed(WalletError):
+    code = -4019
+    default_msg = "Current asset is not open for withdrawal."
+
+
+class InvalidAddress(WalletError):
+    code = -4007
+    default_msg = "Address validation is not passed."
+
+    @classmethod
+    def because(cls, network: str, reason: str) -> InvalidAddress:
+        return cls(f"Address validation is not passed: not a valid address on network {network}: {reason}.")
+
+
+class InvalidMemo(WalletError):
+    code = -4008
+    default_msg = "Address tag validation is not passed."
+
+    @classmethod
+    def because(cls, network: str, reason: str) -> InvalidMemo:
+        return cls(f"Address tag validation is not passed on network {network}: {reason}.")
+
+
+class ExtendedKeyRefused(WalletError):
+    """An operator key that cannot serve: private, wrong curve, wrong depth, or unreadable."""
+
+    default_msg = "The extended public key is not valid."
+
+
+class StatusConflict(WalletError):
+    """E.g. cancelling a withdrawal that is already being sent (Binance: "Cancellation failed.")."""
+
+    code = -4031
+    default_msg = "Cancellation failed."
+
+
+class ChainError(WalletError):
+    default_msg = "The chain refused the request."
+
+
+class ForeignAddress(ChainError):
+    code = -4007
+    default_msg = "This address is not a deposit address of this exchange."
+
+
+class AmbiguousDeposit(ChainError):
+    code = -1102
+    default_msg = "Mandatory parameter 'coin' was not sent, was empty/null, or malformed."
+
+
+class ChainAmountInvalid(ChainError):
+    code = -1111
+    default_msg = "The amount is not one the network can carry."
+
+
+class UnknownTransaction(ChainError):
+    code = -4029
+    default_msg = "The transaction does not exist."
+
+
+class SendConflict(ChainError):
+    code = -4032
+    default_msg = "Withdraw verification exception."
+
+
+class SendFailed(ChainError):
+    code = -4027
+    default_msg = "Failed to obtain tranId."
