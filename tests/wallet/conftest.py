@@ -8,6 +8,8 @@ from sqlalchemy import Engine
 
 from keyplane.store.tables import users
 from keyplane.wallet.addresses import AddressDeriver, OperatorXpubs
+from keyplane.wallet.chain import SimulatedChain
+from keyplane.wallet.issuing import DepositAddresses
 
 # The mnemonic of the BIP-84 and many BIP-44 test vectors; its keys are public knowledge.
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
@@ -55,3 +57,23 @@ def clock() -> Clock:
 @pytest.fixture
 def deriver() -> AddressDeriver:
     return AddressDeriver(mnemonic_xpubs())
+
+
+@pytest.fixture
+def addresses(engine: Engine, deriver: AddressDeriver, clock: Clock) -> DepositAddresses:
+    return DepositAddresses(engine, deriver, now=clock)
+
+
+@pytest.fixture
+def chain(engine: Engine, clock: Clock) -> SimulatedChain:
+    return SimulatedChain(engine, block_interval_ms=BLOCKS, now=clock)
+
+
+@pytest.fixture
+def alice(engine: Engine) -> int:
+    return make_users(engine, "alice")[0]
+
+
+@pytest.fixture
+def bob(engine: Engine) -> int:
+    return make_users(engine, "bob")[0]
