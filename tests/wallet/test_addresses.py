@@ -26,7 +26,10 @@ from keyplane.wallet.networks import BTC, ETH, SOL, AddressFamily
 from tests.wallet.conftest import SEED, mnemonic_xpubs
 
 # BIP-84's own test vector: this zpub's first receive addresses (m/84'/0'/0'/0/0 and /1).
-BIP84_ZPUB = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+BIP84_ZPUB = (
+    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNf"
+    "E3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+)
 BIP84_FIRST = ("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g")
 # m/44'/60'/0'/0/0 and /1 of the same mnemonic, as every BIP-44 Ethereum wallet derives them.
 ETH_FIRST = ("0x9858EfFD232B4033E47d90003D41EC34EcaEda94", "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0")

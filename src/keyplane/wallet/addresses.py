@@ -156,7 +156,8 @@ def _account_key(family: AddressFamily, text: str) -> Any:
     text = text.strip()
     if text.startswith(_PRIVATE_PREFIXES):
         raise ExtendedKeyRefused(
-            f"{what} is a private key; give its public form (xpub/zpub): the server never holds a key that can spend."
+            f"{what} is a private key; give its public form (xpub/zpub): "
+            "the server never holds a key that can spend."
         )
     if text.startswith(_TESTNET_PREFIXES):
         raise ExtendedKeyRefused(f"{what} is a testnet key; deposit addresses are for mainnet.")

@@ -121,13 +121,12 @@ class SimulatedChain:
         if not any(i.memo == memo for i in issues):
             raise ForeignAddress(f"No deposit address of this exchange on {entry.code} has that memo.")
         self._check_amount(entry, amount)
-        txid = self._txid(entry.network.family)
 
         def record(conn: Connection) -> ChainTransaction:
             return wallet_repo.insert_chain_tx(
                 conn,
                 seq=wallet_repo.next_chain_seq(conn),
-                txid=txid,
+                txid=self._txid(entry.network.family),
                 output_index=0,
                 network=entry.code,
                 coin=entry.coin,

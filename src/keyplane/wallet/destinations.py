@@ -80,7 +80,7 @@ class _Refused(Exception):
 
 
 def parse_destination(network: NetworkSpec, address: str, memo: str = "") -> Destination:
-    """Decode ``address`` (and ``memo``) for ``network`` or raise :class:`InvalidAddress`/:class:`InvalidMemo`."""
+    """Decode ``address`` and ``memo`` for ``network``, or raise InvalidAddress or InvalidMemo."""
     try:
         _check_characters(address)
         if network.family is AddressFamily.BITCOIN:
