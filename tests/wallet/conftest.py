@@ -6,10 +6,10 @@ import pytest
 from bip_utils import Bip32KholawEd25519, Bip39SeedGenerator, Bip44, Bip44Coins, Bip84, Bip84Coins
 from sqlalchemy import Engine
 
+from keyplane.exchange.wallet.addresses import AddressDeriver, OperatorXpubs
+from keyplane.exchange.wallet.chain import SimulatedChain
+from keyplane.exchange.wallet.issuing import DepositAddresses
 from keyplane.store.tables import users
-from keyplane.wallet.addresses import AddressDeriver, OperatorXpubs
-from keyplane.wallet.chain import SimulatedChain
-from keyplane.wallet.issuing import DepositAddresses
 
 # The mnemonic of the BIP-84 and many BIP-44 test vectors; its keys are public knowledge.
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"

@@ -19,10 +19,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl import bindings
 
-from keyplane.wallet.addresses import AddressDeriver, OperatorXpubs, generate_demo_xpubs
-from keyplane.wallet.destinations import parse_destination
-from keyplane.wallet.errors import ExtendedKeyRefused
-from keyplane.wallet.networks import BTC, ETH, SOL, AddressFamily
+from keyplane.exchange.wallet.addresses import AddressDeriver, OperatorXpubs, generate_demo_xpubs
+from keyplane.exchange.wallet.destinations import parse_destination
+from keyplane.exchange.wallet.errors import ExtendedKeyRefused
+from keyplane.exchange.wallet.networks import BTC, ETH, SOL, AddressFamily
 from tests.wallet.conftest import SEED, mnemonic_xpubs
 
 # BIP-84's own test vector: this zpub's first receive addresses (m/84'/0'/0'/0/0 and /1).

@@ -10,9 +10,8 @@ import pytest
 from bip_utils import Base58Decoder
 from sqlalchemy import Engine, func, select
 
-from keyplane.store.wallet_tables import wallet_chain_transactions
-from keyplane.wallet.chain import Chain, SimulatedChain
-from keyplane.wallet.errors import (
+from keyplane.exchange.wallet.chain import Chain, SimulatedChain
+from keyplane.exchange.wallet.errors import (
     AmbiguousDeposit,
     ChainAmountInvalid,
     ForeignAddress,
@@ -22,10 +21,10 @@ from keyplane.wallet.errors import (
     UnknownAsset,
     UnknownTransaction,
 )
-from keyplane.wallet.issuing import DepositAddresses
-from keyplane.wallet.models import SendRequest
-from keyplane.wallet.networks import DEFAULT_NETWORKS
-from keyplane.wallet.states import (
+from keyplane.exchange.wallet.issuing import DepositAddresses
+from keyplane.exchange.wallet.models import SendRequest
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS
+from keyplane.exchange.wallet.states import (
     ChainTxStatus,
     DepositStatus,
     Direction,
@@ -33,6 +32,7 @@ from keyplane.wallet.states import (
     deposit_status,
     withdraw_status_of_send,
 )
+from keyplane.store.wallet_tables import wallet_chain_transactions
 from tests.wallet.conftest import BLOCKS, T0, Clock
 
 ELSEWHERE_BTC = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"

@@ -10,7 +10,7 @@ from bip_utils import Base58Encoder, EthAddrEncoder, P2TRAddrEncoder, P2WPKHAddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyplane.wallet.destinations import (
+from keyplane.exchange.wallet.destinations import (
     BASE58_ALPHABET,
     BECH32_CHARSET,
     Destination,
@@ -18,8 +18,8 @@ from keyplane.wallet.destinations import (
     eip55,
     parse_destination,
 )
-from keyplane.wallet.errors import InvalidAddress, InvalidMemo
-from keyplane.wallet.networks import BTC, ETH, SOL, AddressFamily, NetworkSpec
+from keyplane.exchange.wallet.errors import InvalidAddress, InvalidMemo
+from keyplane.exchange.wallet.networks import BTC, ETH, SOL, AddressFamily, NetworkSpec
 
 HEX = "0123456789abcdefABCDEF"
 

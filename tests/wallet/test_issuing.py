@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Engine, func, select
 
+from keyplane.exchange.wallet.addresses import AddressDeriver, generate_demo_xpubs
+from keyplane.exchange.wallet.errors import NetworkClosed, UnknownAsset, UnknownNetwork
+from keyplane.exchange.wallet.issuing import DepositAddresses
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS, NetworkTable
 from keyplane.store.wallet_tables import wallet_deposit_addresses
-from keyplane.wallet.addresses import AddressDeriver, generate_demo_xpubs
-from keyplane.wallet.errors import NetworkClosed, UnknownAsset, UnknownNetwork
-from keyplane.wallet.issuing import DepositAddresses
-from keyplane.wallet.networks import DEFAULT_NETWORKS, NetworkTable
 from tests.wallet.conftest import T0, Clock
 
 

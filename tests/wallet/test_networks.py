@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from keyplane.exchange.markets import default_assets
-from keyplane.wallet.errors import UnknownAsset, UnknownNetwork
-from keyplane.wallet.networks import DEFAULT_NETWORKS, USDT_ERC20_CONTRACT, CoinNetwork, NetworkTable
+from keyplane.exchange.wallet.errors import UnknownAsset, UnknownNetwork
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS, USDT_ERC20_CONTRACT, CoinNetwork, NetworkTable
 
 
 def test_every_exchange_asset_has_one_default_network_with_the_same_fee_and_minimum() -> None:

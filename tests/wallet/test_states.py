@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keyplane.wallet.errors import StatusConflict
-from keyplane.wallet.states import (
+from keyplane.exchange.wallet.errors import StatusConflict
+from keyplane.exchange.wallet.states import (
     DEPOSIT_MOVES,
     WITHDRAW_MOVES,
     ChainTxStatus,

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, text, update
 
+from keyplane.exchange.wallet.models import ChainTransaction, DepositAddress
+from keyplane.exchange.wallet.states import ChainTxStatus, Direction
 from keyplane.store.wallet_tables import wallet_chain_transactions as chain_txs
 from keyplane.store.wallet_tables import wallet_deposit_addresses as addresses
-from keyplane.wallet.models import ChainTransaction, DepositAddress
-from keyplane.wallet.states import ChainTxStatus, Direction
 
 # --- deposit addresses ----------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from keyplane.exchange.wallet.errors import UnknownAsset, UnknownNetwork
 from keyplane.store.types import decimal_places
-from keyplane.wallet.errors import UnknownAsset, UnknownNetwork
 
 D = Decimal
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum, IntEnum
 
-from keyplane.wallet.errors import StatusConflict
+from keyplane.exchange.wallet.errors import StatusConflict
 
 
 class DepositStatus(IntEnum):

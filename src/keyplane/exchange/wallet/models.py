@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from keyplane.wallet.states import ChainTxStatus, Direction
+from keyplane.exchange.wallet.states import ChainTxStatus, Direction
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -55,8 +55,8 @@ from bip_utils import (
 )
 from bip_utils.bip.conf.bip84 import Bip84Conf
 
-from keyplane.wallet.errors import ExtendedKeyRefused
-from keyplane.wallet.networks import AddressFamily, NetworkSpec
+from keyplane.exchange.wallet.errors import ExtendedKeyRefused
+from keyplane.exchange.wallet.networks import AddressFamily, NetworkSpec
 
 MAX_INDEX = 2**31 - 1  # non-hardened child numbers
 ACCOUNT_DEPTH = 3

@@ -42,8 +42,8 @@ from bip_utils import (
 )
 from bip_utils.bech32.bech32 import Bech32Encodings, Bech32Utils
 
-from keyplane.wallet.errors import InvalidAddress, InvalidMemo
-from keyplane.wallet.networks import AddressFamily, NetworkSpec
+from keyplane.exchange.wallet.errors import InvalidAddress, InvalidMemo
+from keyplane.exchange.wallet.networks import AddressFamily, NetworkSpec
 
 MAX_ADDRESS_LENGTH = 128
 BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

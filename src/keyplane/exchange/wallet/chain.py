@@ -26,10 +26,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from keyplane.clock import now_ms
-from keyplane.store import wallet_repo
-from keyplane.store.types import decimal_places, fits_column
-from keyplane.wallet.destinations import parse_destination
-from keyplane.wallet.errors import (
+from keyplane.exchange.wallet.destinations import parse_destination
+from keyplane.exchange.wallet.errors import (
     AmbiguousDeposit,
     ChainAmountInvalid,
     ForeignAddress,
@@ -38,9 +36,11 @@ from keyplane.wallet.errors import (
     UnknownTransaction,
     WalletError,
 )
-from keyplane.wallet.models import ChainTransaction, DepositAddress, SendRequest
-from keyplane.wallet.networks import DEFAULT_NETWORKS, AddressFamily, CoinNetwork, NetworkTable
-from keyplane.wallet.states import ChainTxStatus, Direction
+from keyplane.exchange.wallet.models import ChainTransaction, DepositAddress, SendRequest
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS, AddressFamily, CoinNetwork, NetworkTable
+from keyplane.exchange.wallet.states import ChainTxStatus, Direction
+from keyplane.store import wallet_repo
+from keyplane.store.types import decimal_places, fits_column
 
 T = TypeVar("T")
 WRITE_ATTEMPTS = 3
@@ -48,7 +48,7 @@ WRITE_ATTEMPTS = 3
 
 @runtime_checkable
 class Chain(Protocol):
-    """A chain as the exchange sees it. A :class:`~keyplane.wallet.errors.WalletError` from
+    """A chain as the exchange sees it. A :class:`~keyplane.exchange.wallet.errors.WalletError` from
     :meth:`send` means nothing was broadcast; any other exception leaves the outcome unknown, so
     the caller asks :meth:`sent` before it sends again (``send`` is idempotent on the id anyway)."""
 

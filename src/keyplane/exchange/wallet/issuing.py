@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from keyplane.clock import now_ms
+from keyplane.exchange.wallet.addresses import AddressDeriver
+from keyplane.exchange.wallet.errors import NetworkClosed
+from keyplane.exchange.wallet.models import DepositAddress
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS, NetworkTable
 from keyplane.store import wallet_repo
-from keyplane.wallet.addresses import AddressDeriver
-from keyplane.wallet.errors import NetworkClosed
-from keyplane.wallet.models import DepositAddress
-from keyplane.wallet.networks import DEFAULT_NETWORKS, NetworkTable
 
 
 class DepositAddresses:
