@@ -8,6 +8,10 @@ started · 6 client IP · 7 permission and symbol (-2015, precise once the signa
 8 request weight per key and per IP (-1003, HTTP 429) · 9 mark the key used (in memory; written
 in batches elsewhere).
 
+Steps 5 and 8 are one call to the rate limiter (``spend_signed``; with Redis, one round trip): 6
+and 7 are decided first, in memory, and their refusal is raised after the replay check, which
+keeps its precedence; a refused request is charged to its IP only, as before.
+
 Before the signature is proven, refusals are generic so a stranger learns nothing about a key.
 Refusals count against the IP's weight too; one made before the signature is proven (malformed or
 unknown key, bad signature, malformed signing parameters) weighs ``refused_weight`` more than the
@@ -42,8 +46,8 @@ from keyplane.keys.errors import (
 from keyplane.keys.formats import is_well_formed_key_id
 from keyplane.keys.model import ApiKey, KeyKind, Permission
 from keyplane.keys.payload import Params, ParsedRequest, SignedRequest
-from keyplane.keys.ratelimit import Block, RateLimiter, retry_after_s
-from keyplane.keys.replay import ReplayGuard, fingerprint
+from keyplane.keys.ratelimit import Block, RateLimiter, ReplayProbe, retry_after_s
+from keyplane.keys.replay import ReplayGuard, fingerprint, is_refused
 
 # ASCII digits only: str.isdigit and \d also accept "²" and "٣", which int() and float() treat unlike.
 RECV_WINDOW = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?", re.ASCII)
@@ -64,6 +68,19 @@ class Verified:
     key: ApiKey
     params: Params
     used_weight: int
+
+
+@dataclass(slots=True)
+class _Proven:
+    """A request whose signature is proven (steps 1-4), and what 6 and 7 decided of it."""
+
+    key: ApiKey
+    params: Params
+    fingerprint: str
+    timestamp: int | float
+    recv_window: int | float
+    now: int
+    refusal: KeyError_ | None
 
 
 @dataclass(frozen=True)
@@ -106,18 +123,18 @@ class Verifier:
         now = self._now_ms()
         await self._check_standing(ip_bucket, now)
         try:
-            return await self._verify(request, needs, ip_bucket, now)
-        except RateLimited:
-            raise
+            proven = await self._prove(request, needs, now)
         except KeyError_ as error:
             self._usage.refused(error, request.api_key, request.client_ip)
             weight = needs.weight + (self._limits.refused_weight if _unproven(error) else 0)
             now = self._now_ms()
-            (used,) = await self._limiter.spend((ip_bucket,), weight, now)
+            used = await self._limiter.spend_ip(ip_bucket, weight, now, self._limits.weight_per_ip)
             self._check_ip_weight(ip_bucket, used, now)
             raise
+        return await self._admit(request, needs, ip_bucket, proven)
 
-    async def _verify(self, request: SignedRequest, needs: RouteNeeds, ip_bucket: str, now: int) -> Verified:
+    async def _prove(self, request: SignedRequest, needs: RouteNeeds, now: int) -> _Proven:
+        """Steps 1-4, the memory guard's start, and 6-7 decided (not raised)."""
         # 1. A cached key id is well-formed by construction; check the format only on a miss.
         key_id = request.api_key or ""
         entry = self._cache.peek(key_id)
@@ -152,56 +169,65 @@ class Verifier:
         payload = self._proven_payload(entry, parsed, now)
         if payload is None:
             raise InvalidSignature()
-        # 5. Replay, and a signature used on another method or path.
+        # 5, first half: a memory guard knows nothing of requests accepted before it started (by a
+        # process that stopped at the latest when this one started, and accepted timestamps up to
+        # ``future_tolerance_ms`` ahead).
+        if (
+            request.method != "GET"
+            and timestamp < self._replay.remembers_since_ms + self._limits.future_tolerance_ms
+        ):
+            raise TimestampRejected(
+                "This request was signed before the server started: a state-changing request signed "
+                "before a restart is refused as a possible replay. Sign it again with a new timestamp."
+            )
         hmac_signature = parsed.signature if key.kind is KeyKind.HMAC else None
         seen = fingerprint(key_id, payload, hmac_signature)
-        await self._check_replay(request, seen, timestamp, recv_window, now)
-        # 6. Client IP.
-        if entry.networks:
-            self._check_ip(entry, request.client_ip)
-        # 7. Permission and symbol.
+        # 6. Client IP. 7. Permission and symbol.
+        refusal: KeyError_ | None = None
+        try:
+            if entry.networks:
+                self._check_ip(entry, request.client_ip)
+            self._check_permission(key, needs, parsed.params)
+        except KeyError_ as error:
+            refusal = error
+        return _Proven(key, parsed.params, seen, timestamp, recv_window, now, refusal)
+
+    async def _admit(
+        self, request: SignedRequest, needs: RouteNeeds, ip_bucket: str, proven: _Proven
+    ) -> Verified:
+        """5, second half: the replay check, with 8: the request's weight (one call)."""
+        now, key_id = proven.now, proven.key.key_id
+        state_changing = request.method != "GET"
+        binding = request.method + " " + request.path
+        ttl = int(proven.timestamp + proven.recv_window - now) + self._limits.future_tolerance_ms
+        probe = ReplayProbe(self._replay, proven.fingerprint, binding, max(ttl, 1), state_changing)
+        spent = await self._limiter.spend_signed(
+            ip_bucket, "key:" + key_id, needs.weight, now, probe, proven.refusal is not None
+        )
+        refusal = _replay_refusal(spent.first_seen_on, binding, state_changing) or proven.refusal
+        if refusal is not None:
+            self._usage.refused(refusal, request.api_key, request.client_ip)
+            self._check_ip_weight(ip_bucket, spent.ip_used, now)
+            raise refusal
+        assert spent.key_used is not None  # charged, since nothing refused the request
+        if spent.key_used > self._limits.weight_per_key:
+            raise self._limited(self._limits.weight_per_key, "API key", now)
+        self._check_ip_weight(ip_bucket, spent.ip_used, now)
+        # 9. Mark used (memory only; flushed in batches).
+        self._usage.mark_used(key_id, now)
+        return Verified(proven.key, proven.params, spent.ip_used)
+
+    @staticmethod
+    def _check_permission(key: ApiKey, needs: RouteNeeds, params: Params) -> None:
         if needs.permission not in key.permissions:
             raise PermissionMissing(
                 f"This API key has no operation privilege for this action: it needs the "
                 f"'{needs.permission.value}' permission."
             )
         if key.symbols and needs.symbol_param:
-            symbol = parsed.params.get(needs.symbol_param)
+            symbol = params.get(needs.symbol_param)
             if symbol is not None and symbol.upper() not in key.symbols:
                 raise SymbolNotAllowed(f"This API key has no operation privilege for symbol {symbol}.")
-        # 8. Request weight.
-        by_key, used_weight = await self._limiter.spend(("key:" + key_id, ip_bucket), needs.weight, now)
-        if by_key > self._limits.weight_per_key:
-            raise self._limited(self._limits.weight_per_key, "API key", now)
-        self._check_ip_weight(ip_bucket, used_weight, now)
-        # 9. Mark used (memory only; flushed in batches).
-        self._usage.mark_used(key_id, now)
-        return Verified(key, parsed.params, used_weight)
-
-    async def _check_replay(
-        self, request: SignedRequest, seen: str, timestamp: float, recv_window: float, now: int
-    ) -> None:
-        state_changing = request.method != "GET"
-        tolerance = self._limits.future_tolerance_ms
-        # A memory guard knows nothing of requests accepted before it started (by a process that
-        # stopped at the latest when this one started, and accepted timestamps up to ``tolerance`` ahead).
-        if state_changing and timestamp < self._replay.remembers_since_ms + tolerance:
-            raise TimestampRejected(
-                "This request was signed before the server started: a state-changing request signed "
-                "before a restart is refused as a possible replay. Sign it again with a new timestamp."
-            )
-        binding = request.method + " " + request.path
-        ttl = int(timestamp + recv_window - now) + tolerance
-        first_seen_on = await self._replay.remember(seen, binding, max(ttl, 1))
-        if first_seen_on is None:
-            return
-        if first_seen_on != binding:
-            raise TimestampRejected(
-                f"This signature was already used for {first_seen_on}: a signed request is valid "
-                "for one method and path only."
-            )
-        if state_changing:
-            raise TimestampRejected(REPLAYED)
 
     def _timing(self, params: Params) -> tuple[int | float, int | float]:
         """``timestamp`` in ms (13 digits, or 16 digits of µs) and ``recvWindow`` (up to 3 decimals)."""
@@ -290,7 +316,9 @@ class Verifier:
         now = self._now_ms()
         bucket = "ip:" + client_ip
         await self._check_standing(bucket, now)
-        (used,) = await self._limiter.spend((bucket,), weight + self._limits.refused_weight, now)
+        used = await self._limiter.spend_ip(
+            bucket, weight + self._limits.refused_weight, now, self._limits.weight_per_ip
+        )
         self._check_ip_weight(bucket, used, now)
 
     async def charge_public(self, client_ip: str, weight: int) -> int:
@@ -298,9 +326,21 @@ class Verifier:
         now = self._now_ms()
         bucket = "ip:" + client_ip
         await self._check_standing(bucket, now)
-        (used,) = await self._limiter.spend((bucket,), weight, now)
+        used = await self._limiter.spend_ip(bucket, weight, now, self._limits.weight_per_ip)
         self._check_ip_weight(bucket, used, now)
         return used
+
+
+def _replay_refusal(first_seen_on: str | None, binding: str, state_changing: bool) -> KeyError_ | None:
+    """Step 5's refusal of a signature seen before, if ``replay.is_refused`` says so."""
+    if first_seen_on is None or not is_refused(first_seen_on, binding, state_changing):
+        return None
+    if first_seen_on != binding:
+        return TimestampRejected(
+            f"This signature was already used for {first_seen_on}: a signed request is valid "
+            "for one method and path only."
+        )
+    return TimestampRejected(REPLAYED)
 
 
 def _unproven(error: KeyError_) -> bool:

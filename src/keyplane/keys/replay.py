@@ -8,8 +8,9 @@ covers neither method nor path: the pipeline refuses a signature seen on another
 state-changing request seen before at all; a repeat of the same GET stays allowed.
 
 A signature covers its timestamp, so it is remembered only until its request would fail the
-timestamp check anyway (timestamp + recvWindow). In memory for one instance; in Redis (one round
-trip, a script) when several instances share the traffic. A memory guard forgets on restart, so
+timestamp check anyway (timestamp + recvWindow). In memory for one instance; in Redis (a script)
+when several instances share the traffic, where a signed request's replay check and its weight
+travel in one script (``ratelimit.RedisRateLimiter.spend_signed``). A memory guard forgets on restart, so
 it says since when it remembers (``remembers_since_ms``: the start of its process, when the process
 it replaces had stopped) and the pipeline refuses state-changing requests signed before that.
 """
@@ -25,6 +26,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from keyplane.clock import now_ms
+from keyplane.keys.roundtrips import RoundTrips, Script
 
 # Taken when the server process imports the key core, well before it listens: requests signed
 # between this and the first one served can only have reached a process that had stopped.
@@ -52,6 +54,12 @@ class ReplayGuard(Protocol):
         ...
 
 
+def is_refused(first_seen_on: str | None, binding: str, state_changing: bool) -> bool:
+    """A signature seen before is refused on another binding, and for a state change at all; a
+    repeat of the same GET stays allowed. (The Redis script of ``ratelimit.ADMIT`` says the same.)"""
+    return first_seen_on is not None and (first_seen_on != binding or state_changing)
+
+
 class MemoryReplayGuard:
     """One process's memory; expiries in a heap, so pruning costs nothing per request."""
 
@@ -77,12 +85,17 @@ class MemoryReplayGuard:
 
 
 # SET NX with the old value back, in one round trip on any Redis version (SET NX GET needs 7.0).
-REMEMBER = """
+REMEMBER = Script("""
 local previous = redis.call('GET', KEYS[1])
 if previous then return previous end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
-"""
+""")
+
+
+def text(value: object) -> str:
+    """A Redis reply as text (the server's client does not decode replies)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisReplayGuard:
@@ -91,11 +104,14 @@ class RedisReplayGuard:
     remembers_since_ms = 0
 
     def __init__(self, redis: Redis, prefix: str = "kp:replay:") -> None:
+        self.redis = redis
         self._prefix = prefix
-        self._remember = redis.register_script(REMEMBER)
+        self._trips = RoundTrips(redis)
+
+    def key(self, fingerprint: str) -> str:
+        """The Redis key that holds ``fingerprint``'s first binding."""
+        return self._prefix + fingerprint
 
     async def remember(self, fingerprint: str, binding: str, ttl_ms: int) -> str | None:
-        previous = await self._remember(keys=[self._prefix + fingerprint], args=[binding, max(ttl_ms, 1)])
-        if previous is None:
-            return None
-        return previous.decode() if isinstance(previous, bytes) else str(previous)
+        previous = await self._trips.run(REMEMBER, [self.key(fingerprint)], [binding, max(ttl_ms, 1)])
+        return None if previous is None else text(previous)
