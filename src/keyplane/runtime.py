@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
@@ -26,6 +26,13 @@ from keyplane.cluster.gateway import Gateway
 from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
 from keyplane.exchange.service import Exchange
+from keyplane.exchange.wallet.address_book import AddressBook
+from keyplane.exchange.wallet.addresses import AddressDeriver, OperatorXpubs
+from keyplane.exchange.wallet.chain import SimulatedChain
+from keyplane.exchange.wallet.errors import ExtendedKeyRefused
+from keyplane.exchange.wallet.issuing import DepositAddresses
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS
+from keyplane.exchange.wallet.parts import WalletParts
 from keyplane.identity import IdentityService
 from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.masterkey import load_sealer
@@ -54,6 +61,8 @@ class Platform:
     sealer: Sealer = field(repr=False)
     keys: KeyService
     identity: IdentityService
+    # The wallet (issue #9): deposit addresses, address book, chain; built by open_platform.
+    wallet: WalletParts | None = None
     # The CLI takes the writer lock on first use (its key commands must not rebuild order books);
     # a server elects in the background instead (:meth:`lead`) and forwards until it wins.
     elect_on_demand: bool = True
@@ -164,6 +173,33 @@ async def credit_funds(
     return balance
 
 
+def build_wallet(settings: Settings, engine: Engine) -> WalletParts:
+    """The wallet's parts from settings; deposit addresses only if all three extended keys are set.
+
+    A bad or private extended key stops the start with a clear error (never echoing the key)."""
+    given = (settings.wallet_xpub_btc, settings.wallet_xpub_eth, settings.wallet_xpub_sol)
+    xpubs = [k.get_secret_value().strip() if k is not None else "" for k in given]
+    addresses = None
+    if any(xpubs):
+        if not all(xpubs):
+            raise ValueError(
+                "set all three wallet extended public keys "
+                "(KEYPLANE_WALLET_XPUB_BTC, KEYPLANE_WALLET_XPUB_ETH, KEYPLANE_WALLET_XPUB_SOL) or none"
+            )
+        try:
+            deriver = AddressDeriver(OperatorXpubs(bitcoin=xpubs[0], ethereum=xpubs[1], solana=xpubs[2]))
+        except ExtendedKeyRefused as error:
+            raise ValueError(f"wallet settings: {error.msg}") from None
+        addresses = DepositAddresses(engine, deriver, DEFAULT_NETWORKS)
+    cooling_off_ms = settings.withdraw_address_cooling_off_seconds * 1000
+    return WalletParts(
+        networks=DEFAULT_NETWORKS,
+        addresses=addresses,
+        book=AddressBook(engine, DEFAULT_NETWORKS, cooling_off_ms=cooling_off_ms),
+        chain=SimulatedChain(engine, DEFAULT_NETWORKS),
+    )
+
+
 def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url())
@@ -176,7 +212,8 @@ def open_platform(settings: Settings, run_migrations: bool = True) -> Platform:
     )
     announce = RedisChangePublisher(settings.redis_url) if settings.redis_url else None
     keys = KeyService(engine, sealer, rules, announce)
-    return Platform(settings, engine, sealer, keys, IdentityService(engine, sealer.seal, sealer.unseal))
+    identity = IdentityService(engine, sealer.seal, sealer.unseal)
+    return Platform(settings, engine, sealer, keys, identity, wallet=build_wallet(settings, engine))
 
 
 @dataclass
@@ -242,7 +279,15 @@ class ServerParts:
 
 def build_server_parts(platform: Platform) -> ServerParts:
     settings = platform.settings
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # A full pool makes a command wait for a connection (up to 5 s), never fail at once: redis-py's
+    # default pool refuses past 100 connections, which a burst of requests reached.
+    redis = (
+        Redis(
+            connection_pool=BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
+        )
+        if settings.redis_url
+        else None
+    )
     replay: ReplayGuard = RedisReplayGuard(redis) if redis else MemoryReplayGuard()
     bans = BanPolicy(
         settings.ban_after_limited_requests,
