@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     # Console.
     require_2fa_for_keys: bool = True
     demo_mode: bool = False
+    # Wallet: the operator's account-level extended public keys (BIP-84 zpub/xpub at m/84'/0'/0',
+    # BIP-44 xpub at m/44'/60'/0', BIP32-Ed25519 at m/44'/501'/0'); all three or none. Public keys
+    # only: the server derives deposit addresses and can never spend. Without them, no deposits.
+    # Not secret, but they reveal every deposit address: kept out of reprs and config dumps.
+    wallet_xpub_btc: SecretStr | None = None
+    wallet_xpub_eth: SecretStr | None = None
+    wallet_xpub_sol: SecretStr | None = None
+    # How long a new withdrawal address waits in the address book before withdrawals may use it.
+    withdraw_address_cooling_off_seconds: int = Field(default=86_400, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, text, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, text, update
 
-from keyplane.exchange.wallet.models import ChainTransaction, DepositAddress
+from keyplane.exchange.wallet.models import AddressBookEntry, ChainTransaction, DepositAddress
 from keyplane.exchange.wallet.states import ChainTxStatus, Direction
+from keyplane.store.wallet_book_tables import wallet_address_book as book
 from keyplane.store.wallet_tables import wallet_chain_transactions as chain_txs
 from keyplane.store.wallet_tables import wallet_deposit_addresses as addresses
 
@@ -210,4 +211,84 @@ def _chain_tx(row: Mapping[Any, Any]) -> ChainTransaction:
         failure_reason=row["failure_reason"],
         created_at=int(row["created_at"]),
         updated_at=int(row["updated_at"]),
+    )
+
+
+# --- withdrawal-address book ----------------------------------------------------------------
+
+
+def insert_book_entry(
+    conn: Connection,
+    *,
+    user_id: int,
+    coin: str,
+    network: str,
+    address: str,
+    memo: str,
+    label: str,
+    checksummed: bool,
+    added_at: int,
+) -> AddressBookEntry:
+    values = {
+        "user_id": user_id,
+        "coin": coin,
+        "network": network,
+        "address": address,
+        "memo": memo,
+        "label": label,
+        "checksummed": checksummed,
+        "added_at": added_at,
+    }
+    result = conn.execute(insert(book).values(**values).returning(book.c.id))
+    return _book_entry({"id": int(result.scalar_one()), **values})
+
+
+def book_entries_of(conn: Connection, user_id: int) -> list[AddressBookEntry]:
+    query = select(book).where(book.c.user_id == user_id).order_by(book.c.id)
+    return [_book_entry(r) for r in conn.execute(query).mappings()]
+
+
+def book_entry(conn: Connection, user_id: int, entry_id: int) -> AddressBookEntry | None:
+    query = select(book).where(book.c.user_id == user_id, book.c.id == entry_id)
+    row = conn.execute(query).mappings().first()
+    return _book_entry(row) if row is not None else None
+
+
+def book_entry_at(
+    conn: Connection, user_id: int, coin: str, network: str, address: str, memo: str
+) -> AddressBookEntry | None:
+    """The entry for exactly this canonical destination, if the user has one."""
+    query = select(book).where(
+        book.c.user_id == user_id,
+        book.c.coin == coin,
+        book.c.network == network,
+        book.c.address == address,
+        book.c.memo == memo,
+    )
+    row = conn.execute(query).mappings().first()
+    return _book_entry(row) if row is not None else None
+
+
+def count_book_entries(conn: Connection, user_id: int) -> int:
+    query = select(func.count()).select_from(book).where(book.c.user_id == user_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def delete_book_entry(conn: Connection, user_id: int, entry_id: int) -> bool:
+    """Delete one of the user's entries; false if they have none with that id."""
+    result = conn.execute(delete(book).where(book.c.user_id == user_id, book.c.id == entry_id))
+    return result.rowcount == 1
+
+
+def _book_entry(row: Mapping[Any, Any]) -> AddressBookEntry:
+    return AddressBookEntry(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        coin=row["coin"],
+        network=row["network"],
+        address=row["address"],
+        memo=row["memo"],
+        label=row["label"],
+        checksummed=bool(row["checksummed"]),
+        added_at=int(row["added_at"]),
     )

@@ -10,6 +10,12 @@
     ├── InvalidMemo                  -4008 a memo (addressTag) where the network takes none, or a bad one
     ├── ExtendedKeyRefused           -1000 the operator's extended key is not an account-level public key
     ├── StatusConflict               -4031 a deposit or withdrawal cannot move from its state to that one
+    ├── DepositsUnavailable          -1020 the operator configured no extended public keys: no deposit addresses
+    ├── AddressBookRefusal           -4007 a withdrawal destination the account's address book does not allow
+    │   ├── NotInAddressBook         -4007 never added (or removed) for that coin and network
+    │   └── AddressCoolingOff        -4007 added, but still pending until its cooling-off ends (says when)
+    ├── AddressBookChangeRefused     -1102 an addition the book refuses: a duplicate, a bad label, a full book
+    ├── UnknownBookEntry             -4029 no such entry in this user's book (someone else's looks the same)
     └── ChainError                         the chain (a node adapter or the simulation) refused a request
         ├── ForeignAddress           -4007 a deposit to an address this exchange never issued
         ├── AmbiguousDeposit         -1102 the address receives several assets there: say which
@@ -21,6 +27,10 @@
 Codes and texts come from Binance's capital (wallet) error list; after the code's text, the message
 adds what exactly is wrong, so a typo in an address is a clear refusal, never a lost transfer.
 Messages never contain an extended key.
+
+The address-book refusals use -4007, not Binance's -4035 ("not on the whitelist") and -4036 ("the
+new address needs to be withdrawn in {0} hours"): ccxt knows those two only for Binance's own
+hosts, so against Keyplane's host it would raise the bare ExchangeError; -4007 is its BadRequest.
 """
 
 from __future__ import annotations
@@ -121,3 +131,35 @@ class SendConflict(ChainError):
 class SendFailed(ChainError):
     code = -4027
     default_msg = "Failed to obtain tranId."
+
+
+class DepositsUnavailable(WalletError):
+    """No extended public keys are configured, so no deposit address can be derived (-1020, as for an
+    operation this server does not offer: ccxt's BadRequest, never retried)."""
+
+    code = -1020
+    default_msg = "This operation is not supported."
+
+
+class AddressBookRefusal(WalletError):
+    code = -4007
+    default_msg = "Address validation is not passed."
+
+
+class NotInAddressBook(AddressBookRefusal):
+    default_msg = "Address validation is not passed: the address is not in your withdrawal address book."
+
+
+class AddressCoolingOff(AddressBookRefusal):
+    default_msg = "Address validation is not passed: the address is still in its cooling-off period."
+
+
+class AddressBookChangeRefused(WalletError):
+    code = -1102
+    default_msg = "The address book refused the change."
+
+
+class UnknownBookEntry(WalletError):
+    code = -4029
+    status = 404
+    default_msg = "No such address in your withdrawal address book."

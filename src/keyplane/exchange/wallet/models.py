@@ -1,7 +1,8 @@
 """The wallet's records: issued deposit addresses, chain transactions, and a request to send.
 
-Plain frozen dataclasses with every field the Binance capital endpoints will serialize; the
-repository (``store/wallet_repo.py``) reads and writes them. ``memo`` is empty on networks
+Plain frozen dataclasses with every field the Binance capital endpoints will serialize, and the
+entries of a user's withdrawal-address book; the repository (``store/wallet_repo.py``) reads and
+writes them. ``memo`` is empty on networks
 without one (Binance's ``addressTag``/``tag`` ``""``).
 """
 
@@ -75,3 +76,24 @@ class SendRequest:
     address: str
     amount: Decimal
     memo: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AddressBookEntry:
+    """A withdrawal destination a user added to their book for one coin on one network.
+
+    ``address`` is canonical (as :func:`~keyplane.exchange.wallet.destinations.parse_destination`
+    returns it), so a withdrawal that spells it otherwise still finds it. ``checksummed`` is false
+    where the format let a typo through (Solana; all-lower-case Ethereum): the console says so.
+    Whether it is usable is not stored: it follows from ``added_at`` and the current cooling-off.
+    """
+
+    id: int
+    user_id: int
+    coin: str
+    network: str
+    address: str
+    memo: str
+    label: str
+    checksummed: bool
+    added_at: int
