@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import StatementError
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, InvalidParameter
-from keyplane.exchange.ledger import FREE, Entry
+from keyplane.exchange.ledger import Bucket, Entry, EntryKind
 from keyplane.exchange.markets import check_exact, default_assets, default_markets, exact_lots
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
@@ -45,11 +45,14 @@ def test_a_ledger_entry_beyond_the_assets_precision_is_refused_and_changes_nothi
     acc = ex.ledger.account_of(alice)
     assert acc is not None
     before = ex.balances(alice)
-    entries = ex.ledger.move("USDT", D("0.000000001"), (acc, FREE), (acc, "locked"), "lock")
+    entries = ex.ledger.move(
+        "USDT", D("0.000000001"), (acc, Bucket.FREE), (acc, Bucket.LOCKED), EntryKind.LOCK
+    )
     with pytest.raises(InexactAmount):
         ex.ledger.post(entries)
     with pytest.raises(InexactAmount):
-        ex.ledger.post([Entry(acc, "USDT", FREE, D("1e25"), "x", None, ""), *entries[:1]])
+        big = Entry(account_id=acc, asset="USDT", bucket=Bucket.FREE, amount=D("1e25"), kind=EntryKind.CREDIT)
+        ex.ledger.post([big, *entries[:1]])
     assert ex.balances(alice) == before and ex.ledger.pending == []
 
 

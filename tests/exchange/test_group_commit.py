@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import InexactAmount, InsufficientBalance, NotDurable
-from keyplane.exchange.ledger import Entry
+from keyplane.exchange.ledger import Entry, EntryKind
 from keyplane.exchange.models import OrderStatus
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
@@ -26,7 +26,7 @@ def state(ex: Exchange, uids: list[int]) -> Any:
         {s: b.snapshot() for s, b in ex.books.items()},
         [ex.balances(u) for u in uids],
         [ex.open_orders(u) for u in uids],
-        {k: tuple(v) for k, v in ex.ledger.balances.items()},
+        {k: (v.free, v.locked) for k, v in ex.ledger.balances.items()},
     )
 
 
@@ -116,7 +116,7 @@ def test_a_command_failing_half_way_abandons_the_open_batch_and_rebuilds_memory(
     post = ex.ledger.post
 
     def post_but_not_trades(entries: list[Entry]) -> None:
-        if any(e.kind == "trade" for e in entries):
+        if any(e.kind is EntryKind.TRADE for e in entries):
             raise RuntimeError("a bug in settlement")
         post(entries)
 

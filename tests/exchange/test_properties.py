@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, NotDurable
-from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, FREE
+from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket, Holding
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
@@ -147,9 +147,9 @@ def holdable(ex: Exchange, uid: int, asset: str, amount: D) -> bool:
 
 
 def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: dict[str, D]) -> None:
-    for (acc, _asset), (free, locked) in ex.ledger.balances.items():
+    for (acc, _asset), held in ex.ledger.balances.items():
         if acc != EXTERNAL_ACCOUNT:
-            assert free >= 0 and locked >= 0
+            assert held.free >= 0 and held.locked >= 0
     for uid in uids:
         held: dict[str, D] = {}
         for o in ex.open_orders(uid):
@@ -167,7 +167,7 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
     with engine.connect() as conn:
         for r in conn.execute(select(ex_balances)).mappings():
             stored[r["asset"]] = stored.get(r["asset"], D(0)) + r["free"] + r["locked"]
-            assert [r["free"], r["locked"]] == ex.ledger.balances[(r["account_id"], r["asset"])]
+            assert Holding(r["free"], r["locked"]) == ex.ledger.balances[(r["account_id"], r["asset"])]
     assert all(v == 0 for v in stored.values()), stored
     with engine.connect() as conn:
         sums = conn.execute(
@@ -176,13 +176,13 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
         assert conn.execute(select(func.count()).select_from(ex_balances)).scalar_one() == len(
             ex.ledger.balances
         )
-    from_entries: dict[tuple[int, str], list[D]] = {}
+    from_entries: dict[tuple[int, str], Holding] = {}
     for acc, asset, bucket, amount in sums:
         assert decimal_places(amount) <= ex.assets[asset].precision, (acc, asset, amount)
-        from_entries.setdefault((acc, asset), [D(0), D(0)])[0 if bucket == FREE else 1] += amount
+        from_entries.setdefault((acc, asset), Holding()).add(Bucket(bucket), amount)
     assert from_entries == ex.ledger.balances
-    for (_, asset), pair in ex.ledger.balances.items():
-        for amount in pair:
+    for (_, asset), held in ex.ledger.balances.items():
+        for amount in (held.free, held.locked):
             assert decimal_places(amount) <= ex.assets[asset].precision and abs(amount) < D(10) ** 20
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
-from keyplane.exchange.ledger import Ledger
+from keyplane.exchange.ledger import Account, BalanceRecord, Entry, Ledger
 from keyplane.exchange.matching import Command
 from keyplane.exchange.models import Order
 from keyplane.exchange.orders import order_row
@@ -38,13 +38,22 @@ ORDER_UPDATE_COLUMNS = (
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
+class Posting:
+    """The ledger entries of one command: transaction ``txn`` (the command's seq), posted at ``at``."""
+
+    txn: int
+    at: int
+    entries: list[Entry]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
 class BatchRows:
     """Everything one group commit writes, as row values."""
 
-    accounts: list[dict[str, object]]
-    entries: list[dict[str, object]]
-    balance_inserts: list[dict[str, object]]
-    balance_updates: list[dict[str, object]]
+    accounts: list[Account]
+    postings: list[Posting]
+    balance_inserts: list[BalanceRecord]
+    balance_updates: list[BalanceRecord]
     order_inserts: list[dict[str, Any]]
     order_updates: list[dict[str, Any]]
     trades: list[dict[str, Any]]
@@ -55,8 +64,8 @@ class BatchRows:
 class Journal:
     """Effects of the commands applied since the last :meth:`close`."""
 
-    accounts: list[dict[str, object]] = field(default_factory=list)
-    entries: list[dict[str, object]] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
     balances: dict[tuple[int, str], int] = field(default_factory=dict)  # key -> time of last change
     orders: dict[int, tuple[Order, int]] = field(default_factory=dict)  # id -> (order, seq of last change)
     new_order_ids: set[int] = field(default_factory=set)
@@ -67,20 +76,8 @@ class Journal:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
         entries, touched, accounts = ledger.take()
         self.accounts.extend(accounts)
-        self.entries.extend(
-            {
-                "txn": cx.seq,
-                "account_id": e.account_id,
-                "asset": e.asset,
-                "bucket": e.bucket,
-                "amount": e.amount,
-                "kind": e.kind,
-                "ref": e.ref,
-                "memo": e.memo,
-                "at": cx.now,
-            }
-            for e in entries
-        )
+        if entries:
+            self.postings.append(Posting(txn=cx.seq, at=cx.now, entries=entries))
         for key in touched:
             self.balances[key] = cx.now
         for order_id, order in cx.orders.items():
@@ -91,11 +88,11 @@ class Journal:
 
     def close(self, ledger: Ledger) -> BatchRows:
         """Snapshot the rows of everything recorded so far and start afresh."""
-        inserts, updates = ledger.balance_rows(self.balances)
+        inserts, updates = ledger.snapshot(self.balances)
         rows = [(order_row(o, seq), o.order_id in self.new_order_ids) for o, seq in self.orders.values()]
         batch = BatchRows(
             accounts=self.accounts,
-            entries=self.entries,
+            postings=self.postings,
             balance_inserts=inserts,
             balance_updates=updates,
             order_inserts=[r for r, new in rows if new],
@@ -107,7 +104,7 @@ class Journal:
             trades=self.trades,
             aggs=self.aggs,
         )
-        self.accounts, self.entries, self.balances, self.orders = [], [], {}, {}
+        self.accounts, self.postings, self.balances, self.orders = [], [], {}, {}
         self.new_order_ids, self.trades, self.aggs = set(), [], []
         return batch
 
@@ -115,7 +112,10 @@ class Journal:
 def write(conn: Connection, batch: BatchRows) -> None:
     """Write one closed batch inside the caller's transaction (parents before children)."""
     if batch.accounts:
-        conn.execute(ex_accounts.insert(), batch.accounts)
+        conn.execute(
+            ex_accounts.insert(),
+            [{"id": a.id, "kind": a.kind.value, "user_id": a.user_id} for a in batch.accounts],
+        )
     if batch.order_inserts:
         conn.execute(ex_orders.insert(), batch.order_inserts)
     if batch.order_updates:
@@ -129,20 +129,37 @@ def write(conn: Connection, batch: BatchRows) -> None:
         conn.execute(ex_trades.insert(), batch.trades)
     if batch.aggs:
         conn.execute(ex_agg_trades.insert(), batch.aggs)
-    if batch.entries:
-        conn.execute(ex_entries.insert(), batch.entries)
+    if batch.postings:
+        conn.execute(
+            ex_entries.insert(),
+            [
+                {
+                    "txn": p.txn,
+                    "account_id": e.account_id,
+                    "asset": e.asset,
+                    "bucket": e.bucket.value,
+                    "amount": e.amount,
+                    "kind": e.kind.value,
+                    "ref": e.ref,
+                    "memo": e.memo,
+                    "at": p.at,
+                }
+                for p in batch.postings
+                for e in p.entries
+            ],
+        )
     if batch.balance_inserts:
         conn.execute(
             ex_balances.insert(),
             [
                 {
-                    "account_id": r["b_account"],
-                    "asset": r["b_asset"],
-                    "free": r["b_free"],
-                    "locked": r["b_locked"],
-                    "updated_at": r["b_at"],
+                    "account_id": b.account_id,
+                    "asset": b.asset,
+                    "free": b.free,
+                    "locked": b.locked,
+                    "updated_at": b.updated_at,
                 }
-                for r in batch.balance_inserts
+                for b in batch.balance_inserts
             ],
         )
     if batch.balance_updates:
@@ -151,5 +168,14 @@ def write(conn: Connection, batch: BatchRows) -> None:
             .where(ex_balances.c.account_id == bindparam("b_account"))
             .where(ex_balances.c.asset == bindparam("b_asset"))
             .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
-            batch.balance_updates,
+            [
+                {
+                    "b_account": b.account_id,
+                    "b_asset": b.asset,
+                    "b_free": b.free,
+                    "b_locked": b.locked,
+                    "b_at": b.updated_at,
+                }
+                for b in batch.balance_updates
+            ],
         )

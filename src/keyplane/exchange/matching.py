@@ -19,7 +19,7 @@ from typing import Any
 
 from keyplane.exchange.amounts import floor_to
 from keyplane.exchange.book import OrderBook
-from keyplane.exchange.ledger import FEE_ACCOUNT, FREE, LOCKED, Entry, Ledger
+from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, Entry, EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec, StpMode
 from keyplane.exchange.models import Fill, Order, OrderStatus, OrderType, Side
 
@@ -148,16 +148,20 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
     reserved = qty * buyer.price if buyer.type is not OrderType.MARKET else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
+    trade, fee, free, locked = EntryKind.TRADE, EntryKind.FEE, Bucket.FREE, Bucket.LOCKED
     entries: list[Entry] = [
-        Entry(b_acc, q, LOCKED, -reserved, "trade", tid, ""),
-        Entry(s_acc, q, FREE, cost - fee_s, "trade", tid, ""),
-        Entry(FEE_ACCOUNT, q, FREE, fee_s, "fee", tid, ""),
-        Entry(s_acc, b, LOCKED, -qty, "trade", tid, ""),
-        Entry(b_acc, b, FREE, qty - fee_b, "trade", tid, ""),
-        Entry(FEE_ACCOUNT, b, FREE, fee_b, "fee", tid, ""),
+        Entry(account_id=b_acc, asset=q, bucket=locked, amount=-reserved, kind=trade, ref=tid),
+        Entry(account_id=s_acc, asset=q, bucket=free, amount=cost - fee_s, kind=trade, ref=tid),
+        Entry(account_id=FEE_ACCOUNT, asset=q, bucket=free, amount=fee_s, kind=fee, ref=tid),
+        Entry(account_id=s_acc, asset=b, bucket=locked, amount=-qty, kind=trade, ref=tid),
+        Entry(account_id=b_acc, asset=b, bucket=free, amount=qty - fee_b, kind=trade, ref=tid),
+        Entry(account_id=FEE_ACCOUNT, asset=b, bucket=free, amount=fee_b, kind=fee, ref=tid),
     ]
     if reserved != cost:
-        entries.append(Entry(b_acc, q, FREE, reserved - cost, "refund", tid, ""))
+        refund = EntryKind.REFUND
+        entries.append(
+            Entry(account_id=b_acc, asset=q, bucket=free, amount=reserved - cost, kind=refund, ref=tid)
+        )
     ledger.post([e for e in entries if e.amount])
     buyer.locked_amount -= reserved
     seller.locked_amount -= qty

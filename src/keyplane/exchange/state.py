@@ -67,5 +67,8 @@ def read_state(engine: Engine) -> State:
     _, _, system_accounts = ledger.take()
     if system_accounts:
         with engine.begin() as conn:
-            conn.execute(ex_accounts.insert(), system_accounts)
+            conn.execute(
+                ex_accounts.insert(),
+                [{"id": a.id, "kind": a.kind.value, "user_id": a.user_id} for a in system_accounts],
+            )
     return state
