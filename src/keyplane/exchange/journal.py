@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, update
 
 from keyplane.exchange.ledger import Account, BalanceRecord, Entry, Ledger
 from keyplane.exchange.matching import Command
-from keyplane.exchange.models import Order
+from keyplane.exchange.models import AggTradeRecord, Order, TradeRecord
 from keyplane.exchange.orders import order_row
 from keyplane.store.exchange_tables import (
     ex_accounts,
@@ -56,8 +56,8 @@ class BatchRows:
     balance_updates: list[BalanceRecord]
     order_inserts: list[dict[str, Any]]
     order_updates: list[dict[str, Any]]
-    trades: list[dict[str, Any]]
-    aggs: list[dict[str, Any]]
+    trades: list[TradeRecord]
+    aggs: list[AggTradeRecord]
 
 
 @dataclass
@@ -69,8 +69,8 @@ class Journal:
     balances: dict[tuple[int, str], int] = field(default_factory=dict)  # key -> time of last change
     orders: dict[int, tuple[Order, int]] = field(default_factory=dict)  # id -> (order, seq of last change)
     new_order_ids: set[int] = field(default_factory=set)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    aggs: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    aggs: list[AggTradeRecord] = field(default_factory=list)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -84,7 +84,7 @@ class Journal:
             self.orders[order_id] = (order, cx.seq)
         self.new_order_ids |= cx.new_order_ids
         self.trades.extend(cx.trades)
-        self.aggs.extend({k: v for k, v in a.items() if k != "_taker"} for a in cx.aggs)
+        self.aggs.extend(cx.aggs)
 
     def close(self, ledger: Ledger) -> BatchRows:
         """Snapshot the rows of everything recorded so far and start afresh."""
@@ -126,9 +126,44 @@ def write(conn: Connection, batch: BatchRows) -> None:
             batch.order_updates,
         )
     if batch.trades:
-        conn.execute(ex_trades.insert(), batch.trades)
+        conn.execute(
+            ex_trades.insert(),
+            [
+                {
+                    "id": t.id,
+                    "symbol": t.symbol,
+                    "price": t.price,
+                    "qty": t.qty,
+                    "quote_qty": t.quote_qty,
+                    "time": t.time,
+                    "is_buyer_maker": t.is_buyer_maker,
+                    "buyer_order_id": t.buyer_order_id,
+                    "seller_order_id": t.seller_order_id,
+                    "buyer_user_id": t.buyer_user_id,
+                    "seller_user_id": t.seller_user_id,
+                    "buyer_fee": t.buyer_fee,
+                    "seller_fee": t.seller_fee,
+                }
+                for t in batch.trades
+            ],
+        )
     if batch.aggs:
-        conn.execute(ex_agg_trades.insert(), batch.aggs)
+        conn.execute(
+            ex_agg_trades.insert(),
+            [
+                {
+                    "id": a.id,
+                    "symbol": a.symbol,
+                    "price": a.price,
+                    "qty": a.qty,
+                    "first_trade_id": a.first_trade_id,
+                    "last_trade_id": a.last_trade_id,
+                    "time": a.time,
+                    "is_buyer_maker": a.is_buyer_maker,
+                }
+                for a in batch.aggs
+            ],
+        )
     if batch.postings:
         conn.execute(
             ex_entries.insert(),

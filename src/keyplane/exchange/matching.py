@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from keyplane.exchange.amounts import floor_to
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, Entry, EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import Fill, Order, OrderStatus, OrderType, Side
+from keyplane.exchange.models import AggTradeRecord, Fill, Order, OrderStatus, OrderType, Side, TradeRecord
 
 ZERO = Decimal(0)
 
@@ -36,8 +35,8 @@ class Command:
     next_agg_id: int
     orders: dict[int, Order] = field(default_factory=dict)
     new_order_ids: set[int] = field(default_factory=set)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    aggs: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    aggs: list[AggTradeRecord] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
 
     def touch(self, order: Order) -> None:
@@ -174,41 +173,41 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
     else:
         maker.status = OrderStatus.PARTIALLY_FILLED
     cx.trades.append(
-        {
-            "id": tid,
-            "symbol": market.symbol,
-            "price": price,
-            "qty": qty,
-            "quote_qty": cost,
-            "time": cx.now,
-            "is_buyer_maker": buyer is maker,
-            "buyer_order_id": buyer.order_id,
-            "seller_order_id": seller.order_id,
-            "buyer_user_id": buyer.user_id,
-            "seller_user_id": seller.user_id,
-            "buyer_fee": fee_b,
-            "seller_fee": fee_s,
-        }
+        TradeRecord(
+            id=tid,
+            symbol=market.symbol,
+            price=price,
+            qty=qty,
+            quote_qty=cost,
+            time=cx.now,
+            is_buyer_maker=buyer is maker,
+            buyer_order_id=buyer.order_id,
+            seller_order_id=seller.order_id,
+            buyer_user_id=buyer.user_id,
+            seller_user_id=seller.user_id,
+            buyer_fee=fee_b,
+            seller_fee=fee_s,
+        )
     )
     taker_fee, taker_fee_asset = (fee_b, b) if taker is buyer else (fee_s, q)
     cx.fills.append(Fill(tid, price, qty, taker_fee, taker_fee_asset))
     last = cx.aggs[-1] if cx.aggs else None
-    if last is not None and last["_taker"] == taker.order_id and last["price"] == price:
-        last["qty"] += qty
-        last["last_trade_id"] = tid
+    if last is not None and last.taker_order_id == taker.order_id and last.price == price:
+        last.qty += qty
+        last.last_trade_id = tid
     else:
         cx.aggs.append(
-            {
-                "id": cx.next_agg_id,
-                "symbol": market.symbol,
-                "price": price,
-                "qty": qty,
-                "first_trade_id": tid,
-                "last_trade_id": tid,
-                "time": cx.now,
-                "is_buyer_maker": buyer is maker,
-                "_taker": taker.order_id,
-            }
+            AggTradeRecord(
+                id=cx.next_agg_id,
+                symbol=market.symbol,
+                price=price,
+                qty=qty,
+                first_trade_id=tid,
+                last_trade_id=tid,
+                time=cx.now,
+                is_buyer_maker=buyer is maker,
+                taker_order_id=taker.order_id,
+            )
         )
         cx.next_agg_id += 1
 

@@ -117,6 +117,43 @@ class Trade:
     is_best_match: bool = True
 
 
+@dataclass(kw_only=True, frozen=True, slots=True)
+class TradeRecord:
+    """One trade as the engine made it, both sides and both fees; what ``ex_trades`` holds."""
+
+    id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    time: int
+    is_buyer_maker: bool
+    buyer_order_id: int
+    seller_order_id: int
+    buyer_user_id: int
+    seller_user_id: int
+    buyer_fee: Decimal
+    seller_fee: Decimal
+
+
+@dataclass(kw_only=True, slots=True)
+class AggTradeRecord:
+    """Consecutive fills of one taker at one price; what ``ex_agg_trades`` holds.
+
+    It grows (``qty``, ``last_trade_id``) while its taker fills at the same price; the taker's
+    ``taker_order_id`` is how a fill finds its aggregate and is not stored."""
+
+    id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    first_trade_id: int
+    last_trade_id: int
+    time: int
+    is_buyer_maker: bool
+    taker_order_id: int
+
+
 @dataclass(frozen=True)
 class PublicTrade:
     """A trade as the public sees it (``trades``)."""
