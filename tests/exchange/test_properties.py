@@ -21,7 +21,9 @@ from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, NotDurable
 from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket, Holding
+from keyplane.exchange.markets import StpMode
 from keyplane.exchange.matching import lock_asset
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -42,14 +44,21 @@ limit_cmd = st.tuples(
     st.just("limit"),
     users_,
     symbols,
-    st.sampled_from(["BUY", "SELL"]),
+    st.sampled_from([Side.BUY, Side.SELL]),
     st.integers(0, 6),
     st.integers(0, 3),
-    st.sampled_from(["GTC", "GTC", "IOC", "FOK", "MAKER"]),
-    st.sampled_from(["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]),
+    st.sampled_from(
+        [TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, None]
+    ),  # None: maker
+    st.sampled_from([StpMode.NONE, StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH]),
 )
 market_cmd = st.tuples(
-    st.just("market"), users_, symbols, st.sampled_from(["BUY", "SELL"]), st.integers(0, 3), st.booleans()
+    st.just("market"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(0, 3),
+    st.booleans(),
 )
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
@@ -101,10 +110,16 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
     if kind == "limit":
         _, u, sym, side, pi, qi, tif, stp = cmd
         prices, qtys = MARKETS[sym]
-        otype, tif_ = ("LIMIT_MAKER", None) if tif == "MAKER" else ("LIMIT", tif)
         await ex.place_order(
             OrderRequest(
-                uids[u], sym, side, otype, qtys[qi], prices[pi], tif_, self_trade_prevention_mode=stp
+                user_id=uids[u],
+                symbol=sym,
+                side=side,
+                type=OrderType.LIMIT_MAKER if tif is None else OrderType.LIMIT,
+                quantity=qtys[qi],
+                price=prices[pi],
+                time_in_force=tif,
+                self_trade_prevention_mode=stp,
             )
         )
 
@@ -113,11 +128,19 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
         prices, qtys = MARKETS[sym]
         if by_quote:
             await ex.place_order(
-                OrderRequest(uids[u], sym, side, "MARKET", quote_order_qty=qtys[qi] * prices[3])
+                OrderRequest(
+                    user_id=uids[u],
+                    symbol=sym,
+                    side=side,
+                    type=OrderType.MARKET,
+                    quote_order_qty=qtys[qi] * prices[3],
+                )
             )
 
         else:
-            await ex.place_order(OrderRequest(uids[u], sym, side, "MARKET", qtys[qi]))
+            await ex.place_order(
+                OrderRequest(user_id=uids[u], symbol=sym, side=side, type=OrderType.MARKET, quantity=qtys[qi])
+            )
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])

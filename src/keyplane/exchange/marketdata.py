@@ -43,7 +43,7 @@ INTERVALS: dict[str, int] = {
 WEEK_OFFSET = 4 * DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Kline:
     open_time: int
     open: Decimal
@@ -75,7 +75,7 @@ class Kline:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Ticker24h:
     symbol: str
     price_change: Decimal
@@ -100,7 +100,7 @@ class Ticker24h:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class BookTicker:
     symbol: str
     bid_price: Decimal
@@ -169,7 +169,14 @@ def recent_trades(conn: Connection, symbol: str, limit: int | None) -> list[Publ
     c = ex_trades.c
     rows = conn.execute(select(ex_trades).where(c.symbol == symbol).order_by(c.id.desc()).limit(n)).mappings()
     return [
-        PublicTrade(r["id"], r["price"], r["qty"], r["quote_qty"], r["time"], r["is_buyer_maker"])
+        PublicTrade(
+            id=r["id"],
+            price=r["price"],
+            qty=r["qty"],
+            quote_qty=r["quote_qty"],
+            time=r["time"],
+            is_buyer_maker=r["is_buyer_maker"],
+        )
         for r in reversed(list(rows))
     ]
 
@@ -184,7 +191,14 @@ def historical_trades(
     c = ex_trades.c
     q = select(ex_trades).where(c.symbol == symbol, c.id >= from_id).order_by(c.id).limit(n)
     return [
-        PublicTrade(r["id"], r["price"], r["qty"], r["quote_qty"], r["time"], r["is_buyer_maker"])
+        PublicTrade(
+            id=r["id"],
+            price=r["price"],
+            qty=r["qty"],
+            quote_qty=r["quote_qty"],
+            time=r["time"],
+            is_buyer_maker=r["is_buyer_maker"],
+        )
         for r in conn.execute(q).mappings()
     ]
 
@@ -212,13 +226,13 @@ def agg_trades(
         rows.reverse()
     return [
         AggTrade(
-            r["id"],
-            r["price"],
-            r["qty"],
-            r["first_trade_id"],
-            r["last_trade_id"],
-            r["time"],
-            r["is_buyer_maker"],
+            id=r["id"],
+            price=r["price"],
+            qty=r["qty"],
+            first_trade_id=r["first_trade_id"],
+            last_trade_id=r["last_trade_id"],
+            time=r["time"],
+            is_buyer_maker=r["is_buyer_maker"],
         )
         for r in rows
     ]
@@ -292,7 +306,21 @@ def klines(
             i += 1
         if close is None or o is None or h is None or lo is None:
             continue
-        out.append(Kline(b, o, h, lo, close, vol, nb - 1, qv, count, tbb, tbq))
+        out.append(
+            Kline(
+                open_time=b,
+                open=o,
+                high=h,
+                low=lo,
+                close=close,
+                volume=vol,
+                close_time=nb - 1,
+                quote_volume=qv,
+                trades=count,
+                taker_buy_base=tbb,
+                taker_buy_quote=tbq,
+            )
+        )
     return out
 
 
@@ -312,27 +340,27 @@ def ticker_24h(
     if not rows:
         last = prev_close
         return Ticker24h(
-            symbol,
-            ZERO,
-            ZERO,
-            ZERO,
-            prev_close,
-            last,
-            ZERO,
-            bid_p,
-            bid_q,
-            ask_p,
-            ask_q,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-            start,
-            now,
-            -1,
-            -1,
-            0,
+            symbol=symbol,
+            price_change=ZERO,
+            price_change_percent=ZERO,
+            weighted_avg_price=ZERO,
+            prev_close_price=prev_close,
+            last_price=last,
+            last_qty=ZERO,
+            bid_price=bid_p,
+            bid_qty=bid_q,
+            ask_price=ask_p,
+            ask_qty=ask_q,
+            open_price=ZERO,
+            high_price=ZERO,
+            low_price=ZERO,
+            volume=ZERO,
+            quote_volume=ZERO,
+            open_time=start,
+            close_time=now,
+            first_id=-1,
+            last_id=-1,
+            count=0,
         )
     prices = [r["price"] for r in rows]
     vol = sum((r["qty"] for r in rows), ZERO)
@@ -342,27 +370,27 @@ def ticker_24h(
     pct = (change * 100 / open_p).quantize(Decimal("0.001"))
     wavg = (qvol / vol).quantize(Decimal("1e-8")) if vol else ZERO
     return Ticker24h(
-        symbol,
-        change,
-        pct,
-        wavg,
-        prev_close,
-        last_p,
-        rows[-1]["qty"],
-        bid_p,
-        bid_q,
-        ask_p,
-        ask_q,
-        open_p,
-        max(prices),
-        min(prices),
-        vol,
-        qvol,
-        start,
-        now,
-        rows[0]["id"],
-        rows[-1]["id"],
-        len(rows),
+        symbol=symbol,
+        price_change=change,
+        price_change_percent=pct,
+        weighted_avg_price=wavg,
+        prev_close_price=prev_close,
+        last_price=last_p,
+        last_qty=rows[-1]["qty"],
+        bid_price=bid_p,
+        bid_qty=bid_q,
+        ask_price=ask_p,
+        ask_qty=ask_q,
+        open_price=open_p,
+        high_price=max(prices),
+        low_price=min(prices),
+        volume=vol,
+        quote_volume=qvol,
+        open_time=start,
+        close_time=now,
+        first_id=rows[0]["id"],
+        last_id=rows[-1]["id"],
+        count=len(rows),
     )
 
 

@@ -32,8 +32,10 @@ class StpMode(str, Enum):
     EXPIRE_BOTH = "EXPIRE_BOTH"
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class AssetSpec:
+    """An asset: ``precision`` is the decimals the ledger holds it to."""
+
     code: str
     name: str
     precision: int = 8
@@ -41,8 +43,10 @@ class AssetSpec:
     withdraw_min: Decimal = NIL
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class MarketSpec:
+    """A spot market and its filters; a filter whose parameter is 0 is disabled."""
+
     symbol: str
     base: str
     quote: str
@@ -134,10 +138,10 @@ def exact_lots(market: MarketSpec, assets: dict[str, AssetSpec]) -> MarketSpec:
 
 def default_assets() -> list[AssetSpec]:
     return [
-        AssetSpec("BTC", "Bitcoin", 8, D("0.0002"), D("0.001")),
-        AssetSpec("ETH", "Ethereum", 8, D("0.002"), D("0.01")),
-        AssetSpec("SOL", "Solana", 8, D("0.01"), D("0.1")),
-        AssetSpec("USDT", "TetherUS", 8, D("1"), D("10")),
+        AssetSpec(code="BTC", name="Bitcoin", precision=8, withdraw_fee=D("0.0002"), withdraw_min=D("0.001")),
+        AssetSpec(code="ETH", name="Ethereum", precision=8, withdraw_fee=D("0.002"), withdraw_min=D("0.01")),
+        AssetSpec(code="SOL", name="Solana", precision=8, withdraw_fee=D("0.01"), withdraw_min=D("0.1")),
+        AssetSpec(code="USDT", name="TetherUS", precision=8, withdraw_fee=D("1"), withdraw_min=D("10")),
     ]
 
 
@@ -145,54 +149,54 @@ def default_markets() -> list[MarketSpec]:
     """BTCUSDT, ETHUSDT, ETHBTC, SOLUSDT with Binance-like filters and 0.1% fees."""
     return [
         MarketSpec(
-            "BTCUSDT",
-            "BTC",
-            "USDT",
-            D("0.01"),
-            D("0.00001"),
-            D("0.00001"),
-            D("9000"),
-            D("5"),
-            D("9000000"),
+            symbol="BTCUSDT",
+            base="BTC",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.00001"),
+            min_qty=D("0.00001"),
+            max_qty=D("9000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("1000000"),
         ),
         MarketSpec(
-            "ETHUSDT",
-            "ETH",
-            "USDT",
-            D("0.01"),
-            D("0.0001"),
-            D("0.0001"),
-            D("9000"),
-            D("5"),
-            D("9000000"),
+            symbol="ETHUSDT",
+            base="ETH",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.0001"),
+            min_qty=D("0.0001"),
+            max_qty=D("9000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("1000000"),
         ),
         MarketSpec(
-            "ETHBTC",
-            "ETH",
-            "BTC",
-            D("0.00001"),
-            D("0.001"),  # tick x step decimals must fit BTC's 8 (check_exact)
-            D("0.001"),
-            D("100000"),
-            D("0.0001"),
-            D("9000000"),
+            symbol="ETHBTC",
+            base="ETH",
+            quote="BTC",
+            tick_size=D("0.00001"),
+            step_size=D("0.001"),  # tick x step decimals must fit BTC's 8 (check_exact)
+            min_qty=D("0.001"),
+            max_qty=D("100000"),
+            min_notional=D("0.0001"),
+            max_notional=D("9000000"),
             min_price=D("0.00001"),
             max_price=D("922327"),
         ),
         MarketSpec(
-            "SOLUSDT",
-            "SOL",
-            "USDT",
-            D("0.01"),
-            D("0.001"),
-            D("0.001"),
-            D("90000"),
-            D("5"),
-            D("9000000"),
+            symbol="SOLUSDT",
+            base="SOL",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.001"),
+            min_qty=D("0.001"),
+            max_qty=D("90000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("100000"),
         ),

@@ -25,7 +25,7 @@ from keyplane.exchange.models import AggTradeRecord, Fill, Order, OrderStatus, O
 ZERO = Decimal(0)
 
 
-@dataclass
+@dataclass(kw_only=True, slots=True)
 class Command:
     """What one command changed; the service writes it in one transaction."""
 
@@ -190,7 +190,9 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
         )
     )
     taker_fee, taker_fee_asset = (fee_b, b) if taker is buyer else (fee_s, q)
-    cx.fills.append(Fill(tid, price, qty, taker_fee, taker_fee_asset))
+    cx.fills.append(
+        Fill(trade_id=tid, price=price, qty=qty, commission=taker_fee, commission_asset=taker_fee_asset)
+    )
     last = cx.aggs[-1] if cx.aggs else None
     if last is not None and last.taker_order_id == taker.order_id and last.price == price:
         last.qty += qty

@@ -45,7 +45,7 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
-@dataclass
+@dataclass(kw_only=True, slots=True)
 class Order:
     """An order as the engine holds it. ``price`` is 0 for MARKET orders, as on Binance.
 
@@ -80,7 +80,7 @@ class Order:
         return self.status.is_open
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Fill:
     """One fill of a just-placed order (``fills`` of the FULL response)."""
 
@@ -91,7 +91,7 @@ class Fill:
     commission_asset: str
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class PlacedOrder:
     """The answer to a new order: its state after matching, and its fills."""
 
@@ -99,7 +99,7 @@ class PlacedOrder:
     fills: list[Fill] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Trade:
     """A trade from one account's point of view (``myTrades``)."""
 
@@ -154,7 +154,7 @@ class AggTradeRecord:
     taker_order_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class PublicTrade:
     """A trade as the public sees it (``trades``)."""
 
@@ -167,7 +167,7 @@ class PublicTrade:
     is_best_match: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class AggTrade:
     """``aggTrades`` row: a, p, q, f, l, T, m (M is always true)."""
 
@@ -181,8 +181,10 @@ class AggTrade:
     is_best_match: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Balance:
+    """One asset of one account, as ``account`` lists it and a credit answers."""
+
     asset: str
     free: Decimal
     locked: Decimal

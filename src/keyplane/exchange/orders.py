@@ -27,23 +27,25 @@ MAX_DECIMALS = 8
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class OrderRequest:
-    """A new order as the HTTP layer parsed it; strings are accepted for the enums."""
+    """A new order as its caller sent it, enums already parsed (the HTTP layer parses strings).
+
+    ``None`` is a parameter not sent; :func:`validate` decides which are required for the type."""
 
     user_id: int
     symbol: str
-    side: Side | str
-    type: OrderType | str
+    side: Side
+    type: OrderType
     quantity: Decimal | None = None
     price: Decimal | None = None
-    time_in_force: TimeInForce | str | None = None
+    time_in_force: TimeInForce | None = None
     quote_order_qty: Decimal | None = None
     client_order_id: str | None = None
-    self_trade_prevention_mode: StpMode | str | None = None
+    self_trade_prevention_mode: StpMode | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class ValidOrder:
     """A request that passed every parameter and filter check."""
 
@@ -61,13 +63,6 @@ def new_client_order_id() -> str:
     return "kp" + secrets.token_hex(15)
 
 
-def _enum(cls: Any, value: Any, msg: str, code: int) -> Any:
-    try:
-        return cls(value.value if hasattr(value, "value") else value)
-    except ValueError:
-        raise InvalidParameter(msg, code) from None
-
-
 def _amount(name: str, value: Decimal | None) -> Decimal:
     if value is None:
         raise InvalidParameter.missing(name)
@@ -83,16 +78,8 @@ def _amount(name: str, value: Decimal | None) -> Decimal:
 @exact
 def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -> ValidOrder:
     """Check parameters and filters; ``avg_price`` (5-minute average) prices MARKET notional."""
-    side = _enum(Side, req.side, "Invalid side.", -1117)
-    otype = _enum(OrderType, req.type, "Invalid orderType.", -1116)
-    stp = market.stp_mode
-    if req.self_trade_prevention_mode is not None:
-        stp = _enum(
-            StpMode,
-            req.self_trade_prevention_mode,
-            "Data sent for parameter 'selfTradePreventionMode' is not valid.",
-            -1130,
-        )
+    otype = req.type
+    stp = market.stp_mode if req.self_trade_prevention_mode is None else req.self_trade_prevention_mode
     coid = req.client_order_id
     if coid is None or coid == "":
         coid = new_client_order_id()
@@ -127,7 +114,7 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
         if otype is OrderType.LIMIT:
             if req.time_in_force is None:
                 raise InvalidParameter.missing("timeInForce")
-            tif = _enum(TimeInForce, req.time_in_force, "Invalid timeInForce.", -1115)
+            tif = req.time_in_force
         elif req.time_in_force is not None:
             raise InvalidParameter.not_required("timeInForce")
         qty = _amount("quantity", req.quantity)
@@ -135,7 +122,16 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
         market.check_price(price)
         market.check_qty(qty)
         market.check_notional(price * qty)
-    return ValidOrder(side, otype, tif, price, qty, quote, coid, stp)
+    return ValidOrder(
+        side=req.side,
+        type=otype,
+        time_in_force=tif,
+        price=price,
+        quantity=qty,
+        quote_order_qty=quote,
+        client_order_id=coid,
+        stp_mode=stp,
+    )
 
 
 # -- rows ----------------------------------------------------------------------------------

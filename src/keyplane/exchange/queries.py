@@ -154,7 +154,9 @@ class ExchangeQueries:
         self._market(symbol)
         bid, ask = self.best_prices(symbol)
         bid, ask = bid or (ZERO, ZERO), ask or (ZERO, ZERO)
-        return md.BookTicker(symbol, bid[0], bid[1], ask[0], ask[1])
+        return md.BookTicker(
+            symbol=symbol, bid_price=bid[0], bid_qty=bid[1], ask_price=ask[0], ask_qty=ask[1]
+        )
 
     def avg_price(self, symbol: str) -> md.AvgPrice:
         self._market(symbol)

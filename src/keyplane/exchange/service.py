@@ -142,7 +142,9 @@ class Exchange(ExchangeQueries):
         """The mutation of one command: on success its effects join the open batch; on failure the
         open batch is abandoned and memory rebuilt (see :meth:`Sequencer.abort`)."""
         self._seq += 1
-        cx = Command(self._seq, self.now(), self._next_trade_id, self._next_agg_id)
+        cx = Command(
+            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
+        )
         try:
             yield cx
         except ExchangeError as error:
@@ -193,7 +195,9 @@ class Exchange(ExchangeQueries):
         acc = self.ledger.open_account(user_id)
         with self._command():
             self.ledger.credit(acc, asset, amount, actor[:128])
-        balance = Balance(asset, self.ledger.free(acc, asset), self.ledger.locked(acc, asset))
+        balance = Balance(
+            asset=asset, free=self.ledger.free(acc, asset), locked=self.ledger.locked(acc, asset)
+        )
         await self.sequencer.applied()
         return balance
 
@@ -202,17 +206,19 @@ class Exchange(ExchangeQueries):
         self._current()
         acc = self.ledger.account_of(user_id)
         if acc is None:
-            return [Balance(a, ZERO, ZERO) for a in self.assets]
-        return [Balance(a, self.ledger.free(acc, a), self.ledger.locked(acc, a)) for a in self.assets]
+            return [Balance(asset=a, free=ZERO, locked=ZERO) for a in self.assets]
+        return [
+            Balance(asset=a, free=self.ledger.free(acc, a), locked=self.ledger.locked(acc, a))
+            for a in self.assets
+        ]
 
     # -- orders ----------------------------------------------------------------------------
     @exact_command
     async def place_order(self, req: OrderRequest) -> PlacedOrder:
         """Validate, lock funds, match and (for a GTC remainder) rest a new order."""
         market = self._market(req.symbol)
-        is_market = getattr(req.type, "value", req.type) == OrderType.MARKET.value
         avg = ZERO
-        if is_market and req.quantity is not None:
+        if req.type is OrderType.MARKET and req.quantity is not None:
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
         await self._known(req.user_id)
         await self.sequencer.ready()
@@ -236,23 +242,23 @@ class Exchange(ExchangeQueries):
             raise WouldTakeAsMaker()
         with self._command() as cx:
             order = Order(
-                self._next_order_id,
-                v.client_order_id,
-                req.user_id,
-                market.symbol,
-                v.side,
-                v.type,
-                v.time_in_force,
-                v.price,
-                v.quantity,
-                v.quote_order_qty,
-                ZERO,
-                ZERO,
-                OrderStatus.NEW,
-                v.stp_mode,
-                cx.now,
-                cx.now,
-                cx.now,
+                order_id=self._next_order_id,
+                client_order_id=v.client_order_id,
+                user_id=req.user_id,
+                symbol=market.symbol,
+                side=v.side,
+                type=v.type,
+                time_in_force=v.time_in_force,
+                price=v.price,
+                orig_qty=v.quantity,
+                orig_quote_order_qty=v.quote_order_qty,
+                executed_qty=ZERO,
+                cummulative_quote_qty=ZERO,
+                status=OrderStatus.NEW,
+                self_trade_prevention_mode=v.stp_mode,
+                time=cx.now,
+                update_time=cx.now,
+                working_time=cx.now,
             )
             self._next_order_id += 1
             cx.new_order_ids.add(order.order_id)
@@ -269,7 +275,7 @@ class Exchange(ExchangeQueries):
             self.ledger.lock(acc, asset, lock, order.order_id)
             order.locked_amount = lock
             self._execute(order, book, market, cx)
-        placed = PlacedOrder(dataclasses.replace(order), list(cx.fills))
+        placed = PlacedOrder(order=dataclasses.replace(order), fills=list(cx.fills))
         await self.sequencer.applied()
         return placed
 

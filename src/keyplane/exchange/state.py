@@ -18,7 +18,7 @@ from keyplane.exchange.orders import row_order
 from keyplane.store.exchange_tables import ex_accounts, ex_agg_trades, ex_entries, ex_orders, ex_trades
 
 
-@dataclasses.dataclass(kw_only=True)
+@dataclasses.dataclass(kw_only=True, slots=True)
 class State:
     """Everything the exchange holds in memory, as read from the database."""
 
