@@ -14,16 +14,13 @@ would reach 10**20 (beyond the ``NUMERIC(38, 18)`` columns), is refused before a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from enum import Enum
 
-from sqlalchemy import Connection, select
-
 from keyplane.exchange.amounts import EXACT, check_balance, check_entry
 from keyplane.exchange.errors import InsufficientBalance, InvalidParameter
-from keyplane.store.exchange_tables import ex_accounts, ex_balances
 
 ZERO = Decimal(0)
 EXTERNAL_ACCOUNT = 1
@@ -107,28 +104,29 @@ class BalanceRecord:
 class Ledger:
     """Balances in memory, entries pending until :meth:`take`; ``precision`` is decimals per asset."""
 
-    def __init__(self, precision: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        precision: Mapping[str, int],
+        accounts: Iterable[Account] = (),
+        balances: Mapping[tuple[int, str], Holding] | None = None,
+    ) -> None:
+        """A ledger holding the stored ``accounts`` and ``balances``; the system accounts missing
+        from ``accounts`` are opened (and handed over by the first :meth:`take`)."""
         self.precision = dict(precision)
-        self.balances: dict[tuple[int, str], Holding] = {}
+        self.balances: dict[tuple[int, str], Holding] = dict(balances or {})
         self.accounts: dict[int, int] = {}  # user_id -> account_id
-        self._stored: set[tuple[int, str]] = set()
+        self._stored: set[tuple[int, str]] = set(self.balances)
         self._touched: set[tuple[int, str]] = set()
         self._new_accounts: list[Account] = []
         self.pending: list[Entry] = []
-
-    # -- loading -------------------------------------------------------------------------
-    def load(self, conn: Connection) -> None:
-        for acc in conn.execute(select(ex_accounts)).mappings():
-            if acc["user_id"] is not None:
-                self.accounts[acc["user_id"]] = acc["id"]
-        have = {r[0] for r in conn.execute(select(ex_accounts.c.id))}
+        have: set[int] = set()
+        for account in accounts:
+            have.add(account.id)
+            if account.user_id is not None:
+                self.accounts[account.user_id] = account.id
         for acc_id, kind in ((EXTERNAL_ACCOUNT, AccountKind.EXTERNAL), (FEE_ACCOUNT, AccountKind.FEE)):
             if acc_id not in have:
                 self._new_accounts.append(Account(id=acc_id, kind=kind, user_id=None))
-        for b in conn.execute(select(ex_balances)).mappings():
-            key = (b["account_id"], b["asset"])
-            self.balances[key] = Holding(b["free"], b["locked"])
-            self._stored.add(key)
 
     def account_of(self, user_id: int) -> int | None:
         return self.accounts.get(user_id)

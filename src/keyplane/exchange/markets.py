@@ -1,7 +1,8 @@
-"""Market and asset configuration, Binance-style filters, and their rows in the database.
+"""Market and asset configuration and Binance-style filters.
 
 A market is a table of numbers (``MarketSpec``); filters are checked with ``Decimal`` only.
-To add a market, insert a ``MarketSpec`` with :func:`save_markets`; the DB is the record.
+To add a market, pass a ``MarketSpec`` to ``Exchange.add_markets`` (stored by
+:func:`keyplane.store.exchange_repo.save_markets`); the DB is the record.
 
 A market must let the engine stay exact (:func:`check_exact`): tick and step decimals together fit
 the quote asset's precision, so every price x quantity is an amount the ledger holds as it is.
@@ -9,15 +10,12 @@ the quote asset's precision, so every price x quantity is an amount the ledger h
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import Connection, select
-
 from keyplane.exchange.amounts import floor_div
 from keyplane.exchange.errors import FilterFailure, InvalidParameter
-from keyplane.store.exchange_tables import ex_assets, ex_markets
 from keyplane.store.types import MONEY_SCALE, decimal_places
 
 D = Decimal
@@ -201,32 +199,3 @@ def default_markets() -> list[MarketSpec]:
             max_price=D("100000"),
         ),
     ]
-
-
-def save_assets(conn: Connection, assets: list[AssetSpec]) -> None:
-    if assets:
-        conn.execute(ex_assets.insert(), [asdict(a) for a in assets])
-
-
-def save_markets(conn: Connection, markets: list[MarketSpec]) -> None:
-    rows = []
-    for m in markets:
-        row = asdict(m)
-        row["stp_mode"] = m.stp_mode.value
-        rows.append(row)
-    if rows:
-        conn.execute(ex_markets.insert(), rows)
-
-
-def load_assets(conn: Connection) -> dict[str, AssetSpec]:
-    rows = conn.execute(select(ex_assets).order_by(ex_assets.c.code)).mappings()
-    return {r["code"]: AssetSpec(**dict(r)) for r in rows}
-
-
-def load_markets(conn: Connection) -> dict[str, MarketSpec]:
-    out: dict[str, MarketSpec] = {}
-    for r in conn.execute(select(ex_markets).order_by(ex_markets.c.symbol)).mappings():
-        row = dict(r)
-        row["stp_mode"] = StpMode(row["stp_mode"])
-        out[row["symbol"]] = MarketSpec(**row)
-    return out

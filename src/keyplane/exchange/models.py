@@ -71,6 +71,30 @@ class Order:
     working_time: int
     locked_amount: Decimal = ZERO
 
+    def snapshot(self) -> Order:
+        """A copy that later commands do not change (``dataclasses.replace`` does the same, slower:
+        the journal takes one of every order a command touched)."""
+        return Order(
+            order_id=self.order_id,
+            client_order_id=self.client_order_id,
+            user_id=self.user_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            time_in_force=self.time_in_force,
+            price=self.price,
+            orig_qty=self.orig_qty,
+            orig_quote_order_qty=self.orig_quote_order_qty,
+            executed_qty=self.executed_qty,
+            cummulative_quote_qty=self.cummulative_quote_qty,
+            status=self.status,
+            self_trade_prevention_mode=self.self_trade_prevention_mode,
+            time=self.time,
+            update_time=self.update_time,
+            working_time=self.working_time,
+            locked_amount=self.locked_amount,
+        )
+
     @property
     def remaining_qty(self) -> Decimal:
         return self.orig_qty - self.executed_qty

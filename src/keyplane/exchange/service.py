@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
-from keyplane.exchange import journal
 from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import (
@@ -34,17 +33,13 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
-from keyplane.exchange.journal import BatchRows, Journal
+from keyplane.exchange.journal import Journal
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
     check_exact,
     default_assets,
     default_markets,
-    load_assets,
-    load_markets,
-    save_assets,
-    save_markets,
 )
 from keyplane.exchange.matching import (
     Command,
@@ -64,11 +59,13 @@ from keyplane.exchange.models import (
     Side,
     TimeInForce,
 )
-from keyplane.exchange.orders import OrderRequest, find_order, validate
+from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
 from keyplane.exchange.state import State, read_state
-from keyplane.store.tables import users
+from keyplane.store import exchange_repo as repo
+from keyplane.store import key_repo
+from keyplane.store.exchange_repo import Batch
 
 ZERO = Decimal(0)
 
@@ -86,9 +83,9 @@ class Exchange(ExchangeQueries):
         self.now = now
         if seed_defaults:
             with engine.begin() as conn:
-                if not load_markets(conn):
+                if not repo.load_markets(conn):
                     self._seed(conn, default_assets(), default_markets())
-        self.sequencer: Sequencer[BatchRows, State] = Sequencer(
+        self.sequencer: Sequencer[Batch, State] = Sequencer(
             close=lambda: self._journal.close(self.ledger),
             write=self._write,
             read=self._read,
@@ -99,11 +96,11 @@ class Exchange(ExchangeQueries):
     # -- state -----------------------------------------------------------------------------
     @staticmethod
     def _seed(conn: Connection, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
-        known = {**load_assets(conn), **{a.code: a for a in assets}}
+        known = {**repo.load_assets(conn), **{a.code: a for a in assets}}
         for m in markets:
             check_exact(m, known)
-        save_assets(conn, assets)
-        save_markets(conn, markets)
+        repo.save_assets(conn, assets)
+        repo.save_markets(conn, markets)
 
     def _read(self) -> State:
         return read_state(self.engine)
@@ -121,9 +118,9 @@ class Exchange(ExchangeQueries):
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self._journal = Journal()
 
-    def _write(self, batch: BatchRows) -> None:
+    def _write(self, batch: Batch) -> None:
         with self.engine.begin() as conn:
-            journal.write(conn, batch)
+            repo.write(conn, batch)
 
     def add_markets(self, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
         """Add assets and markets (new codes and symbols only) and load them; only while idle."""
@@ -170,7 +167,7 @@ class Exchange(ExchangeQueries):
 
         def exists() -> bool:
             with self.engine.connect() as conn:
-                return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+                return key_repo.user_by_id(conn, user_id) is not None
 
         if not await asyncio.to_thread(exists):
             raise InvalidParameter.invalid("user_id")
@@ -366,13 +363,17 @@ class Exchange(ExchangeQueries):
         """An open order from memory; any other from committed rows."""
         self._market(symbol)
         self._current()
+        if order_id is None and orig_client_order_id is None:
+            raise InvalidParameter(
+                "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
+            )
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is not None:
             return dataclasses.replace(order)
 
         def committed() -> Order | None:
             with self.engine.connect() as conn:
-                return find_order(conn, user_id, symbol, order_id, orig_client_order_id)
+                return repo.find_order(conn, user_id, symbol, order_id, orig_client_order_id)
 
         found = await asyncio.to_thread(committed)
         if found is None:
