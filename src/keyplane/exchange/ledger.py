@@ -5,7 +5,8 @@ Every change is a set of entries whose amounts sum to zero per asset; credits co
 accounts is always zero and the user+fee total moves only with credits. Balances live in memory
 (this process is the one writer); after each command the sequencer takes the new entries, the
 touched balances and the new accounts (:meth:`Ledger.take`) into its open batch, and reads the
-touched rows' values when it closes the batch (:meth:`Ledger.balance_rows`).
+touched balances' values when it closes the batch (:meth:`Ledger.snapshot`). Buckets, entry
+kinds and account kinds are enums whose values are what the tables store.
 
 The ledger never rounds: an entry with more decimals than its asset's precision, or a balance that
 would reach 10**20 (beyond the ``NUMERIC(38, 18)`` columns), is refused before anything changes
