@@ -35,6 +35,7 @@ from typing import Any
 import psycopg
 
 from keyplane.exchange.errors import ExchangeError
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -50,11 +51,13 @@ def workload(n: int, seed: int = 7) -> list[tuple[Any, ...]]:
     for _ in range(n):
         r = rng.random()
         user = rng.randrange(4)
-        side = rng.choice(["BUY", "SELL"])
+        side = rng.choice([Side.BUY, Side.SELL])
         qty = Decimal(rng.randint(1, 50)) * Decimal("0.001")
         if r < 0.55:
             away = rng.randint(1, 20) * TICK
-            cmds.append(("limit", user, side, qty, MID - away if side == "BUY" else MID + away, "GTC"))
+            cmds.append(
+                ("limit", user, side, qty, MID - away if side is Side.BUY else MID + away, TimeInForce.GTC)
+            )
         elif r < 0.80:
             through = rng.randint(0, 5) * TICK
             cmds.append(
@@ -63,8 +66,8 @@ def workload(n: int, seed: int = 7) -> list[tuple[Any, ...]]:
                     user,
                     side,
                     qty,
-                    MID + through if side == "BUY" else MID - through,
-                    rng.choice(["GTC", "IOC"]),
+                    MID + through if side is Side.BUY else MID - through,
+                    rng.choice([TimeInForce.GTC, TimeInForce.IOC]),
                 )
             )
         else:
@@ -107,7 +110,17 @@ async def client(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]], cou
         try:
             if cmd[0] == "limit":
                 _, _, side, qty, price, tif = cmd
-                placed = await ex.place_order(OrderRequest(uid, "BTCUSDT", side, "LIMIT", qty, price, tif))
+                placed = await ex.place_order(
+                    OrderRequest(
+                        user_id=uid,
+                        symbol="BTCUSDT",
+                        side=side,
+                        type=OrderType.LIMIT,
+                        quantity=qty,
+                        price=price,
+                        time_in_force=tif,
+                    )
+                )
                 counts["placed"] += 1
                 counts["fills"] += len(placed.fills)
             else:

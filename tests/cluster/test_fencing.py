@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from keyplane.exchange.errors import ExchangeUnavailable, NotDurable
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.runtime import Platform, open_platform
 from keyplane.settings import Settings
@@ -50,7 +51,15 @@ def test_a_deposed_writer_writes_nothing_and_steps_down(platforms: tuple[Platfor
     (alice,) = make_users(first.engine, "alice")
     assert first.lead("http://first") and not second.lead("http://second")
     run(first.exchange.credit(alice, "USDT", Decimal(1000), "test"))
-    order = OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", Decimal("0.001"), Decimal(20000), "GTC")
+    order = OrderRequest(
+        user_id=alice,
+        symbol="BTCUSDT",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        quantity=Decimal("0.001"),
+        price=Decimal(20000),
+        time_in_force=TimeInForce.GTC,
+    )
     run(first.exchange.place_order(order))
 
     assert first._writer is not None

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError, FilterFailure, InsufficientBalance, NoSuchOrder
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
@@ -38,7 +39,19 @@ def test_filter_failures_are_1013_with_the_filter_name(
 ) -> None:
     before = rows(engine)
     with pytest.raises(FilterFailure) as err:
-        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC")))
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=alice,
+                    symbol="BTCUSDT",
+                    side=Side.BUY,
+                    type=OrderType.LIMIT,
+                    quantity=D(qty),
+                    price=D(price),
+                    time_in_force=TimeInForce.GTC,
+                )
+            )
+        )
     assert (err.value.code, err.value.msg) == (-1013, msg)
     assert rows(engine) == before
 
@@ -46,7 +59,19 @@ def test_filter_failures_are_1013_with_the_filter_name(
 def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alice: int) -> None:
     before, balances = rows(engine), ex.balances(alice)
     with pytest.raises(InsufficientBalance) as err:
-        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", D(4), D(30000), "GTC")))
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=alice,
+                    symbol="BTCUSDT",
+                    side=Side.BUY,
+                    type=OrderType.LIMIT,
+                    quantity=D(4),
+                    price=D(30000),
+                    time_in_force=TimeInForce.GTC,
+                )
+            )
+        )
     assert (err.value.code, err.value.msg) == (
         -2010,
         "Account has insufficient balance for requested action.",
@@ -57,66 +82,79 @@ def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alic
 
 
 def test_market_buy_by_quantity_beyond_available_funds_is_refused(ex: Exchange, alice: int, bob: int) -> None:
-    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(5), D(30000), "GTC")))
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=alice,
+                symbol="BTCUSDT",
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                quantity=D(5),
+                price=D(30000),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
     with pytest.raises(InsufficientBalance):
-        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D(4))))
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=bob, symbol="BTCUSDT", side=Side.BUY, type=OrderType.MARKET, quantity=D(4)
+                )
+            )
+        )
 
 
+# A side, type, timeInForce or STP mode that is not one never reaches the exchange: the HTTP edge
+# parses them (tests/http/exchange/test_parameters.py).
 @pytest.mark.parametrize(
     ("req", "code", "msg"),
     [
-        ({"symbol": "NOPE", "side": "BUY", "type": "LIMIT"}, -1121, "Invalid symbol."),
-        ({"side": "UP", "type": "LIMIT"}, -1117, "Invalid side."),
-        ({"side": "BUY", "type": "STOP"}, -1116, "Invalid orderType."),
+        ({"symbol": "NOPE", "side": Side.BUY, "type": OrderType.LIMIT}, -1121, "Invalid symbol."),
         (
-            {"side": "BUY", "type": "LIMIT", "quantity": D("0.1"), "price": D(30000)},
+            {"side": Side.BUY, "type": OrderType.LIMIT, "quantity": D("0.1"), "price": D(30000)},
             -1102,
             "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
         ),
         (
-            {"side": "BUY", "type": "LIMIT", "quantity": D("0.1"), "price": D(30000), "time_in_force": "GTD"},
-            -1115,
-            "Invalid timeInForce.",
-        ),
-        (
-            {"side": "BUY", "type": "MARKET"},
+            {"side": Side.BUY, "type": OrderType.MARKET},
             -1102,
             "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
         ),
         (
-            {"side": "BUY", "type": "MARKET", "quantity": D("0.1"), "price": D(1)},
+            {"side": Side.BUY, "type": OrderType.MARKET, "quantity": D("0.1"), "price": D(1)},
             -1106,
             "Parameter 'price' sent when not required.",
         ),
         (
             {
-                "side": "BUY",
-                "type": "LIMIT_MAKER",
+                "side": Side.BUY,
+                "type": OrderType.LIMIT_MAKER,
                 "quantity": D("0.1"),
                 "price": D(30000),
-                "time_in_force": "GTC",
+                "time_in_force": TimeInForce.GTC,
             },
             -1106,
             "Parameter 'timeInForce' sent when not required.",
         ),
         (
             {
-                "side": "BUY",
-                "type": "LIMIT",
+                "side": Side.BUY,
+                "type": OrderType.LIMIT,
                 "quantity": D("0.123456789"),
                 "price": D(30000),
-                "time_in_force": "GTC",
+                "time_in_force": TimeInForce.GTC,
             },
             -1111,
             "Parameter 'quantity' has too much precision.",
         ),
         (
             {
-                "side": "BUY",
-                "type": "LIMIT",
+                "side": Side.BUY,
+                "type": OrderType.LIMIT,
                 "quantity": D("0.1"),
                 "price": D(30000),
-                "time_in_force": "GTC",
+                "time_in_force": TimeInForce.GTC,
                 "client_order_id": "has space",
             },
             -1100,

@@ -15,8 +15,9 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import StatementError
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, InvalidParameter
-from keyplane.exchange.ledger import FREE, Entry
+from keyplane.exchange.ledger import Bucket, Entry, EntryKind
 from keyplane.exchange.markets import check_exact, default_assets, default_markets, exact_lots
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_balances, ex_markets
@@ -27,9 +28,31 @@ from tests.support.aio import run
 
 def test_fees_are_rounded_down_to_the_precision_of_their_asset(ex: Exchange, alice: int, bob: int) -> None:
     # 0.00001 BTC at 30000.01 costs 0.3000001 USDT; a 0.1% fee on it would be 0.0003000001.
-    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.00017"), D("30000.01"), "GTC")))
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=alice,
+                symbol="BTCUSDT",
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                quantity=D("0.00017"),
+                price=D("30000.01"),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
     taker = run(
-        ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.00017"), D("30000.01"), "GTC"))
+        ex.place_order(
+            OrderRequest(
+                user_id=bob,
+                symbol="BTCUSDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.00017"),
+                price=D("30000.01"),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
     )
     assert [(f.qty, f.commission) for f in taker.fills] == [(D("0.00017"), D("0.00000017"))]
     (trade,) = ex.my_trades(alice, "BTCUSDT")
@@ -45,11 +68,14 @@ def test_a_ledger_entry_beyond_the_assets_precision_is_refused_and_changes_nothi
     acc = ex.ledger.account_of(alice)
     assert acc is not None
     before = ex.balances(alice)
-    entries = ex.ledger.move("USDT", D("0.000000001"), (acc, FREE), (acc, "locked"), "lock")
+    entries = ex.ledger.move(
+        "USDT", D("0.000000001"), (acc, Bucket.FREE), (acc, Bucket.LOCKED), EntryKind.LOCK
+    )
     with pytest.raises(InexactAmount):
         ex.ledger.post(entries)
     with pytest.raises(InexactAmount):
-        ex.ledger.post([Entry(acc, "USDT", FREE, D("1e25"), "x", None, ""), *entries[:1]])
+        big = Entry(account_id=acc, asset="USDT", bucket=Bucket.FREE, amount=D("1e25"), kind=EntryKind.CREDIT)
+        ex.ledger.post([big, *entries[:1]])
     assert ex.balances(alice) == before and ex.ledger.pending == []
 
 
@@ -92,7 +118,19 @@ def test_huge_order_parameters_are_refused_with_a_code_not_an_arithmetic_error(
 ) -> None:
     for qty, price in ((D("1e99"), D(30000)), (D("0.1"), D("1e99")), (D("1e-99"), D(30000))):
         with pytest.raises(ExchangeError):
-            run(ex.place_order(OrderRequest(alice, "BTCUSDT", "BUY", "LIMIT", qty, price, "GTC")))
+            run(
+                ex.place_order(
+                    OrderRequest(
+                        user_id=alice,
+                        symbol="BTCUSDT",
+                        side=Side.BUY,
+                        type=OrderType.LIMIT,
+                        quantity=qty,
+                        price=price,
+                        time_in_force=TimeInForce.GTC,
+                    )
+                )
+            )
 
 
 def test_default_markets_keep_every_product_within_the_quote_precision() -> None:
@@ -134,10 +172,52 @@ def test_a_money_column_refuses_a_value_it_would_round_on_either_back_end(
 
 def test_a_market_order_priced_by_an_inexact_average_still_trades(ex: Exchange, alice: int, bob: int) -> None:
     for qty, price in (("0.1", "30000"), ("0.2", "30001")):  # average 30000.666...
-        run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(qty), D(price), "GTC")))
-        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC")))
-    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D("0.01"), D(30002), "GTC")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.01"))))
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=alice,
+                    symbol="BTCUSDT",
+                    side=Side.SELL,
+                    type=OrderType.LIMIT,
+                    quantity=D(qty),
+                    price=D(price),
+                    time_in_force=TimeInForce.GTC,
+                )
+            )
+        )
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=bob,
+                    symbol="BTCUSDT",
+                    side=Side.BUY,
+                    type=OrderType.LIMIT,
+                    quantity=D(qty),
+                    price=D(price),
+                    time_in_force=TimeInForce.GTC,
+                )
+            )
+        )
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=alice,
+                symbol="BTCUSDT",
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                quantity=D("0.01"),
+                price=D(30002),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
+    placed = run(
+        ex.place_order(
+            OrderRequest(
+                user_id=bob, symbol="BTCUSDT", side=Side.BUY, type=OrderType.MARKET, quantity=D("0.01")
+            )
+        )
+    )
     assert [f.qty for f in placed.fills] == [D("0.01")]
 
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import InexactAmount, InsufficientBalance, NotDurable
-from keyplane.exchange.ledger import Entry
-from keyplane.exchange.models import OrderStatus
+from keyplane.exchange.ledger import Entry, EntryKind
+from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
@@ -26,7 +26,7 @@ def state(ex: Exchange, uids: list[int]) -> Any:
         {s: b.snapshot() for s, b in ex.books.items()},
         [ex.balances(u) for u in uids],
         [ex.open_orders(u) for u in uids],
-        {k: tuple(v) for k, v in ex.ledger.balances.items()},
+        {k: (v.free, v.locked) for k, v in ex.ledger.balances.items()},
     )
 
 
@@ -36,11 +36,27 @@ def entry_count(engine: Engine) -> int:
 
 
 def sell(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(user, "BTCUSDT", "SELL", "LIMIT", D(qty), D(price), "GTC")
+    return OrderRequest(
+        user_id=user,
+        symbol="BTCUSDT",
+        side=Side.SELL,
+        type=OrderType.LIMIT,
+        quantity=D(qty),
+        price=D(price),
+        time_in_force=TimeInForce.GTC,
+    )
 
 
 def buy(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(user, "BTCUSDT", "BUY", "LIMIT", D(qty), D(price), "GTC")
+    return OrderRequest(
+        user_id=user,
+        symbol="BTCUSDT",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        quantity=D(qty),
+        price=D(price),
+        time_in_force=TimeInForce.GTC,
+    )
 
 
 def test_commands_submitted_together_are_written_in_one_group_commit(
@@ -116,7 +132,7 @@ def test_a_command_failing_half_way_abandons_the_open_batch_and_rebuilds_memory(
     post = ex.ledger.post
 
     def post_but_not_trades(entries: list[Entry]) -> None:
-        if any(e.kind == "trade" for e in entries):
+        if any(e.kind is EntryKind.TRADE for e in entries):
             raise RuntimeError("a bug in settlement")
         post(entries)
 

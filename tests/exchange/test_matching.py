@@ -7,14 +7,28 @@ from decimal import Decimal as D
 import pytest
 
 from keyplane.exchange.errors import DuplicateOrder, UnknownOrder, WouldTakeAsMaker
-from keyplane.exchange.models import OrderStatus
+from keyplane.exchange.markets import StpMode
+from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from tests.support.aio import run
 
 
 def limit(user: int, side: str, qty: str, price: str, tif: str = "GTC", **kw: object) -> OrderRequest:
-    return OrderRequest(user, "BTCUSDT", side, "LIMIT", D(qty), D(price), tif, **kw)
+    return OrderRequest(
+        user_id=user,
+        symbol="BTCUSDT",
+        side=Side(side),
+        type=OrderType.LIMIT,
+        quantity=D(qty),
+        price=D(price),
+        time_in_force=TimeInForce(tif),
+        **kw,
+    )
+
+
+def market(user: int, side: str, **kw: object) -> OrderRequest:
+    return OrderRequest(user_id=user, symbol="BTCUSDT", side=Side(side), type=OrderType.MARKET, **kw)
 
 
 def free(ex: Exchange, user: int, asset: str) -> D:
@@ -92,7 +106,18 @@ def test_limit_maker_that_would_take_is_refused_and_changes_nothing(
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
     before = ex.balances(bob)
     with pytest.raises(WouldTakeAsMaker) as err:
-        run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(30000))))
+        run(
+            ex.place_order(
+                OrderRequest(
+                    user_id=bob,
+                    symbol="BTCUSDT",
+                    side=Side.BUY,
+                    type=OrderType.LIMIT_MAKER,
+                    quantity=D("0.1"),
+                    price=D(30000),
+                )
+            )
+        )
     assert (err.value.code, err.value.msg) == (-2010, "Order would immediately match and take.")
     assert ex.balances(bob) == before
     assert ex.all_orders(bob, "BTCUSDT") == []
@@ -100,14 +125,25 @@ def test_limit_maker_that_would_take_is_refused_and_changes_nothing(
 
 def test_limit_maker_that_does_not_cross_rests(ex: Exchange, alice: int, bob: int) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT_MAKER", D("0.1"), D(29999))))
+    placed = run(
+        ex.place_order(
+            OrderRequest(
+                user_id=bob,
+                symbol="BTCUSDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT_MAKER,
+                quantity=D("0.1"),
+                price=D(29999),
+            )
+        )
+    )
     assert placed.order.status is OrderStatus.NEW
 
 
 def test_market_buy_by_quote_qty_spends_at_most_the_quote(ex: Exchange, alice: int, bob: int) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
     run(ex.place_order(limit(alice, "SELL", "1", "31000")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(6100))))
+    placed = run(ex.place_order(market(bob, "BUY", quote_order_qty=D(6100))))
     o = placed.order
     assert o.status is OrderStatus.FILLED
     assert o.orig_quote_order_qty == D(6100)
@@ -121,7 +157,7 @@ def test_market_buy_by_quote_that_empties_the_book_exactly_is_filled(
     ex: Exchange, alice: int, bob: int
 ) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(3000))))
+    placed = run(ex.place_order(market(bob, "BUY", quote_order_qty=D(3000))))
     assert placed.order.status is OrderStatus.FILLED
     assert placed.order.executed_qty == D("0.1") and ex.depth("BTCUSDT").asks == []
 
@@ -130,7 +166,7 @@ def test_market_buy_by_quote_with_quote_left_when_the_book_runs_out_expires(
     ex: Exchange, alice: int, bob: int
 ) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", quote_order_qty=D(5000))))
+    placed = run(ex.place_order(market(bob, "BUY", quote_order_qty=D(5000))))
     assert placed.order.status is OrderStatus.EXPIRED
     assert placed.order.cummulative_quote_qty == D(3000)
     assert locked(ex, bob, "USDT") == 0
@@ -138,7 +174,7 @@ def test_market_buy_by_quote_with_quote_left_when_the_book_runs_out_expires(
 
 def test_market_sell_by_quantity_on_thin_book_expires_the_rest(ex: Exchange, alice: int, bob: int) -> None:
     run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "SELL", "MARKET", D("0.5"))))
+    placed = run(ex.place_order(market(bob, "SELL", quantity=D("0.5"))))
     assert placed.order.status is OrderStatus.EXPIRED
     assert placed.order.executed_qty == D("0.1")
     assert locked(ex, bob, "BTC") == 0 and free(ex, bob, "BTC") == D("9.9")
@@ -147,7 +183,7 @@ def test_market_sell_by_quantity_on_thin_book_expires_the_rest(ex: Exchange, ali
 def test_market_buy_by_quantity_locks_against_available_and_fills(ex: Exchange, alice: int, bob: int) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
     run(ex.place_order(limit(alice, "SELL", "0.1", "30500")))
-    placed = run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "MARKET", D("0.15"))))
+    placed = run(ex.place_order(market(bob, "BUY", quantity=D("0.15"))))
     assert placed.order.status is OrderStatus.FILLED
     assert placed.order.cummulative_quote_qty == D(3000) + D(1525)
     assert free(ex, bob, "USDT") == D(100000) - D(4525) and locked(ex, bob, "USDT") == 0
@@ -156,16 +192,16 @@ def test_market_buy_by_quantity_locks_against_available_and_fills(ex: Exchange, 
 @pytest.mark.parametrize(
     ("mode", "taker_status", "maker_status", "traded_with_other"),
     [
-        ("EXPIRE_TAKER", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.NEW, False),
-        ("EXPIRE_MAKER", OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH, True),
-        ("EXPIRE_BOTH", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH, False),
+        (StpMode.EXPIRE_TAKER, OrderStatus.EXPIRED_IN_MATCH, OrderStatus.NEW, False),
+        (StpMode.EXPIRE_MAKER, OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH, True),
+        (StpMode.EXPIRE_BOTH, OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH, False),
     ],
 )
 def test_self_trade_prevention_follows_the_takers_mode(
     ex: Exchange,
     alice: int,
     bob: int,
-    mode: str,
+    mode: StpMode,
     taker_status: OrderStatus,
     maker_status: OrderStatus,
     traded_with_other: bool,
@@ -182,7 +218,7 @@ def test_self_trade_prevention_follows_the_takers_mode(
 
 def test_stp_none_lets_an_account_trade_with_itself(ex: Exchange, alice: int) -> None:
     run(ex.place_order(limit(alice, "SELL", "0.1", "30000")))
-    placed = run(ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode="NONE")))
+    placed = run(ex.place_order(limit(alice, "BUY", "0.1", "30000", self_trade_prevention_mode=StpMode.NONE)))
     assert placed.order.status is OrderStatus.FILLED
     trades = ex.my_trades(alice, "BTCUSDT")
     assert sorted(t.is_buyer for t in trades) == [False, True]
@@ -209,7 +245,19 @@ def test_cancel_open_orders_cancels_only_that_symbol(ex: Exchange, alice: int) -
     run(ex.credit(alice, "ETH", D(5), "test"))
     run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))
     run(ex.place_order(limit(alice, "BUY", "0.1", "29000")))
-    run(ex.place_order(OrderRequest(alice, "ETHUSDT", "SELL", "LIMIT", D(1), D(2000), "GTC")))
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=alice,
+                symbol="ETHUSDT",
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                quantity=D(1),
+                price=D(2000),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
     canceled = run(ex.cancel_open_orders(alice, "BTCUSDT"))
     assert [o.status for o in canceled] == [OrderStatus.CANCELED] * 2
     assert [o.symbol for o in ex.open_orders(alice)] == ["ETHUSDT"]

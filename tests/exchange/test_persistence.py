@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, Table, inspect
 
 from keyplane.exchange.errors import ExchangeError
-from keyplane.exchange.models import OrderStatus
+from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import EXCHANGE_TABLES
@@ -42,18 +42,61 @@ def test_migration_creates_exactly_the_exchange_tables(engine: Engine) -> None:
 def test_restart_rebuilds_books_balances_and_id_counters(
     engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int
 ) -> None:
-    run(ex.place_order(OrderRequest(alice, "BTCUSDT", "SELL", "LIMIT", D(1), D(30000), "GTC")))
-    run(ex.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.3"), D(30000), "GTC")))
     run(
         ex.place_order(
-            OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.2"), D(29000), "GTC", client_order_id="b")
+            OrderRequest(
+                user_id=alice,
+                symbol="BTCUSDT",
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                quantity=D(1),
+                price=D(30000),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=bob,
+                symbol="BTCUSDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.3"),
+                price=D(30000),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+    )
+    run(
+        ex.place_order(
+            OrderRequest(
+                user_id=bob,
+                symbol="BTCUSDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.2"),
+                price=D(29000),
+                time_in_force=TimeInForce.GTC,
+                client_order_id="b",
+            )
         )
     )
     again = Exchange(engine, now=clock)
     assert {s: b.snapshot() for s, b in again.books.items()} == {s: b.snapshot() for s, b in ex.books.items()}
     assert again.balances(alice) == ex.balances(alice) and again.balances(bob) == ex.balances(bob)
     nxt = run(
-        again.place_order(OrderRequest(bob, "BTCUSDT", "BUY", "LIMIT", D("0.1"), D(30000), "GTC"))
+        again.place_order(
+            OrderRequest(
+                user_id=bob,
+                symbol="BTCUSDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.1"),
+                price=D(30000),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
     ).order
     assert nxt.order_id == 4 and nxt.status is OrderStatus.FILLED
     assert [t.id for t in again.recent_trades("BTCUSDT")] == [1, 2]
@@ -71,7 +114,17 @@ def test_concurrent_callers_are_serialised_without_losing_money(engine: Engine, 
             side = "BUY" if (i + k) % 2 else "SELL"
             price = D(30000) + D((k % 5) - 2)
             try:
-                await ex.place_order(OrderRequest(uids[i], "BTCUSDT", side, "LIMIT", D("0.01"), price, "GTC"))
+                await ex.place_order(
+                    OrderRequest(
+                        user_id=uids[i],
+                        symbol="BTCUSDT",
+                        side=Side(side),
+                        type=OrderType.LIMIT,
+                        quantity=D("0.01"),
+                        price=price,
+                        time_in_force=TimeInForce.GTC,
+                    )
+                )
             except ExchangeError:
                 pass
 

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, NotDurable
-from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, FREE
+from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket, Holding
+from keyplane.exchange.markets import StpMode
 from keyplane.exchange.matching import lock_asset
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -42,14 +44,21 @@ limit_cmd = st.tuples(
     st.just("limit"),
     users_,
     symbols,
-    st.sampled_from(["BUY", "SELL"]),
+    st.sampled_from([Side.BUY, Side.SELL]),
     st.integers(0, 6),
     st.integers(0, 3),
-    st.sampled_from(["GTC", "GTC", "IOC", "FOK", "MAKER"]),
-    st.sampled_from(["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]),
+    st.sampled_from(
+        [TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, None]
+    ),  # None: maker
+    st.sampled_from([StpMode.NONE, StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH]),
 )
 market_cmd = st.tuples(
-    st.just("market"), users_, symbols, st.sampled_from(["BUY", "SELL"]), st.integers(0, 3), st.booleans()
+    st.just("market"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(0, 3),
+    st.booleans(),
 )
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
@@ -101,10 +110,16 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
     if kind == "limit":
         _, u, sym, side, pi, qi, tif, stp = cmd
         prices, qtys = MARKETS[sym]
-        otype, tif_ = ("LIMIT_MAKER", None) if tif == "MAKER" else ("LIMIT", tif)
         await ex.place_order(
             OrderRequest(
-                uids[u], sym, side, otype, qtys[qi], prices[pi], tif_, self_trade_prevention_mode=stp
+                user_id=uids[u],
+                symbol=sym,
+                side=side,
+                type=OrderType.LIMIT_MAKER if tif is None else OrderType.LIMIT,
+                quantity=qtys[qi],
+                price=prices[pi],
+                time_in_force=tif,
+                self_trade_prevention_mode=stp,
             )
         )
 
@@ -113,11 +128,19 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
         prices, qtys = MARKETS[sym]
         if by_quote:
             await ex.place_order(
-                OrderRequest(uids[u], sym, side, "MARKET", quote_order_qty=qtys[qi] * prices[3])
+                OrderRequest(
+                    user_id=uids[u],
+                    symbol=sym,
+                    side=side,
+                    type=OrderType.MARKET,
+                    quote_order_qty=qtys[qi] * prices[3],
+                )
             )
 
         else:
-            await ex.place_order(OrderRequest(uids[u], sym, side, "MARKET", qtys[qi]))
+            await ex.place_order(
+                OrderRequest(user_id=uids[u], symbol=sym, side=side, type=OrderType.MARKET, quantity=qtys[qi])
+            )
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])
@@ -147,9 +170,9 @@ def holdable(ex: Exchange, uid: int, asset: str, amount: D) -> bool:
 
 
 def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: dict[str, D]) -> None:
-    for (acc, _asset), (free, locked) in ex.ledger.balances.items():
+    for (acc, _asset), held in ex.ledger.balances.items():
         if acc != EXTERNAL_ACCOUNT:
-            assert free >= 0 and locked >= 0
+            assert held.free >= 0 and held.locked >= 0
     for uid in uids:
         held: dict[str, D] = {}
         for o in ex.open_orders(uid):
@@ -167,7 +190,7 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
     with engine.connect() as conn:
         for r in conn.execute(select(ex_balances)).mappings():
             stored[r["asset"]] = stored.get(r["asset"], D(0)) + r["free"] + r["locked"]
-            assert [r["free"], r["locked"]] == ex.ledger.balances[(r["account_id"], r["asset"])]
+            assert Holding(r["free"], r["locked"]) == ex.ledger.balances[(r["account_id"], r["asset"])]
     assert all(v == 0 for v in stored.values()), stored
     with engine.connect() as conn:
         sums = conn.execute(
@@ -176,13 +199,13 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
         assert conn.execute(select(func.count()).select_from(ex_balances)).scalar_one() == len(
             ex.ledger.balances
         )
-    from_entries: dict[tuple[int, str], list[D]] = {}
+    from_entries: dict[tuple[int, str], Holding] = {}
     for acc, asset, bucket, amount in sums:
         assert decimal_places(amount) <= ex.assets[asset].precision, (acc, asset, amount)
-        from_entries.setdefault((acc, asset), [D(0), D(0)])[0 if bucket == FREE else 1] += amount
+        from_entries.setdefault((acc, asset), Holding()).add(Bucket(bucket), amount)
     assert from_entries == ex.ledger.balances
-    for (_, asset), pair in ex.ledger.balances.items():
-        for amount in pair:
+    for (_, asset), held in ex.ledger.balances.items():
+        for amount in (held.free, held.locked):
             assert decimal_places(amount) <= ex.assets[asset].precision and abs(amount) < D(10) ** 20
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine
@@ -67,11 +68,11 @@ def trade(exchange: Exchange, ids: dict[str, int], price: Decimal, qty: str = "1
                 OrderRequest(
                     user_id=ids[user],
                     symbol="SOLUSDT",
-                    side=side,
-                    type="LIMIT",
+                    side=Side(side),
+                    type=OrderType.LIMIT,
                     quantity=Decimal(qty),
                     price=price,
-                    time_in_force="GTC",
+                    time_in_force=TimeInForce.GTC,
                 )
             )
         )

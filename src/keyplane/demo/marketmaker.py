@@ -192,10 +192,10 @@ class MarketMaker:
         for side, price, qty in self.ladder(q):
             placed = await self._place(
                 OrderRequest(
-                    self.maker_id,
-                    q.market.symbol,
-                    side,
-                    OrderType.LIMIT,
+                    user_id=self.maker_id,
+                    symbol=q.market.symbol,
+                    side=side,
+                    type=OrderType.LIMIT,
                     quantity=qty,
                     price=price,
                     time_in_force=TimeInForce.GTC,
@@ -219,10 +219,10 @@ class MarketMaker:
         qty = self._qty_for(q.market, price, q.market.min_notional * D(self.rng.randint(2, 20)))
         placed = await self._place(
             OrderRequest(
-                self.taker_id,
-                q.market.symbol,
-                side,
-                OrderType.LIMIT,
+                user_id=self.taker_id,
+                symbol=q.market.symbol,
+                side=side,
+                type=OrderType.LIMIT,
                 quantity=qty,
                 price=price,
                 time_in_force=TimeInForce.IOC,

@@ -1,155 +1,66 @@
-"""The open batch's effects, and the one transaction that writes a closed batch.
+"""The open batch's effects, closed into the one :class:`~keyplane.store.exchange_repo.Batch` that
+a group commit writes.
 
-Commands add what they changed (:meth:`Journal.add`) as they are applied; the rows of orders and
+Commands add what they changed (:meth:`Journal.add`) as they are applied; the values of orders and
 balances are read only when the batch closes (:meth:`Journal.close`), because later commands
-keep mutating the same in-memory objects: a closed batch is a snapshot of plain row values that a
-worker thread can write (:func:`write`) while the event loop goes on applying commands.
+keep mutating the same in-memory objects: a closed batch is a snapshot that a worker thread can
+write (:func:`keyplane.store.exchange_repo.write`) while the event loop goes on applying commands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
-
-from keyplane.exchange.ledger import Ledger
+from keyplane.exchange.ledger import Account, Ledger
 from keyplane.exchange.matching import Command
-from keyplane.exchange.models import Order
-from keyplane.exchange.orders import order_row
-from keyplane.store.exchange_tables import (
-    ex_accounts,
-    ex_agg_trades,
-    ex_balances,
-    ex_entries,
-    ex_orders,
-    ex_trades,
-)
-
-ORDER_UPDATE_COLUMNS = (
-    "executed_qty",
-    "cummulative_quote_qty",
-    "locked_amount",
-    "status",
-    "is_open",
-    "update_time",
-    "update_seq",
-)
-
-
-@dataclass(kw_only=True, frozen=True, slots=True)
-class BatchRows:
-    """Everything one group commit writes, as row values."""
-
-    accounts: list[dict[str, object]]
-    entries: list[dict[str, object]]
-    balance_inserts: list[dict[str, object]]
-    balance_updates: list[dict[str, object]]
-    order_inserts: list[dict[str, Any]]
-    order_updates: list[dict[str, Any]]
-    trades: list[dict[str, Any]]
-    aggs: list[dict[str, Any]]
+from keyplane.exchange.models import AggTradeRecord, Order, TradeRecord
+from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
 
 
 @dataclass
 class Journal:
     """Effects of the commands applied since the last :meth:`close`."""
 
-    accounts: list[dict[str, object]] = field(default_factory=list)
-    entries: list[dict[str, object]] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
     balances: dict[tuple[int, str], int] = field(default_factory=dict)  # key -> time of last change
     orders: dict[int, tuple[Order, int]] = field(default_factory=dict)  # id -> (order, seq of last change)
     new_order_ids: set[int] = field(default_factory=set)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    aggs: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    aggs: list[AggTradeRecord] = field(default_factory=list)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
         entries, touched, accounts = ledger.take()
         self.accounts.extend(accounts)
-        self.entries.extend(
-            {
-                "txn": cx.seq,
-                "account_id": e.account_id,
-                "asset": e.asset,
-                "bucket": e.bucket,
-                "amount": e.amount,
-                "kind": e.kind,
-                "ref": e.ref,
-                "memo": e.memo,
-                "at": cx.now,
-            }
-            for e in entries
-        )
+        if entries:
+            self.postings.append(Posting(txn=cx.seq, at=cx.now, entries=entries))
         for key in touched:
             self.balances[key] = cx.now
         for order_id, order in cx.orders.items():
             self.orders[order_id] = (order, cx.seq)
         self.new_order_ids |= cx.new_order_ids
         self.trades.extend(cx.trades)
-        self.aggs.extend({k: v for k, v in a.items() if k != "_taker"} for a in cx.aggs)
+        self.aggs.extend(cx.aggs)
 
-    def close(self, ledger: Ledger) -> BatchRows:
-        """Snapshot the rows of everything recorded so far and start afresh."""
-        inserts, updates = ledger.balance_rows(self.balances)
-        rows = [(order_row(o, seq), o.order_id in self.new_order_ids) for o, seq in self.orders.values()]
-        batch = BatchRows(
+    def close(self, ledger: Ledger) -> Batch:
+        """Snapshot everything recorded so far and start afresh."""
+        inserts, updates = ledger.snapshot(self.balances)
+        new_orders: list[OrderVersion] = []
+        changed_orders: list[OrderVersion] = []
+        for order, seq in self.orders.values():
+            version = OrderVersion(order=order.snapshot(), seq=seq)
+            (new_orders if order.order_id in self.new_order_ids else changed_orders).append(version)
+        batch = Batch(
             accounts=self.accounts,
-            entries=self.entries,
+            postings=self.postings,
             balance_inserts=inserts,
             balance_updates=updates,
-            order_inserts=[r for r, new in rows if new],
-            order_updates=[
-                {"o_id": r["id"], **{"o_" + c: r[c] for c in ORDER_UPDATE_COLUMNS}}
-                for r, new in rows
-                if not new
-            ],
+            order_inserts=new_orders,
+            order_updates=changed_orders,
             trades=self.trades,
             aggs=self.aggs,
         )
-        self.accounts, self.entries, self.balances, self.orders = [], [], {}, {}
+        self.accounts, self.postings, self.balances, self.orders = [], [], {}, {}
         self.new_order_ids, self.trades, self.aggs = set(), [], []
         return batch
-
-
-def write(conn: Connection, batch: BatchRows) -> None:
-    """Write one closed batch inside the caller's transaction (parents before children)."""
-    if batch.accounts:
-        conn.execute(ex_accounts.insert(), batch.accounts)
-    if batch.order_inserts:
-        conn.execute(ex_orders.insert(), batch.order_inserts)
-    if batch.order_updates:
-        conn.execute(
-            update(ex_orders)
-            .where(ex_orders.c.id == bindparam("o_id"))
-            .values({c: bindparam("o_" + c) for c in ORDER_UPDATE_COLUMNS}),
-            batch.order_updates,
-        )
-    if batch.trades:
-        conn.execute(ex_trades.insert(), batch.trades)
-    if batch.aggs:
-        conn.execute(ex_agg_trades.insert(), batch.aggs)
-    if batch.entries:
-        conn.execute(ex_entries.insert(), batch.entries)
-    if batch.balance_inserts:
-        conn.execute(
-            ex_balances.insert(),
-            [
-                {
-                    "account_id": r["b_account"],
-                    "asset": r["b_asset"],
-                    "free": r["b_free"],
-                    "locked": r["b_locked"],
-                    "updated_at": r["b_at"],
-                }
-                for r in batch.balance_inserts
-            ],
-        )
-    if batch.balance_updates:
-        conn.execute(
-            update(ex_balances)
-            .where(ex_balances.c.account_id == bindparam("b_account"))
-            .where(ex_balances.c.asset == bindparam("b_asset"))
-            .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
-            batch.balance_updates,
-        )

@@ -1,7 +1,7 @@
-"""Market data computed from the engine's own trades table: trades, aggTrades, klines, tickers.
+"""Market data computed from the engine's own trades: trades, aggTrades, klines, tickers.
 
-Correctness over cleverness: each query reads the trades it needs (indexed by symbol and time
-or id) and aggregates in Python with ``Decimal``. Book-derived values (depth, best bid/ask) are
+Correctness over cleverness: each query reads the trades it needs from the repository (indexed by
+symbol and time or id) and aggregates in Python with ``Decimal``. Book-derived values (depth, best bid/ask) are
 passed in by the service, which owns the books.
 """
 
@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from keyplane.exchange.errors import InvalidInterval
-from keyplane.exchange.models import AggTrade, PublicTrade
+from keyplane.exchange.models import AggTrade, PublicTrade, TradeRecord
 from keyplane.exchange.orders import clamp_limit
-from keyplane.store.exchange_tables import ex_agg_trades, ex_trades
+from keyplane.store import exchange_repo as repo
 
 ZERO = Decimal(0)
 SECOND, MINUTE, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
@@ -43,7 +43,7 @@ INTERVALS: dict[str, int] = {
 WEEK_OFFSET = 4 * DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Kline:
     open_time: int
     open: Decimal
@@ -75,7 +75,7 @@ class Kline:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Ticker24h:
     symbol: str
     price_change: Decimal
@@ -100,7 +100,7 @@ class Ticker24h:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class BookTicker:
     symbol: str
     bid_price: Decimal
@@ -164,14 +164,14 @@ def prev_open(interval: str, start: int) -> int:
 
 
 # -- queries -------------------------------------------------------------------------------
+def _public(t: TradeRecord) -> PublicTrade:
+    return PublicTrade(
+        id=t.id, price=t.price, qty=t.qty, quote_qty=t.quote_qty, time=t.time, is_buyer_maker=t.is_buyer_maker
+    )
+
+
 def recent_trades(conn: Connection, symbol: str, limit: int | None) -> list[PublicTrade]:
-    n = clamp_limit(limit, 500, 1000)
-    c = ex_trades.c
-    rows = conn.execute(select(ex_trades).where(c.symbol == symbol).order_by(c.id.desc()).limit(n)).mappings()
-    return [
-        PublicTrade(r["id"], r["price"], r["qty"], r["quote_qty"], r["time"], r["is_buyer_maker"])
-        for r in reversed(list(rows))
-    ]
+    return [_public(t) for t in repo.recent_trades(conn, symbol, clamp_limit(limit, 500, 1000))]
 
 
 def historical_trades(
@@ -180,13 +180,7 @@ def historical_trades(
     """``historicalTrades``: from trade ``from_id`` upwards, oldest first; the most recent without it."""
     if from_id is None:
         return recent_trades(conn, symbol, limit)
-    n = clamp_limit(limit, 500, 1000)
-    c = ex_trades.c
-    q = select(ex_trades).where(c.symbol == symbol, c.id >= from_id).order_by(c.id).limit(n)
-    return [
-        PublicTrade(r["id"], r["price"], r["qty"], r["quote_qty"], r["time"], r["is_buyer_maker"])
-        for r in conn.execute(q).mappings()
-    ]
+    return [_public(t) for t in repo.trades_from(conn, symbol, from_id, clamp_limit(limit, 500, 1000))]
 
 
 def agg_trades(
@@ -198,42 +192,7 @@ def agg_trades(
     limit: int | None,
 ) -> list[AggTrade]:
     n = clamp_limit(limit, 500, 1000)
-    c = ex_agg_trades.c
-    q = select(ex_agg_trades).where(c.symbol == symbol)
-    if from_id is not None:
-        q = q.where(c.id >= from_id)
-    if start_time is not None:
-        q = q.where(c.time >= start_time)
-    if end_time is not None:
-        q = q.where(c.time <= end_time)
-    newest = from_id is None and start_time is None
-    rows = list(conn.execute(q.order_by(c.id.desc() if newest else c.id).limit(n)).mappings())
-    if newest:
-        rows.reverse()
-    return [
-        AggTrade(
-            r["id"],
-            r["price"],
-            r["qty"],
-            r["first_trade_id"],
-            r["last_trade_id"],
-            r["time"],
-            r["is_buyer_maker"],
-        )
-        for r in rows
-    ]
-
-
-def _trades_between(conn: Connection, symbol: str, start: int, end: int) -> list[Any]:
-    c = ex_trades.c
-    q = select(ex_trades).where(c.symbol == symbol, c.time >= start, c.time <= end).order_by(c.id)
-    return list(conn.execute(q).mappings())
-
-
-def _last_before(conn: Connection, symbol: str, t: int) -> Any:
-    c = ex_trades.c
-    q = select(ex_trades).where(c.symbol == symbol, c.time < t).order_by(c.id.desc()).limit(1)
-    return conn.execute(q).mappings().first()
+    return repo.agg_trades(conn, symbol, from_id, start_time, end_time, n)
 
 
 def klines(
@@ -255,21 +214,20 @@ def klines(
         first = open_time(interval, end)
         for _ in range(n - 1):
             first = prev_open(interval, first)
-    c = ex_trades.c
-    first_trade = conn.execute(select(func.min(c.time)).where(c.symbol == symbol)).scalar()
+    first_trade = repo.first_trade_time(conn, symbol)
     if first_trade is None:
         return []
     first = max(first, open_time(interval, first_trade))
     if first > end:
         return []
-    prev = _last_before(conn, symbol, first)
-    close = prev["price"] if prev is not None else None
+    prev = repo.last_trade_before(conn, symbol, first)
+    close = prev.price if prev is not None else None
     buckets: list[int] = []
     t = first
     while t <= end and len(buckets) < n:
         buckets.append(t)
         t = next_open(interval, t)
-    trades = _trades_between(conn, symbol, buckets[0], next_open(interval, buckets[-1]) - 1)
+    trades = repo.trades_between(conn, symbol, buckets[0], next_open(interval, buckets[-1]) - 1)
     out: list[Kline] = []
     i = 0
     for b in buckets:
@@ -277,22 +235,36 @@ def klines(
         o = h = lo = close
         vol = qv = tbb = tbq = ZERO
         count = 0
-        while i < len(trades) and trades[i]["time"] < nb:
+        while i < len(trades) and trades[i].time < nb:
             r = trades[i]
-            p = r["price"]
+            p = r.price
             if count == 0 or o is None or h is None or lo is None:
                 o = h = lo = p
             h, lo, close = max(h, p), min(lo, p), p
-            vol += r["qty"]
-            qv += r["quote_qty"]
-            if not r["is_buyer_maker"]:
-                tbb += r["qty"]
-                tbq += r["quote_qty"]
+            vol += r.qty
+            qv += r.quote_qty
+            if not r.is_buyer_maker:
+                tbb += r.qty
+                tbq += r.quote_qty
             count += 1
             i += 1
         if close is None or o is None or h is None or lo is None:
             continue
-        out.append(Kline(b, o, h, lo, close, vol, nb - 1, qv, count, tbb, tbq))
+        out.append(
+            Kline(
+                open_time=b,
+                open=o,
+                high=h,
+                low=lo,
+                close=close,
+                volume=vol,
+                close_time=nb - 1,
+                quote_volume=qv,
+                trades=count,
+                taker_buy_base=tbb,
+                taker_buy_quote=tbq,
+            )
+        )
     return out
 
 
@@ -304,82 +276,81 @@ def ticker_24h(
     ask: tuple[Decimal, Decimal] | None,
 ) -> Ticker24h:
     start = now - DAY
-    rows = _trades_between(conn, symbol, start, now)
-    prev = _last_before(conn, symbol, start)
-    prev_close = prev["price"] if prev is not None else ZERO
+    rows = repo.trades_between(conn, symbol, start, now)
+    prev = repo.last_trade_before(conn, symbol, start)
+    prev_close = prev.price if prev is not None else ZERO
     bid_p, bid_q = bid or (ZERO, ZERO)
     ask_p, ask_q = ask or (ZERO, ZERO)
     if not rows:
         last = prev_close
         return Ticker24h(
-            symbol,
-            ZERO,
-            ZERO,
-            ZERO,
-            prev_close,
-            last,
-            ZERO,
-            bid_p,
-            bid_q,
-            ask_p,
-            ask_q,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-            start,
-            now,
-            -1,
-            -1,
-            0,
+            symbol=symbol,
+            price_change=ZERO,
+            price_change_percent=ZERO,
+            weighted_avg_price=ZERO,
+            prev_close_price=prev_close,
+            last_price=last,
+            last_qty=ZERO,
+            bid_price=bid_p,
+            bid_qty=bid_q,
+            ask_price=ask_p,
+            ask_qty=ask_q,
+            open_price=ZERO,
+            high_price=ZERO,
+            low_price=ZERO,
+            volume=ZERO,
+            quote_volume=ZERO,
+            open_time=start,
+            close_time=now,
+            first_id=-1,
+            last_id=-1,
+            count=0,
         )
-    prices = [r["price"] for r in rows]
-    vol = sum((r["qty"] for r in rows), ZERO)
-    qvol = sum((r["quote_qty"] for r in rows), ZERO)
+    prices = [r.price for r in rows]
+    vol = sum((r.qty for r in rows), ZERO)
+    qvol = sum((r.quote_qty for r in rows), ZERO)
     open_p, last_p = prices[0], prices[-1]
     change = last_p - open_p
     pct = (change * 100 / open_p).quantize(Decimal("0.001"))
     wavg = (qvol / vol).quantize(Decimal("1e-8")) if vol else ZERO
     return Ticker24h(
-        symbol,
-        change,
-        pct,
-        wavg,
-        prev_close,
-        last_p,
-        rows[-1]["qty"],
-        bid_p,
-        bid_q,
-        ask_p,
-        ask_q,
-        open_p,
-        max(prices),
-        min(prices),
-        vol,
-        qvol,
-        start,
-        now,
-        rows[0]["id"],
-        rows[-1]["id"],
-        len(rows),
+        symbol=symbol,
+        price_change=change,
+        price_change_percent=pct,
+        weighted_avg_price=wavg,
+        prev_close_price=prev_close,
+        last_price=last_p,
+        last_qty=rows[-1].qty,
+        bid_price=bid_p,
+        bid_qty=bid_q,
+        ask_price=ask_p,
+        ask_qty=ask_q,
+        open_price=open_p,
+        high_price=max(prices),
+        low_price=min(prices),
+        volume=vol,
+        quote_volume=qvol,
+        open_time=start,
+        close_time=now,
+        first_id=rows[0].id,
+        last_id=rows[-1].id,
+        count=len(rows),
     )
 
 
 def last_price(conn: Connection, symbol: str) -> Decimal:
-    c = ex_trades.c
-    r = conn.execute(select(c.price).where(c.symbol == symbol).order_by(c.id.desc()).limit(1)).first()
-    return r[0] if r else ZERO
+    price = repo.last_price(conn, symbol)
+    return price if price is not None else ZERO
 
 
 def avg_price(conn: Connection, symbol: str, now: int, mins: int = 5) -> AvgPrice:
     """Volume-weighted price of the last ``mins`` minutes; the last price if none; 0 if never traded."""
-    rows = _trades_between(conn, symbol, now - mins * MINUTE, now)
-    vol = sum((r["qty"] for r in rows), ZERO)
+    rows = repo.trades_between(conn, symbol, now - mins * MINUTE, now)
+    vol = sum((r.qty for r in rows), ZERO)
     if rows and vol:
-        price = (sum((r["quote_qty"] for r in rows), ZERO) / vol).quantize(Decimal("1e-8"))
-        return AvgPrice(mins, price, rows[-1]["time"])
-    prev = _last_before(conn, symbol, now + 1)
+        price = (sum((r.quote_qty for r in rows), ZERO) / vol).quantize(Decimal("1e-8"))
+        return AvgPrice(mins, price, rows[-1].time)
+    prev = repo.last_trade_before(conn, symbol, now + 1)
     if prev is None:
         return AvgPrice(mins, ZERO, now)
-    return AvgPrice(mins, prev["price"], prev["time"])
+    return AvgPrice(mins, prev.price, prev.time)

@@ -1,7 +1,8 @@
-"""Market and asset configuration, Binance-style filters, and their rows in the database.
+"""Market and asset configuration and Binance-style filters.
 
 A market is a table of numbers (``MarketSpec``); filters are checked with ``Decimal`` only.
-To add a market, insert a ``MarketSpec`` with :func:`save_markets`; the DB is the record.
+To add a market, pass a ``MarketSpec`` to ``Exchange.add_markets`` (stored by
+:func:`keyplane.store.exchange_repo.save_markets`); the DB is the record.
 
 A market must let the engine stay exact (:func:`check_exact`): tick and step decimals together fit
 the quote asset's precision, so every price x quantity is an amount the ledger holds as it is.
@@ -9,15 +10,12 @@ the quote asset's precision, so every price x quantity is an amount the ledger h
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import Connection, select
-
 from keyplane.exchange.amounts import floor_div
 from keyplane.exchange.errors import FilterFailure, InvalidParameter
-from keyplane.store.exchange_tables import ex_assets, ex_markets
 from keyplane.store.types import MONEY_SCALE, decimal_places
 
 D = Decimal
@@ -32,8 +30,10 @@ class StpMode(str, Enum):
     EXPIRE_BOTH = "EXPIRE_BOTH"
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class AssetSpec:
+    """An asset: ``precision`` is the decimals the ledger holds it to."""
+
     code: str
     name: str
     precision: int = 8
@@ -41,8 +41,10 @@ class AssetSpec:
     withdraw_min: Decimal = NIL
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class MarketSpec:
+    """A spot market and its filters; a filter whose parameter is 0 is disabled."""
+
     symbol: str
     base: str
     quote: str
@@ -134,10 +136,10 @@ def exact_lots(market: MarketSpec, assets: dict[str, AssetSpec]) -> MarketSpec:
 
 def default_assets() -> list[AssetSpec]:
     return [
-        AssetSpec("BTC", "Bitcoin", 8, D("0.0002"), D("0.001")),
-        AssetSpec("ETH", "Ethereum", 8, D("0.002"), D("0.01")),
-        AssetSpec("SOL", "Solana", 8, D("0.01"), D("0.1")),
-        AssetSpec("USDT", "TetherUS", 8, D("1"), D("10")),
+        AssetSpec(code="BTC", name="Bitcoin", precision=8, withdraw_fee=D("0.0002"), withdraw_min=D("0.001")),
+        AssetSpec(code="ETH", name="Ethereum", precision=8, withdraw_fee=D("0.002"), withdraw_min=D("0.01")),
+        AssetSpec(code="SOL", name="Solana", precision=8, withdraw_fee=D("0.01"), withdraw_min=D("0.1")),
+        AssetSpec(code="USDT", name="TetherUS", precision=8, withdraw_fee=D("1"), withdraw_min=D("10")),
     ]
 
 
@@ -145,84 +147,55 @@ def default_markets() -> list[MarketSpec]:
     """BTCUSDT, ETHUSDT, ETHBTC, SOLUSDT with Binance-like filters and 0.1% fees."""
     return [
         MarketSpec(
-            "BTCUSDT",
-            "BTC",
-            "USDT",
-            D("0.01"),
-            D("0.00001"),
-            D("0.00001"),
-            D("9000"),
-            D("5"),
-            D("9000000"),
+            symbol="BTCUSDT",
+            base="BTC",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.00001"),
+            min_qty=D("0.00001"),
+            max_qty=D("9000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("1000000"),
         ),
         MarketSpec(
-            "ETHUSDT",
-            "ETH",
-            "USDT",
-            D("0.01"),
-            D("0.0001"),
-            D("0.0001"),
-            D("9000"),
-            D("5"),
-            D("9000000"),
+            symbol="ETHUSDT",
+            base="ETH",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.0001"),
+            min_qty=D("0.0001"),
+            max_qty=D("9000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("1000000"),
         ),
         MarketSpec(
-            "ETHBTC",
-            "ETH",
-            "BTC",
-            D("0.00001"),
-            D("0.001"),  # tick x step decimals must fit BTC's 8 (check_exact)
-            D("0.001"),
-            D("100000"),
-            D("0.0001"),
-            D("9000000"),
+            symbol="ETHBTC",
+            base="ETH",
+            quote="BTC",
+            tick_size=D("0.00001"),
+            step_size=D("0.001"),  # tick x step decimals must fit BTC's 8 (check_exact)
+            min_qty=D("0.001"),
+            max_qty=D("100000"),
+            min_notional=D("0.0001"),
+            max_notional=D("9000000"),
             min_price=D("0.00001"),
             max_price=D("922327"),
         ),
         MarketSpec(
-            "SOLUSDT",
-            "SOL",
-            "USDT",
-            D("0.01"),
-            D("0.001"),
-            D("0.001"),
-            D("90000"),
-            D("5"),
-            D("9000000"),
+            symbol="SOLUSDT",
+            base="SOL",
+            quote="USDT",
+            tick_size=D("0.01"),
+            step_size=D("0.001"),
+            min_qty=D("0.001"),
+            max_qty=D("90000"),
+            min_notional=D("5"),
+            max_notional=D("9000000"),
             min_price=D("0.01"),
             max_price=D("100000"),
         ),
     ]
-
-
-def save_assets(conn: Connection, assets: list[AssetSpec]) -> None:
-    if assets:
-        conn.execute(ex_assets.insert(), [asdict(a) for a in assets])
-
-
-def save_markets(conn: Connection, markets: list[MarketSpec]) -> None:
-    rows = []
-    for m in markets:
-        row = asdict(m)
-        row["stp_mode"] = m.stp_mode.value
-        rows.append(row)
-    if rows:
-        conn.execute(ex_markets.insert(), rows)
-
-
-def load_assets(conn: Connection) -> dict[str, AssetSpec]:
-    rows = conn.execute(select(ex_assets).order_by(ex_assets.c.code)).mappings()
-    return {r["code"]: AssetSpec(**dict(r)) for r in rows}
-
-
-def load_markets(conn: Connection) -> dict[str, MarketSpec]:
-    out: dict[str, MarketSpec] = {}
-    for r in conn.execute(select(ex_markets).order_by(ex_markets.c.symbol)).mappings():
-        row = dict(r)
-        row["stp_mode"] = StpMode(row["stp_mode"])
-        out[row["symbol"]] = MarketSpec(**row)
-    return out

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from keyplane.exchange.amounts import floor_to
 from keyplane.exchange.book import OrderBook
-from keyplane.exchange.ledger import FEE_ACCOUNT, FREE, LOCKED, Entry, Ledger
+from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, Entry, EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import Fill, Order, OrderStatus, OrderType, Side
+from keyplane.exchange.models import AggTradeRecord, Fill, Order, OrderStatus, OrderType, Side, TradeRecord
 
 ZERO = Decimal(0)
 
 
-@dataclass
+@dataclass(kw_only=True, slots=True)
 class Command:
     """What one command changed; the service writes it in one transaction."""
 
@@ -36,8 +35,8 @@ class Command:
     next_agg_id: int
     orders: dict[int, Order] = field(default_factory=dict)
     new_order_ids: set[int] = field(default_factory=set)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    aggs: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    aggs: list[AggTradeRecord] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
 
     def touch(self, order: Order) -> None:
@@ -148,16 +147,20 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
     reserved = qty * buyer.price if buyer.type is not OrderType.MARKET else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
+    trade, fee, free, locked = EntryKind.TRADE, EntryKind.FEE, Bucket.FREE, Bucket.LOCKED
     entries: list[Entry] = [
-        Entry(b_acc, q, LOCKED, -reserved, "trade", tid, ""),
-        Entry(s_acc, q, FREE, cost - fee_s, "trade", tid, ""),
-        Entry(FEE_ACCOUNT, q, FREE, fee_s, "fee", tid, ""),
-        Entry(s_acc, b, LOCKED, -qty, "trade", tid, ""),
-        Entry(b_acc, b, FREE, qty - fee_b, "trade", tid, ""),
-        Entry(FEE_ACCOUNT, b, FREE, fee_b, "fee", tid, ""),
+        Entry(account_id=b_acc, asset=q, bucket=locked, amount=-reserved, kind=trade, ref=tid),
+        Entry(account_id=s_acc, asset=q, bucket=free, amount=cost - fee_s, kind=trade, ref=tid),
+        Entry(account_id=FEE_ACCOUNT, asset=q, bucket=free, amount=fee_s, kind=fee, ref=tid),
+        Entry(account_id=s_acc, asset=b, bucket=locked, amount=-qty, kind=trade, ref=tid),
+        Entry(account_id=b_acc, asset=b, bucket=free, amount=qty - fee_b, kind=trade, ref=tid),
+        Entry(account_id=FEE_ACCOUNT, asset=b, bucket=free, amount=fee_b, kind=fee, ref=tid),
     ]
     if reserved != cost:
-        entries.append(Entry(b_acc, q, FREE, reserved - cost, "refund", tid, ""))
+        refund = EntryKind.REFUND
+        entries.append(
+            Entry(account_id=b_acc, asset=q, bucket=free, amount=reserved - cost, kind=refund, ref=tid)
+        )
     ledger.post([e for e in entries if e.amount])
     buyer.locked_amount -= reserved
     seller.locked_amount -= qty
@@ -170,41 +173,43 @@ def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger:
     else:
         maker.status = OrderStatus.PARTIALLY_FILLED
     cx.trades.append(
-        {
-            "id": tid,
-            "symbol": market.symbol,
-            "price": price,
-            "qty": qty,
-            "quote_qty": cost,
-            "time": cx.now,
-            "is_buyer_maker": buyer is maker,
-            "buyer_order_id": buyer.order_id,
-            "seller_order_id": seller.order_id,
-            "buyer_user_id": buyer.user_id,
-            "seller_user_id": seller.user_id,
-            "buyer_fee": fee_b,
-            "seller_fee": fee_s,
-        }
+        TradeRecord(
+            id=tid,
+            symbol=market.symbol,
+            price=price,
+            qty=qty,
+            quote_qty=cost,
+            time=cx.now,
+            is_buyer_maker=buyer is maker,
+            buyer_order_id=buyer.order_id,
+            seller_order_id=seller.order_id,
+            buyer_user_id=buyer.user_id,
+            seller_user_id=seller.user_id,
+            buyer_fee=fee_b,
+            seller_fee=fee_s,
+        )
     )
     taker_fee, taker_fee_asset = (fee_b, b) if taker is buyer else (fee_s, q)
-    cx.fills.append(Fill(tid, price, qty, taker_fee, taker_fee_asset))
+    cx.fills.append(
+        Fill(trade_id=tid, price=price, qty=qty, commission=taker_fee, commission_asset=taker_fee_asset)
+    )
     last = cx.aggs[-1] if cx.aggs else None
-    if last is not None and last["_taker"] == taker.order_id and last["price"] == price:
-        last["qty"] += qty
-        last["last_trade_id"] = tid
+    if last is not None and last.taker_order_id == taker.order_id and last.price == price:
+        last.qty += qty
+        last.last_trade_id = tid
     else:
         cx.aggs.append(
-            {
-                "id": cx.next_agg_id,
-                "symbol": market.symbol,
-                "price": price,
-                "qty": qty,
-                "first_trade_id": tid,
-                "last_trade_id": tid,
-                "time": cx.now,
-                "is_buyer_maker": buyer is maker,
-                "_taker": taker.order_id,
-            }
+            AggTradeRecord(
+                id=cx.next_agg_id,
+                symbol=market.symbol,
+                price=price,
+                qty=qty,
+                first_trade_id=tid,
+                last_trade_id=tid,
+                time=cx.now,
+                is_buyer_maker=buyer is maker,
+                taker_order_id=taker.order_id,
+            )
         )
         cx.next_agg_id += 1
 

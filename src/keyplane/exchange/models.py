@@ -45,7 +45,7 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
-@dataclass
+@dataclass(kw_only=True, slots=True)
 class Order:
     """An order as the engine holds it. ``price`` is 0 for MARKET orders, as on Binance.
 
@@ -71,6 +71,30 @@ class Order:
     working_time: int
     locked_amount: Decimal = ZERO
 
+    def snapshot(self) -> Order:
+        """A copy that later commands do not change (``dataclasses.replace`` does the same, slower:
+        the journal takes one of every order a command touched)."""
+        return Order(
+            order_id=self.order_id,
+            client_order_id=self.client_order_id,
+            user_id=self.user_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            time_in_force=self.time_in_force,
+            price=self.price,
+            orig_qty=self.orig_qty,
+            orig_quote_order_qty=self.orig_quote_order_qty,
+            executed_qty=self.executed_qty,
+            cummulative_quote_qty=self.cummulative_quote_qty,
+            status=self.status,
+            self_trade_prevention_mode=self.self_trade_prevention_mode,
+            time=self.time,
+            update_time=self.update_time,
+            working_time=self.working_time,
+            locked_amount=self.locked_amount,
+        )
+
     @property
     def remaining_qty(self) -> Decimal:
         return self.orig_qty - self.executed_qty
@@ -80,7 +104,7 @@ class Order:
         return self.status.is_open
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Fill:
     """One fill of a just-placed order (``fills`` of the FULL response)."""
 
@@ -91,7 +115,7 @@ class Fill:
     commission_asset: str
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class PlacedOrder:
     """The answer to a new order: its state after matching, and its fills."""
 
@@ -99,7 +123,7 @@ class PlacedOrder:
     fills: list[Fill] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Trade:
     """A trade from one account's point of view (``myTrades``)."""
 
@@ -117,7 +141,44 @@ class Trade:
     is_best_match: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
+class TradeRecord:
+    """One trade as the engine made it, both sides and both fees; what ``ex_trades`` holds."""
+
+    id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    time: int
+    is_buyer_maker: bool
+    buyer_order_id: int
+    seller_order_id: int
+    buyer_user_id: int
+    seller_user_id: int
+    buyer_fee: Decimal
+    seller_fee: Decimal
+
+
+@dataclass(kw_only=True, slots=True)
+class AggTradeRecord:
+    """Consecutive fills of one taker at one price; what ``ex_agg_trades`` holds.
+
+    It grows (``qty``, ``last_trade_id``) while its taker fills at the same price; the taker's
+    ``taker_order_id`` is how a fill finds its aggregate and is not stored."""
+
+    id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    first_trade_id: int
+    last_trade_id: int
+    time: int
+    is_buyer_maker: bool
+    taker_order_id: int
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
 class PublicTrade:
     """A trade as the public sees it (``trades``)."""
 
@@ -130,7 +191,7 @@ class PublicTrade:
     is_best_match: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class AggTrade:
     """``aggTrades`` row: a, p, q, f, l, T, m (M is always true)."""
 
@@ -144,8 +205,10 @@ class AggTrade:
     is_best_match: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Balance:
+    """One asset of one account, as ``account`` lists it and a credit answers."""
+
     asset: str
     free: Decimal
     locked: Decimal

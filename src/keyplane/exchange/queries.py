@@ -18,7 +18,8 @@ from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import InvalidSymbol
 from keyplane.exchange.markets import MarketSpec
 from keyplane.exchange.models import AggTrade, Order, PublicTrade, Trade
-from keyplane.exchange.orders import all_orders, clamp_limit, my_trades
+from keyplane.exchange.orders import account_trades, clamp_limit
+from keyplane.store import exchange_repo as repo
 
 ZERO = Decimal(0)
 BestPrice = tuple[Decimal, Decimal] | None
@@ -70,8 +71,9 @@ class ExchangeQueries:
         limit: int | None = None,
     ) -> list[Order]:
         self._market(symbol)
+        n = clamp_limit(limit, 500, 1000)
         with self.engine.connect() as conn:
-            return all_orders(conn, user_id, symbol, order_id, start_time, end_time, limit)
+            return repo.all_orders(conn, user_id, symbol, order_id, start_time, end_time, n)
 
     def my_trades(
         self,
@@ -84,8 +86,12 @@ class ExchangeQueries:
         limit: int | None = None,
     ) -> list[Trade]:
         market = self._market(symbol)
+        n = clamp_limit(limit, 500, 1000)
         with self.engine.connect() as conn:
-            return my_trades(conn, user_id, market, order_id, start_time, end_time, from_id, limit)
+            records = repo.trades_of(conn, user_id, symbol, order_id, start_time, end_time, from_id, n)
+        trades = account_trades(records, user_id, market, order_id)
+        newest = from_id is None and start_time is None  # the last n; else the first n
+        return trades[-n:] if newest else trades[:n]
 
     # -- market data -----------------------------------------------------------------------
     def depth(self, symbol: str, limit: int | None = None) -> md.Depth:
@@ -154,7 +160,9 @@ class ExchangeQueries:
         self._market(symbol)
         bid, ask = self.best_prices(symbol)
         bid, ask = bid or (ZERO, ZERO), ask or (ZERO, ZERO)
-        return md.BookTicker(symbol, bid[0], bid[1], ask[0], ask[1])
+        return md.BookTicker(
+            symbol=symbol, bid_price=bid[0], bid_qty=bid[1], ask_price=ask[0], ask_qty=ask[1]
+        )
 
     def avg_price(self, symbol: str) -> md.AvgPrice:
         self._market(symbol)

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
-from keyplane.exchange import journal
 from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import (
@@ -34,17 +33,13 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
-from keyplane.exchange.journal import BatchRows, Journal
+from keyplane.exchange.journal import Journal
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
     check_exact,
     default_assets,
     default_markets,
-    load_assets,
-    load_markets,
-    save_assets,
-    save_markets,
 )
 from keyplane.exchange.matching import (
     Command,
@@ -64,11 +59,13 @@ from keyplane.exchange.models import (
     Side,
     TimeInForce,
 )
-from keyplane.exchange.orders import OrderRequest, find_order, validate
+from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
 from keyplane.exchange.state import State, read_state
-from keyplane.store.tables import users
+from keyplane.store import exchange_repo as repo
+from keyplane.store import key_repo
+from keyplane.store.exchange_repo import Batch
 
 ZERO = Decimal(0)
 
@@ -94,9 +91,9 @@ class Exchange(ExchangeQueries):
         self._fence = fence
         if seed_defaults:
             with engine.begin() as conn:
-                if not load_markets(conn):
+                if not repo.load_markets(conn):
                     self._seed(conn, default_assets(), default_markets())
-        self.sequencer: Sequencer[BatchRows, State] = Sequencer(
+        self.sequencer: Sequencer[Batch, State] = Sequencer(
             close=lambda: self._journal.close(self.ledger),
             write=self._write,
             read=self._read,
@@ -107,11 +104,11 @@ class Exchange(ExchangeQueries):
     # -- state -----------------------------------------------------------------------------
     @staticmethod
     def _seed(conn: Connection, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
-        known = {**load_assets(conn), **{a.code: a for a in assets}}
+        known = {**repo.load_assets(conn), **{a.code: a for a in assets}}
         for m in markets:
             check_exact(m, known)
-        save_assets(conn, assets)
-        save_markets(conn, markets)
+        repo.save_assets(conn, assets)
+        repo.save_markets(conn, markets)
 
     def _read(self) -> State:
         return read_state(self.engine)
@@ -129,11 +126,11 @@ class Exchange(ExchangeQueries):
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self._journal = Journal()
 
-    def _write(self, batch: BatchRows) -> None:
+    def _write(self, batch: Batch) -> None:
         with self.engine.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
-            journal.write(conn, batch)
+            repo.write(conn, batch)
 
     def add_markets(self, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
         """Add assets and markets (new codes and symbols only) and load them; only while idle."""
@@ -152,7 +149,9 @@ class Exchange(ExchangeQueries):
         """The mutation of one command: on success its effects join the open batch; on failure the
         open batch is abandoned and memory rebuilt (see :meth:`Sequencer.abort`)."""
         self._seq += 1
-        cx = Command(self._seq, self.now(), self._next_trade_id, self._next_agg_id)
+        cx = Command(
+            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
+        )
         try:
             yield cx
         except ExchangeError as error:
@@ -178,7 +177,7 @@ class Exchange(ExchangeQueries):
 
         def exists() -> bool:
             with self.engine.connect() as conn:
-                return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+                return key_repo.user_by_id(conn, user_id) is not None
 
         if not await asyncio.to_thread(exists):
             raise InvalidParameter.invalid("user_id")
@@ -203,7 +202,9 @@ class Exchange(ExchangeQueries):
         acc = self.ledger.open_account(user_id)
         with self._command():
             self.ledger.credit(acc, asset, amount, actor[:128])
-        balance = Balance(asset, self.ledger.free(acc, asset), self.ledger.locked(acc, asset))
+        balance = Balance(
+            asset=asset, free=self.ledger.free(acc, asset), locked=self.ledger.locked(acc, asset)
+        )
         await self.sequencer.applied()
         return balance
 
@@ -212,17 +213,19 @@ class Exchange(ExchangeQueries):
         self._current()
         acc = self.ledger.account_of(user_id)
         if acc is None:
-            return [Balance(a, ZERO, ZERO) for a in self.assets]
-        return [Balance(a, self.ledger.free(acc, a), self.ledger.locked(acc, a)) for a in self.assets]
+            return [Balance(asset=a, free=ZERO, locked=ZERO) for a in self.assets]
+        return [
+            Balance(asset=a, free=self.ledger.free(acc, a), locked=self.ledger.locked(acc, a))
+            for a in self.assets
+        ]
 
     # -- orders ----------------------------------------------------------------------------
     @exact_command
     async def place_order(self, req: OrderRequest) -> PlacedOrder:
         """Validate, lock funds, match and (for a GTC remainder) rest a new order."""
         market = self._market(req.symbol)
-        is_market = getattr(req.type, "value", req.type) == OrderType.MARKET.value
         avg = ZERO
-        if is_market and req.quantity is not None:
+        if req.type is OrderType.MARKET and req.quantity is not None:
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
         await self._known(req.user_id)
         await self.sequencer.ready()
@@ -246,23 +249,23 @@ class Exchange(ExchangeQueries):
             raise WouldTakeAsMaker()
         with self._command() as cx:
             order = Order(
-                self._next_order_id,
-                v.client_order_id,
-                req.user_id,
-                market.symbol,
-                v.side,
-                v.type,
-                v.time_in_force,
-                v.price,
-                v.quantity,
-                v.quote_order_qty,
-                ZERO,
-                ZERO,
-                OrderStatus.NEW,
-                v.stp_mode,
-                cx.now,
-                cx.now,
-                cx.now,
+                order_id=self._next_order_id,
+                client_order_id=v.client_order_id,
+                user_id=req.user_id,
+                symbol=market.symbol,
+                side=v.side,
+                type=v.type,
+                time_in_force=v.time_in_force,
+                price=v.price,
+                orig_qty=v.quantity,
+                orig_quote_order_qty=v.quote_order_qty,
+                executed_qty=ZERO,
+                cummulative_quote_qty=ZERO,
+                status=OrderStatus.NEW,
+                self_trade_prevention_mode=v.stp_mode,
+                time=cx.now,
+                update_time=cx.now,
+                working_time=cx.now,
             )
             self._next_order_id += 1
             cx.new_order_ids.add(order.order_id)
@@ -279,7 +282,7 @@ class Exchange(ExchangeQueries):
             self.ledger.lock(acc, asset, lock, order.order_id)
             order.locked_amount = lock
             self._execute(order, book, market, cx)
-        placed = PlacedOrder(dataclasses.replace(order), list(cx.fills))
+        placed = PlacedOrder(order=dataclasses.replace(order), fills=list(cx.fills))
         await self.sequencer.applied()
         return placed
 
@@ -370,13 +373,17 @@ class Exchange(ExchangeQueries):
         """An open order from memory; any other from committed rows."""
         self._market(symbol)
         self._current()
+        if order_id is None and orig_client_order_id is None:
+            raise InvalidParameter(
+                "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
+            )
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is not None:
             return dataclasses.replace(order)
 
         def committed() -> Order | None:
             with self.engine.connect() as conn:
-                return find_order(conn, user_id, symbol, order_id, orig_client_order_id)
+                return repo.find_order(conn, user_id, symbol, order_id, orig_client_order_id)
 
         found = await asyncio.to_thread(committed)
         if found is None:

@@ -7,18 +7,16 @@ on the event loop in one step, so no command ever sees half of an old and half o
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import Engine
 
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.ledger import Ledger
-from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots, load_assets, load_markets
-from keyplane.exchange.orders import row_order
-from keyplane.store.exchange_tables import ex_accounts, ex_agg_trades, ex_entries, ex_orders, ex_trades
+from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.store import exchange_repo as repo
 
 
-@dataclasses.dataclass(kw_only=True)
+@dataclasses.dataclass(kw_only=True, slots=True)
 class State:
     """Everything the exchange holds in memory, as read from the database."""
 
@@ -36,36 +34,31 @@ class State:
 def read_state(engine: Engine) -> State:
     """Markets, balances, books and counters from the database (any thread)."""
     with engine.connect() as conn:
-        assets = load_assets(conn)
-        ledger = Ledger({code: a.precision for code, a in assets.items()})
-        ledger.load(conn)
-        state = State(
-            assets=assets,
-            markets={s: exact_lots(m, assets) for s, m in load_markets(conn).items()},
-            ledger=ledger,
-            books={},
-            open_ids={},
-            next_order_id=0,
-            next_trade_id=0,
-            next_agg_id=0,
-            seq=0,
+        assets = repo.load_assets(conn)
+        markets = {s: exact_lots(m, assets) for s, m in repo.load_markets(conn).items()}
+        ledger = Ledger(
+            {code: a.precision for code, a in assets.items()},
+            accounts=repo.load_accounts(conn),
+            balances=repo.load_balances(conn),
         )
-        state.books = {s: OrderBook(s) for s in state.markets}
-        rows = conn.execute(select(ex_orders).where(ex_orders.c.is_open.is_(True)).order_by(ex_orders.c.id))
-        for r in rows.mappings():
-            o = row_order(r)
-            state.books[o.symbol].add(o)
-            state.open_ids[(o.user_id, o.client_order_id)] = o.order_id
-
-        def top(col: ColumnElement[Any]) -> int:
-            return int(conn.execute(select(func.coalesce(func.max(col), 0))).scalar_one())
-
-        state.next_order_id = top(ex_orders.c.id) + 1
-        state.next_trade_id = top(ex_trades.c.id) + 1
-        state.next_agg_id = top(ex_agg_trades.c.id) + 1
-        state.seq = max(top(ex_orders.c.update_seq), top(ex_entries.c.txn))
+        books = {s: OrderBook(s) for s in markets}
+        open_ids: dict[tuple[int, str], int] = {}
+        for o in repo.open_orders(conn):
+            books[o.symbol].add(o)
+            open_ids[(o.user_id, o.client_order_id)] = o.order_id
+        last = repo.last_ids(conn)
     _, _, system_accounts = ledger.take()
     if system_accounts:
         with engine.begin() as conn:
-            conn.execute(ex_accounts.insert(), system_accounts)
-    return state
+            repo.insert_accounts(conn, system_accounts)
+    return State(
+        assets=assets,
+        markets=markets,
+        ledger=ledger,
+        books=books,
+        open_ids=open_ids,
+        next_order_id=last.order_id + 1,
+        next_trade_id=last.trade_id + 1,
+        next_agg_id=last.agg_id + 1,
+        seq=last.seq,
+    )

@@ -1,7 +1,8 @@
 """Signed order routes: new order, test order, query, cancel, open/all orders and my trades.
 
-Parameters are parsed and checked here with Binance's codes before the exchange is called; the
-exchange then applies the filters and balance checks and raises its own Binance errors.
+Parameters are parsed and checked here (a new order's in :mod:`keyplane.http.binance_new_order`)
+with Binance's codes before the exchange is called; the exchange then applies the filters and
+balance checks and raises its own Binance errors.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from keyplane.exchange.errors import InvalidParameter, InvalidSymbol, UnknownOrder
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import OrderType, Side
+from keyplane.exchange.models import OrderType
 from keyplane.exchange.orders import (
     CLIENT_ID_PATTERN,
     CLIENT_ID_RE,
@@ -24,50 +25,11 @@ from keyplane.exchange.service import Exchange
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
 from keyplane.http.binance_market import exchange
+from keyplane.http.binance_new_order import order_request
 from keyplane.http.routing import Call
 from keyplane.keys.payload import Params
 
 ZERO = Decimal(0)
-RESP_TYPES = ("ACK", "RESULT", "FULL")
-# Fields of order kinds the engine does not run (stop, iceberg, trailing, pegged, strategy).
-UNSUPPORTED = (
-    "stopPrice",
-    "trailingDelta",
-    "icebergQty",
-    "strategyId",
-    "strategyType",
-    "pegPriceType",
-    "pegOffsetValue",
-    "pegOffsetType",
-)
-
-
-def _order_request(call: Call) -> tuple[OrderRequest, str]:
-    """Parse a new order and its response type; raises before anything is placed."""
-    q = call.params
-    symbol, side, otype = p.symbol(q), p.required(q, "side"), p.required(q, "type")
-    if side not in (Side.BUY.value, Side.SELL.value):
-        raise InvalidParameter("Invalid side.", -1117)
-    if otype not in out.ORDER_TYPES:
-        raise InvalidParameter("Invalid orderType.", -1116)
-    p.not_sent(q, *UNSUPPORTED)
-    resp = p.one_of(
-        q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
-    )
-    default = "FULL" if otype in (OrderType.MARKET.value, OrderType.LIMIT.value) else "ACK"
-    req = OrderRequest(
-        user_id=call.user_id,
-        symbol=symbol,
-        side=side,
-        type=otype,
-        quantity=p.decimal(q, "quantity"),
-        price=p.decimal(q, "price"),
-        time_in_force=p.optional(q, "timeInForce"),
-        quote_order_qty=p.decimal(q, "quoteOrderQty"),
-        client_order_id=p.optional(q, "newClientOrderId"),
-        self_trade_prevention_mode=p.optional(q, "selfTradePreventionMode"),
-    )
-    return req, resp or default
 
 
 def _check_order(ex: Exchange, req: OrderRequest) -> None:
@@ -75,21 +37,22 @@ def _check_order(ex: Exchange, req: OrderRequest) -> None:
     market = ex.markets.get(req.symbol)
     if market is None:
         raise InvalidSymbol()
-    priced_by_avg = req.type == OrderType.MARKET.value and req.quantity is not None
+    priced_by_avg = req.type is OrderType.MARKET and req.quantity is not None
     avg = ex.avg_price(req.symbol).price if priced_by_avg else None
     validate(req, market, avg or None)
 
 
 async def new_order(call: Call) -> dict[str, Any]:
-    req, resp_type = _order_request(call)
-    placed = await exchange(call).place_order(req)
+    ex = exchange(call)
+    req, resp_type = order_request(call.user_id, call.params, ex.markets)
+    placed = await ex.place_order(req)
     return out.new_order(placed, resp_type)
 
 
 async def test_order(call: Call) -> dict[str, Any]:
-    req, _ = _order_request(call)
-    rates = p.boolean(call.params, "computeCommissionRates")
     ex = exchange(call)
+    req, _ = order_request(call.user_id, call.params, ex.markets)
+    rates = p.boolean(call.params, "computeCommissionRates")
     await asyncio.to_thread(_check_order, ex, req)
     if not rates:
         return {}

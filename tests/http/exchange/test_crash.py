@@ -16,7 +16,7 @@ import aiohttp
 import ccxt
 from sqlalchemy import Engine, select
 
-from keyplane.exchange.ledger import FREE
+from keyplane.exchange.ledger import Bucket
 from keyplane.store.engine import make_engine
 from keyplane.store.exchange_tables import ex_accounts, ex_balances, ex_entries, ex_orders, ex_trades
 from tests.conftest import REDIS_URL, redis_available
@@ -90,9 +90,9 @@ def check_ledger(engine: Engine) -> None:
         balances = {(r.account_id, r.asset): (r.free, r.locked) for r in conn.execute(select(ex_balances))}
         entries: dict[tuple[int, str], list[D]] = {}
         for e in conn.execute(select(ex_entries)):
-            entries.setdefault((e.account_id, e.asset), [D(0), D(0)])[0 if e.bucket == FREE else 1] += (
-                e.amount
-            )
+            entries.setdefault((e.account_id, e.asset), [D(0), D(0)])[
+                0 if e.bucket == Bucket.FREE else 1
+            ] += e.amount
         orders = list(conn.execute(select(ex_orders)))
         trades = list(conn.execute(select(ex_trades)))
     assert {k: tuple(v) for k, v in entries.items()} == balances

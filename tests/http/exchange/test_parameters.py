@@ -86,6 +86,48 @@ def without(params: dict[str, str], name: str) -> dict[str, str]:
         ),
         ({**LIMIT, "newOrderRespType": "ALL"}, -1130, None),
         ({**LIMIT, "newClientOrderId": "has space"}, -1100, None),
+        (
+            {**LIMIT, "selfTradePreventionMode": "EXPIRE_ALL"},
+            -1130,
+            "Data sent for parameter 'selfTradePreventionMode' is not valid.",
+        ),
+        # Where a request has more than one fault, the one reported is the one reported before the
+        # enums were parsed at the edge rather than in the exchange.
+        ({**LIMIT, "symbol": "NOPEUSDT", "selfTradePreventionMode": "EXPIRE_ALL"}, -1121, "Invalid symbol."),
+        ({**LIMIT, "side": "HOLD", "type": "STOP_LOSS"}, -1117, "Invalid side."),
+        (
+            {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET", "quantity": "1", "timeInForce": "GTD"},
+            -1106,
+            "Parameter 'timeInForce' sent when not required.",
+        ),
+        (
+            {
+                "symbol": "SOLUSDT",
+                "side": "BUY",
+                "type": "MARKET",
+                "quantity": "1",
+                "price": "1",
+                "timeInForce": "GTD",
+            },
+            -1106,
+            "Parameter 'price' sent when not required.",
+        ),
+        (
+            {**without(LIMIT, "timeInForce"), "type": "LIMIT_MAKER", "timeInForce": "GTD"},
+            -1106,
+            "Parameter 'timeInForce' sent when not required.",
+        ),
+        (
+            {**LIMIT, "timeInForce": "GTD", "quoteOrderQty": "10"},
+            -1106,
+            "Parameter 'quoteOrderQty' sent when not required.",
+        ),
+        ({**LIMIT, "timeInForce": "GTD", "newClientOrderId": "has space"}, -1100, None),
+        (
+            {**LIMIT, "timeInForce": "GTD", "selfTradePreventionMode": "EXPIRE_ALL"},
+            -1130,
+            "Data sent for parameter 'selfTradePreventionMode' is not valid.",
+        ),
     ],
 )
 def test_bad_new_orders_are_refused_with_binance_errors(

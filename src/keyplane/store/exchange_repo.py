@@ -1,0 +1,431 @@
+"""Exchange persistence: every statement on the ``ex_*`` tables; domain records in and out.
+
+Why one module: the exchange's logic builds no SQL, so a table changes in one place, as keys'
+queries live in :mod:`keyplane.store.key_repo`. Rows are made and read only here, so the exchange
+never sees one. For that this module (alone in ``store``) imports the exchange's plain records:
+enums and dataclasses (specs, orders, trades, ledger records), none of its logic.
+
+Reads take a ``Connection`` (the caller chooses the thread and the transaction); :func:`write`
+runs inside the transaction the exchange opens for one group commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, func, or_, select, update
+
+from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry, Holding
+from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
+from keyplane.exchange.models import (
+    AggTrade,
+    AggTradeRecord,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradeRecord,
+)
+from keyplane.store.exchange_tables import (
+    ex_accounts,
+    ex_agg_trades,
+    ex_assets,
+    ex_balances,
+    ex_entries,
+    ex_markets,
+    ex_orders,
+    ex_trades,
+)
+
+# The columns of an order that change after it is placed.
+ORDER_UPDATE_COLUMNS = (
+    "executed_qty",
+    "cummulative_quote_qty",
+    "locked_amount",
+    "status",
+    "is_open",
+    "update_time",
+    "update_seq",
+)
+# Records whose fields are their table's columns (an aggregate also has its taker's order id,
+# which is not stored).
+BALANCE_COLUMNS = tuple(c.name for c in ex_balances.columns)
+TRADE_COLUMNS = tuple(c.name for c in ex_trades.columns)
+AGG_COLUMNS = tuple(c.name for c in ex_agg_trades.columns)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Posting:
+    """The ledger entries of one command: transaction ``txn`` (the command's seq), at time ``at``."""
+
+    txn: int
+    at: int
+    entries: list[Entry]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class OrderVersion:
+    """An order as it stood when its batch closed, and the seq of the command that last changed it."""
+
+    order: Order
+    seq: int
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Batch:
+    """Everything one group commit writes; values, not live objects the engine still mutates."""
+
+    accounts: list[Account]
+    postings: list[Posting]
+    balance_inserts: list[BalanceRecord]
+    balance_updates: list[BalanceRecord]
+    order_inserts: list[OrderVersion]
+    order_updates: list[OrderVersion]
+    trades: list[TradeRecord]
+    aggs: list[AggTradeRecord]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class LastIds:
+    """The highest ids and command seq written so far (0 on an empty database)."""
+
+    order_id: int
+    trade_id: int
+    agg_id: int
+    seq: int
+
+
+# -- assets and markets --------------------------------------------------------------------
+def load_assets(conn: Connection) -> dict[str, AssetSpec]:
+    rows = conn.execute(select(ex_assets).order_by(ex_assets.c.code)).mappings()
+    return {r["code"]: AssetSpec(**r) for r in rows}
+
+
+def load_markets(conn: Connection) -> dict[str, MarketSpec]:
+    out: dict[str, MarketSpec] = {}
+    for r in conn.execute(select(ex_markets).order_by(ex_markets.c.symbol)).mappings():
+        out[r["symbol"]] = MarketSpec(**{**r, "stp_mode": StpMode(r["stp_mode"])})
+    return out
+
+
+def save_assets(conn: Connection, assets: Iterable[AssetSpec]) -> None:
+    rows = [asdict(a) for a in assets]
+    if rows:
+        conn.execute(ex_assets.insert(), rows)
+
+
+def save_markets(conn: Connection, markets: Iterable[MarketSpec]) -> None:
+    rows = [{**asdict(m), "stp_mode": m.stp_mode.value} for m in markets]
+    if rows:
+        conn.execute(ex_markets.insert(), rows)
+
+
+# -- the ledger ----------------------------------------------------------------------------
+def load_accounts(conn: Connection) -> list[Account]:
+    rows = conn.execute(select(ex_accounts).order_by(ex_accounts.c.id)).mappings()
+    return [Account(id=r["id"], kind=AccountKind(r["kind"]), user_id=r["user_id"]) for r in rows]
+
+
+def insert_accounts(conn: Connection, accounts: Iterable[Account]) -> None:
+    rows = [{"id": a.id, "kind": a.kind.value, "user_id": a.user_id} for a in accounts]
+    if rows:
+        conn.execute(ex_accounts.insert(), rows)
+
+
+def load_balances(conn: Connection) -> dict[tuple[int, str], Holding]:
+    rows = conn.execute(select(ex_balances)).mappings()
+    return {(r["account_id"], r["asset"]): Holding(r["free"], r["locked"]) for r in rows}
+
+
+# -- orders --------------------------------------------------------------------------------
+def _order_row(o: Order, seq: int) -> dict[str, Any]:
+    return {
+        "id": o.order_id,
+        "user_id": o.user_id,
+        "symbol": o.symbol,
+        "client_order_id": o.client_order_id,
+        "side": o.side.value,
+        "type": o.type.value,
+        "time_in_force": o.time_in_force.value,
+        "price": o.price,
+        "orig_qty": o.orig_qty,
+        "orig_quote_order_qty": o.orig_quote_order_qty,
+        "executed_qty": o.executed_qty,
+        "cummulative_quote_qty": o.cummulative_quote_qty,
+        "locked_amount": o.locked_amount,
+        "status": o.status.value,
+        "stp_mode": o.self_trade_prevention_mode.value,
+        "is_open": o.status.is_open,
+        "time": o.time,
+        "update_time": o.update_time,
+        "working_time": o.working_time,
+        "update_seq": seq,
+    }
+
+
+def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
+    return {
+        "o_id": o.order_id,
+        "o_executed_qty": o.executed_qty,
+        "o_cummulative_quote_qty": o.cummulative_quote_qty,
+        "o_locked_amount": o.locked_amount,
+        "o_status": o.status.value,
+        "o_is_open": o.status.is_open,
+        "o_update_time": o.update_time,
+        "o_update_seq": seq,
+    }
+
+
+def _order(r: RowMapping) -> Order:
+    return Order(
+        order_id=r["id"],
+        client_order_id=r["client_order_id"],
+        user_id=r["user_id"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        type=OrderType(r["type"]),
+        time_in_force=TimeInForce(r["time_in_force"]),
+        price=r["price"],
+        orig_qty=r["orig_qty"],
+        orig_quote_order_qty=r["orig_quote_order_qty"],
+        executed_qty=r["executed_qty"],
+        cummulative_quote_qty=r["cummulative_quote_qty"],
+        status=OrderStatus(r["status"]),
+        self_trade_prevention_mode=StpMode(r["stp_mode"]),
+        time=r["time"],
+        update_time=r["update_time"],
+        working_time=r["working_time"],
+        locked_amount=r["locked_amount"],
+    )
+
+
+def open_orders(conn: Connection) -> list[Order]:
+    """Every open order, oldest first (the order in which books are rebuilt)."""
+    q = select(ex_orders).where(ex_orders.c.is_open.is_(True)).order_by(ex_orders.c.id)
+    return [_order(r) for r in conn.execute(q).mappings()]
+
+
+def find_order(
+    conn: Connection, user_id: int, symbol: str, order_id: int | None, client_order_id: str | None
+) -> Order | None:
+    """The user's order on ``symbol`` by id, by client id, or by both (the newest if a client id repeats)."""
+    q = select(ex_orders).where(ex_orders.c.user_id == user_id, ex_orders.c.symbol == symbol)
+    if order_id is not None:
+        q = q.where(ex_orders.c.id == order_id)
+    if client_order_id is not None:
+        q = q.where(ex_orders.c.client_order_id == client_order_id)
+    r = conn.execute(q.order_by(ex_orders.c.id.desc()).limit(1)).mappings().first()
+    return _order(r) if r else None
+
+
+def all_orders(
+    conn: Connection,
+    user_id: int,
+    symbol: str,
+    order_id: int | None,
+    start_time: int | None,
+    end_time: int | None,
+    limit: int,
+) -> list[Order]:
+    """Binance: with ``orderId`` the orders >= it; else within the times; else the most recent."""
+    c = ex_orders.c
+    q = select(ex_orders).where(c.user_id == user_id, c.symbol == symbol)
+    if order_id is not None:
+        q = q.where(c.id >= order_id).order_by(c.id).limit(limit)
+        return [_order(r) for r in conn.execute(q).mappings()]
+    if start_time is not None:
+        q = q.where(c.time >= start_time)
+    if end_time is not None:
+        q = q.where(c.time <= end_time)
+    if start_time is not None:
+        rows = list(conn.execute(q.order_by(c.id).limit(limit)).mappings())
+    else:
+        rows = list(reversed(list(conn.execute(q.order_by(c.id.desc()).limit(limit)).mappings())))
+    return [_order(r) for r in rows]
+
+
+# -- trades --------------------------------------------------------------------------------
+def _trade(r: RowMapping) -> TradeRecord:
+    return TradeRecord(**r)
+
+
+def trades_of(
+    conn: Connection,
+    user_id: int,
+    symbol: str,
+    order_id: int | None,
+    start_time: int | None,
+    end_time: int | None,
+    from_id: int | None,
+    limit: int,
+) -> list[TradeRecord]:
+    """Trades on ``symbol`` in which the user was buyer or seller (of ``order_id`` if given),
+    oldest first: from ``from_id`` or ``start_time`` upwards, else the most recent ``limit``."""
+    c = ex_trades.c
+    q = select(ex_trades).where(
+        c.symbol == symbol, or_(c.buyer_user_id == user_id, c.seller_user_id == user_id)
+    )
+    if order_id is not None:
+        q = q.where(or_(c.buyer_order_id == order_id, c.seller_order_id == order_id))
+    if from_id is not None:
+        q = q.where(c.id >= from_id)
+    if start_time is not None:
+        q = q.where(c.time >= start_time)
+    if end_time is not None:
+        q = q.where(c.time <= end_time)
+    newest_first = from_id is None and start_time is None
+    q = q.order_by(c.id.desc() if newest_first else c.id).limit(limit)
+    rows = list(conn.execute(q).mappings())
+    if newest_first:
+        rows.reverse()
+    return [_trade(r) for r in rows]
+
+
+def recent_trades(conn: Connection, symbol: str, limit: int) -> list[TradeRecord]:
+    """The most recent ``limit`` trades on ``symbol``, oldest first."""
+    c = ex_trades.c
+    q = select(ex_trades).where(c.symbol == symbol).order_by(c.id.desc()).limit(limit)
+    return [_trade(r) for r in reversed(list(conn.execute(q).mappings()))]
+
+
+def trades_from(conn: Connection, symbol: str, from_id: int, limit: int) -> list[TradeRecord]:
+    """Up to ``limit`` trades on ``symbol`` from id ``from_id`` upwards, oldest first."""
+    c = ex_trades.c
+    q = select(ex_trades).where(c.symbol == symbol, c.id >= from_id).order_by(c.id).limit(limit)
+    return [_trade(r) for r in conn.execute(q).mappings()]
+
+
+def trades_between(conn: Connection, symbol: str, start: int, end: int) -> list[TradeRecord]:
+    """Every trade on ``symbol`` with ``start <= time <= end``, oldest first."""
+    c = ex_trades.c
+    q = select(ex_trades).where(c.symbol == symbol, c.time >= start, c.time <= end).order_by(c.id)
+    return [_trade(r) for r in conn.execute(q).mappings()]
+
+
+def last_trade_before(conn: Connection, symbol: str, t: int) -> TradeRecord | None:
+    c = ex_trades.c
+    q = select(ex_trades).where(c.symbol == symbol, c.time < t).order_by(c.id.desc()).limit(1)
+    r = conn.execute(q).mappings().first()
+    return _trade(r) if r is not None else None
+
+
+def first_trade_time(conn: Connection, symbol: str) -> int | None:
+    c = ex_trades.c
+    first: int | None = conn.execute(select(func.min(c.time)).where(c.symbol == symbol)).scalar()
+    return first
+
+
+def last_price(conn: Connection, symbol: str) -> Decimal | None:
+    c = ex_trades.c
+    r = conn.execute(select(c.price).where(c.symbol == symbol).order_by(c.id.desc()).limit(1)).first()
+    return r[0] if r else None
+
+
+def agg_trades(
+    conn: Connection,
+    symbol: str,
+    from_id: int | None,
+    start_time: int | None,
+    end_time: int | None,
+    limit: int,
+) -> list[AggTrade]:
+    """aggTrades, oldest first: from ``from_id`` or ``start_time`` upwards, else the most recent."""
+    c = ex_agg_trades.c
+    q = select(ex_agg_trades).where(c.symbol == symbol)
+    if from_id is not None:
+        q = q.where(c.id >= from_id)
+    if start_time is not None:
+        q = q.where(c.time >= start_time)
+    if end_time is not None:
+        q = q.where(c.time <= end_time)
+    newest = from_id is None and start_time is None
+    rows = list(conn.execute(q.order_by(c.id.desc() if newest else c.id).limit(limit)).mappings())
+    if newest:
+        rows.reverse()
+    return [
+        AggTrade(
+            id=r["id"],
+            price=r["price"],
+            qty=r["qty"],
+            first_trade_id=r["first_trade_id"],
+            last_trade_id=r["last_trade_id"],
+            time=r["time"],
+            is_buyer_maker=r["is_buyer_maker"],
+        )
+        for r in rows
+    ]
+
+
+# -- start-up and group commits ------------------------------------------------------------
+def last_ids(conn: Connection) -> LastIds:
+    def top(col: ColumnElement[Any]) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(col), 0))).scalar_one())
+
+    return LastIds(
+        order_id=top(ex_orders.c.id),
+        trade_id=top(ex_trades.c.id),
+        agg_id=top(ex_agg_trades.c.id),
+        seq=max(top(ex_orders.c.update_seq), top(ex_entries.c.txn)),
+    )
+
+
+def write(conn: Connection, batch: Batch) -> None:
+    """Write one closed batch inside the caller's transaction (parents before children)."""
+    insert_accounts(conn, batch.accounts)
+    if batch.order_inserts:
+        conn.execute(ex_orders.insert(), [_order_row(v.order, v.seq) for v in batch.order_inserts])
+    if batch.order_updates:
+        conn.execute(
+            update(ex_orders)
+            .where(ex_orders.c.id == bindparam("o_id"))
+            .values({c: bindparam("o_" + c) for c in ORDER_UPDATE_COLUMNS}),
+            [_order_update_row(v.order, v.seq) for v in batch.order_updates],
+        )
+    if batch.trades:
+        conn.execute(ex_trades.insert(), [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in batch.trades])
+    if batch.aggs:
+        conn.execute(ex_agg_trades.insert(), [{c: getattr(a, c) for c in AGG_COLUMNS} for a in batch.aggs])
+    if batch.postings:
+        conn.execute(
+            ex_entries.insert(),
+            [
+                {
+                    "txn": p.txn,
+                    "account_id": e.account_id,
+                    "asset": e.asset,
+                    "bucket": e.bucket.value,
+                    "amount": e.amount,
+                    "kind": e.kind.value,
+                    "ref": e.ref,
+                    "memo": e.memo,
+                    "at": p.at,
+                }
+                for p in batch.postings
+                for e in p.entries
+            ],
+        )
+    if batch.balance_inserts:
+        conn.execute(
+            ex_balances.insert(), [{c: getattr(b, c) for c in BALANCE_COLUMNS} for b in batch.balance_inserts]
+        )
+    if batch.balance_updates:
+        conn.execute(
+            update(ex_balances)
+            .where(ex_balances.c.account_id == bindparam("b_account"))
+            .where(ex_balances.c.asset == bindparam("b_asset"))
+            .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
+            [
+                {
+                    "b_account": b.account_id,
+                    "b_asset": b.asset,
+                    "b_free": b.free,
+                    "b_locked": b.locked,
+                    "b_at": b.updated_at,
+                }
+                for b in batch.balance_updates
+            ],
+        )
