@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from keyplane.exchange.ledger import Account, Ledger
 from keyplane.exchange.matching import Command
 from keyplane.exchange.models import AggTradeRecord, Order, TradeRecord
+from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
 
 
@@ -28,6 +29,9 @@ class Journal:
     new_order_ids: set[int] = field(default_factory=set)
     trades: list[TradeRecord] = field(default_factory=list)
     aggs: list[AggTradeRecord] = field(default_factory=list)
+    withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+    new_withdrawal_ids: set[int] = field(default_factory=set)
+    deposit_credits: list[DepositCredit] = field(default_factory=list)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -42,6 +46,9 @@ class Journal:
         self.new_order_ids |= cx.new_order_ids
         self.trades.extend(cx.trades)
         self.aggs.extend(cx.aggs)
+        self.withdrawals.update(cx.withdrawals)
+        self.new_withdrawal_ids |= cx.new_withdrawal_ids
+        self.deposit_credits.extend(cx.deposit_credits)
 
     def close(self, ledger: Ledger) -> Batch:
         """Snapshot everything recorded so far and start afresh."""
@@ -60,7 +67,11 @@ class Journal:
             order_updates=changed_orders,
             trades=self.trades,
             aggs=self.aggs,
+            withdrawals=[w.snapshot() for w in self.withdrawals.values()],
+            new_withdrawal_ids=self.new_withdrawal_ids,
+            deposit_credits=self.deposit_credits,
         )
         self.accounts, self.postings, self.balances, self.orders = [], [], {}, {}
         self.new_order_ids, self.trades, self.aggs = set(), [], []
+        self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
         return batch

@@ -44,6 +44,8 @@ class EntryKind(str, Enum):
     TRADE = "trade"
     FEE = "fee"
     REFUND = "refund"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
 
 
 class AccountKind(str, Enum):

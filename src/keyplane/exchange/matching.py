@@ -21,6 +21,7 @@ from keyplane.exchange.book import OrderBook
 from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, Entry, EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec, StpMode
 from keyplane.exchange.models import AggTradeRecord, Fill, Order, OrderStatus, OrderType, Side, TradeRecord
+from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 
 ZERO = Decimal(0)
 
@@ -38,6 +39,9 @@ class Command:
     trades: list[TradeRecord] = field(default_factory=list)
     aggs: list[AggTradeRecord] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+    new_withdrawal_ids: set[int] = field(default_factory=set)
+    deposit_credits: list[DepositCredit] = field(default_factory=list)
 
     def touch(self, order: Order) -> None:
         order.update_time = self.now

@@ -63,6 +63,7 @@ from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
 from keyplane.exchange.state import State, read_state
+from keyplane.exchange.wallet.commands import WalletCommands
 from keyplane.store import exchange_repo as repo
 from keyplane.store import key_repo
 from keyplane.store.exchange_repo import Batch
@@ -70,7 +71,7 @@ from keyplane.store.exchange_repo import Batch
 ZERO = Decimal(0)
 
 
-class Exchange(ExchangeQueries):
+class Exchange(ExchangeQueries, WalletCommands):
     """Markets, balances, orders and market data over one database.
 
     ``now`` is the millisecond clock (injected for tests). On an empty database the default
@@ -111,7 +112,7 @@ class Exchange(ExchangeQueries):
         repo.save_markets(conn, markets)
 
     def _read(self) -> State:
-        return read_state(self.engine)
+        return read_state(self.engine, self.now())
 
     def _install(self, state: State) -> None:
         """Put a state read by :meth:`_read` in place (on the loop; forgets any unwritten effect)."""
@@ -124,6 +125,7 @@ class Exchange(ExchangeQueries):
         self._open_ids = state.open_ids
         self._next_order_id, self._next_trade_id = state.next_order_id, state.next_trade_id
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
+        self.wallet = state.wallet
         self._journal = Journal()
 
     def _write(self, batch: Batch) -> None:
@@ -155,7 +157,7 @@ class Exchange(ExchangeQueries):
         try:
             yield cx
         except ExchangeError as error:
-            if cx.orders or self.ledger.pending:  # refused after a first mutation: memory is ahead
+            if cx.orders or cx.withdrawals or self.ledger.pending:  # refused after a first mutation
                 self.sequencer.abort(error)
             raise  # else a plain refusal (the ledger checks a posting before changing anything)
         except BaseException as error:

@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
+from keyplane.store import wallet_transfer_repo
 
 
 @dataclasses.dataclass(kw_only=True, slots=True)
@@ -29,10 +31,11 @@ class State:
     next_trade_id: int
     next_agg_id: int
     seq: int
+    wallet: WalletMemory
 
 
-def read_state(engine: Engine) -> State:
-    """Markets, balances, books and counters from the database (any thread)."""
+def read_state(engine: Engine, now: int) -> State:
+    """Markets, balances, books, counters and open withdrawals from the database (any thread)."""
     with engine.connect() as conn:
         assets = repo.load_assets(conn)
         markets = {s: exact_lots(m, assets) for s, m in repo.load_markets(conn).items()}
@@ -47,6 +50,7 @@ def read_state(engine: Engine) -> State:
             books[o.symbol].add(o)
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
         last = repo.last_ids(conn)
+        wallet = wallet_transfer_repo.load_memory(conn, now)
     _, _, system_accounts = ledger.take()
     if system_accounts:
         with engine.begin() as conn:
@@ -61,4 +65,5 @@ def read_state(engine: Engine) -> State:
         next_trade_id=last.trade_id + 1,
         next_agg_id=last.agg_id + 1,
         seq=last.seq,
+        wallet=wallet,
     )

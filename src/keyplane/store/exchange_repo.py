@@ -12,7 +12,7 @@ runs inside the transaction the exchange opens for one group commit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,8 @@ from keyplane.exchange.models import (
     TimeInForce,
     TradeRecord,
 )
+from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
+from keyplane.store import wallet_transfer_repo
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -87,6 +89,9 @@ class Batch:
     order_updates: list[OrderVersion]
     trades: list[TradeRecord]
     aggs: list[AggTradeRecord]
+    withdrawals: list[Withdrawal] = field(default_factory=list)
+    new_withdrawal_ids: set[int] = field(default_factory=set)
+    deposit_credits: list[DepositCredit] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -429,3 +434,5 @@ def write(conn: Connection, batch: Batch) -> None:
                 for b in batch.balance_updates
             ],
         )
+    if batch.withdrawals or batch.deposit_credits:
+        wallet_transfer_repo.write(conn, batch.withdrawals, batch.new_withdrawal_ids, batch.deposit_credits)

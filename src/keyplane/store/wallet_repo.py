@@ -121,7 +121,7 @@ def insert_chain_tx(
         "updated_at": now,
     }
     result = conn.execute(insert(chain_txs).values(**values).returning(chain_txs.c.id))
-    return _chain_tx({"id": int(result.scalar_one()), **values})
+    return chain_tx_from_row({"id": int(result.scalar_one()), **values})
 
 
 def update_chain_tx(
@@ -146,7 +146,7 @@ def update_chain_tx(
         )
     )
     row = conn.execute(select(chain_txs).where(chain_txs.c.id == tx_id)).mappings().one()
-    return _chain_tx(row)
+    return chain_tx_from_row(row)
 
 
 def chain_txs_by_txid(conn: Connection, network: str, txid: str) -> list[ChainTransaction]:
@@ -155,25 +155,25 @@ def chain_txs_by_txid(conn: Connection, network: str, txid: str) -> list[ChainTr
         .where(chain_txs.c.network == network, chain_txs.c.txid == txid)
         .order_by(chain_txs.c.output_index)
     )
-    return [_chain_tx(r) for r in conn.execute(query).mappings()]
+    return [chain_tx_from_row(r) for r in conn.execute(query).mappings()]
 
 
 def chain_tx_of_withdrawal(conn: Connection, withdrawal_id: str) -> ChainTransaction | None:
     query = select(chain_txs).where(chain_txs.c.withdrawal_id == withdrawal_id)
     row = conn.execute(query).mappings().first()
-    return _chain_tx(row) if row is not None else None
+    return chain_tx_from_row(row) if row is not None else None
 
 
 def pending_chain_txs(conn: Connection) -> list[ChainTransaction]:
     query = (
         select(chain_txs).where(chain_txs.c.status == ChainTxStatus.PENDING.value).order_by(chain_txs.c.id)
     )
-    return [_chain_tx(r) for r in conn.execute(query).mappings()]
+    return [chain_tx_from_row(r) for r in conn.execute(query).mappings()]
 
 
 def chain_changes(conn: Connection, after_seq: int, limit: int) -> list[ChainTransaction]:
     query = select(chain_txs).where(chain_txs.c.seq > after_seq).order_by(chain_txs.c.seq).limit(limit)
-    return [_chain_tx(r) for r in conn.execute(query).mappings()]
+    return [chain_tx_from_row(r) for r in conn.execute(query).mappings()]
 
 
 def incoming_chain_txs(
@@ -189,10 +189,10 @@ def incoming_chain_txs(
         query = query.where(chain_txs.c.network == network)
     if address is not None:
         query = query.where(chain_txs.c.address == address)
-    return [_chain_tx(r) for r in conn.execute(query).mappings()]
+    return [chain_tx_from_row(r) for r in conn.execute(query).mappings()]
 
 
-def _chain_tx(row: Mapping[Any, Any]) -> ChainTransaction:
+def chain_tx_from_row(row: Mapping[Any, Any]) -> ChainTransaction:
     return ChainTransaction(
         id=int(row["id"]),
         seq=int(row["seq"]),

@@ -163,3 +163,37 @@ class UnknownBookEntry(WalletError):
     code = -4029
     status = 404
     default_msg = "No such address in your withdrawal address book."
+
+
+class WithdrawalAmountRefused(WalletError):
+    """Below the network's minimum, above its maximum, or not a multiple of its step (BadRequest)."""
+
+    code = -4022
+    default_msg = "The withdrawal amount is not allowed on this network."
+
+
+class DailyLimitExceeded(WalletError):
+    """The account's withdrawals in the rolling 24 hours, valued in USDT, would pass its limit."""
+
+    code = -4021
+    default_msg = "The withdrawal would exceed the 24-hour withdrawal limit of this account."
+
+
+class CannotValue(WalletError):
+    """The exchange has no price for the asset in USDT, so the daily limit cannot be applied."""
+
+    code = -4021
+    default_msg = "This asset has no USDT price on the exchange yet, so it cannot be withdrawn."
+
+
+class WithdrawalBalance(WalletError):
+    """The free balance does not cover the amount and the fee. Binance's sapi code, with the text
+    ccxt maps to InsufficientFunds on any host."""
+
+    code = -4026
+    default_msg = "Account has insufficient balance for requested action."
+
+
+class UnknownWithdrawal(WalletError):
+    code = -4029
+    default_msg = "There is no such withdrawal in this account."
