@@ -33,6 +33,7 @@ from keyplane.exchange.wallet.errors import ExtendedKeyRefused
 from keyplane.exchange.wallet.issuing import DepositAddresses
 from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS
 from keyplane.exchange.wallet.parts import WalletParts
+from keyplane.exchange.wallet.worker import WalletWorker
 from keyplane.identity import IdentityService
 from keyplane.keys.cache import CachedKey, KeyCache
 from keyplane.keys.masterkey import load_sealer
@@ -196,7 +197,15 @@ def build_wallet(settings: Settings, engine: Engine) -> WalletParts:
         networks=DEFAULT_NETWORKS,
         addresses=addresses,
         book=AddressBook(engine, DEFAULT_NETWORKS, cooling_off_ms=cooling_off_ms),
-        chain=SimulatedChain(engine, DEFAULT_NETWORKS),
+        chain=SimulatedChain(
+            engine,
+            DEFAULT_NETWORKS,
+            block_interval_ms=(
+                {n.code: settings.chain_block_ms for n in DEFAULT_NETWORKS.networks()}
+                if settings.chain_block_ms
+                else None
+            ),
+        ),
     )
 
 
@@ -230,6 +239,7 @@ class ServerParts:
     gateway: Gateway
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _wallet_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.watcher.start()
@@ -240,6 +250,7 @@ class ServerParts:
 
     async def stop(self) -> None:
         await self.watcher.stop()
+        self._stop_wallet()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -258,14 +269,38 @@ class ServerParts:
                     # Requests the last writer executed are not in this memory: like a restart,
                     # refuse state changes signed before now (clients sign again).
                     self.replay.remembers_since_ms = max(self.replay.remembers_since_ms, now_ms())
+                self._start_wallet()
         except Exception:
             log.exception("taking over the exchange failed; trying again")
+
+    def _start_wallet(self) -> None:
+        """The wallet's clock runs where the exchange runs, and only there."""
+        wallet, settings = self.platform.wallet, self.platform.settings
+        if wallet is None or (self._wallet_task is not None and not self._wallet_task.done()):
+            return
+        worker = WalletWorker(
+            self.platform.exchange,
+            self.platform.engine,
+            wallet.chain,
+            wallet.networks,
+            int(settings.withdraw_send_delay_seconds * 1000),
+        )
+        self._wallet_task = asyncio.create_task(worker.run(settings.wallet_poll_seconds))
+        wallet.credits_deposits = wallet.sends_withdrawals = True
+
+    def _stop_wallet(self) -> None:
+        if self._wallet_task is not None:
+            self._wallet_task.cancel()
+            self._wallet_task = None
+        if self.platform.wallet is not None:
+            self.platform.wallet.credits_deposits = self.platform.wallet.sends_withdrawals = False
 
     async def _lead_loop(self) -> None:
         """A gateway takes over the exchange as soon as the writer's lock is free (it died)."""
         while True:
             await asyncio.sleep(self.platform.settings.writer_poll_seconds)
             if not self.platform.runs_exchange:
+                self._stop_wallet()  # deposed: the successor runs the wallet's clock
                 await self._try_to_lead()
 
     async def _flush_loop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
     wallet_xpub_sol: SecretStr | None = None
     # How long a new withdrawal address waits in the address book before withdrawals may use it.
     withdraw_address_cooling_off_seconds: int = Field(default=86_400, ge=0)
+    # Withdrawals: the rolling 24-hour limit per account, valued in USDT at the exchange's prices;
+    # how long an accepted withdrawal waits before it is sent (the user may cancel it meanwhile);
+    # how often the writer's wallet worker looks at the chain.
+    withdraw_limit_usdt_24h: Decimal = Field(default=Decimal(100_000), gt=0)
+    withdraw_send_delay_seconds: float = Field(default=60.0, ge=0)
+    wallet_poll_seconds: float = Field(default=1.0, gt=0)
+    # The simulated chain's block time in ms for every network (unset: each network's own).
+    chain_block_ms: int | None = Field(default=None, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

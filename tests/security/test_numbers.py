@@ -65,6 +65,24 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ),
     ("GET", "/sapi/v1/asset/tradeFee"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/config/getall"): ({}, SIGNING),
+    ("GET", "/sapi/v1/capital/deposit/address"): ({"coin": "BTC"}, SIGNING),
+    ("POST", "/sapi/v1/capital/withdraw/apply"): (
+        {
+            "coin": "USDT",
+            "network": "ETH",
+            "address": "0x9858EfFD232B4033E47d90003D41EC34EcaEda94",
+            "amount": "20",
+        },
+        [*SIGNING, "amount"],
+    ),
+    ("GET", "/sapi/v1/capital/withdraw/history"): (
+        {},
+        [*SIGNING, "status", "offset", "limit", "startTime", "endTime"],
+    ),
+    ("GET", "/sapi/v1/capital/deposit/hisrec"): (
+        {},
+        [*SIGNING, "status", "offset", "limit", "startTime", "endTime"],
+    ),
     ("GET", "/sapi/v1/account/status"): ({}, SIGNING),
     ("GET", "/sapi/v1/account/apiTradingStatus"): ({}, SIGNING),
     ("GET", "/sapi/v1/account/apiRestrictions"): ({}, SIGNING),

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 
+from keyplane.http.binance_capital import CAPITAL_ROUTES
 from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.clientip import parse_trusted
 from keyplane.http.console import console_routes
@@ -29,7 +30,7 @@ from keyplane.runtime import Platform, build_server_parts
 
 def all_routes() -> list[Route]:
     """The whole Binance-compatible route table, in one list that tests walk."""
-    return [*SYSTEM_ROUTES, *EXCHANGE_ROUTES]
+    return [*SYSTEM_ROUTES, *EXCHANGE_ROUTES, *CAPITAL_ROUTES]
 
 
 # Binance's API prefixes: a client that calls a path under one of them knows an operation that

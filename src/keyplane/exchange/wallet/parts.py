@@ -18,7 +18,7 @@ from keyplane.exchange.wallet.models import DepositAddress
 from keyplane.exchange.wallet.networks import CoinNetwork, NetworkTable
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class WalletParts:
     """Networks, deposit addresses, the address book and the chain.
 
