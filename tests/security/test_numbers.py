@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ),
     ("GET", "/sapi/v1/asset/tradeFee"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/config/getall"): ({}, SIGNING),
+    ("GET", "/sapi/v1/capital/deposit/address"): ({"coin": "BTC"}, SIGNING),
     ("POST", "/sapi/v1/capital/withdraw/apply"): (
         {
             "coin": "USDT",

@@ -24,6 +24,9 @@ from sqlalchemy import select
 from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
+from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS
+from keyplane.runtime import build_wallet
+from keyplane.settings import Settings
 from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
 from tests.http.conftest import issue_key
@@ -39,7 +42,7 @@ UNSERVED = [
     ("GET", "/api/v3/ticker/tradingDay"),
     ("POST", "/api/v3/orderList/oco"),
     ("GET", "/api/v1/ticker/24hr"),
-    ("GET", "/sapi/v1/capital/deposit/address"),
+    ("GET", "/sapi/v1/asset/assetDividend"),
     ("POST", "/sapi/v1/capital/withdraw/apply"),
     ("GET", "/wapi/v3/accountStatus.html"),
     ("POST", "/fapi/v1/order"),
@@ -141,7 +144,7 @@ def test_a_path_outside_binance_api_stays_an_unknown_path(venue: Venue, path: st
 def test_ccxt_does_not_retry_an_unsupported_operation(venue: Venue) -> None:
     ex = ccxt_binance(venue.url, venue.key["key"], venue.key["secret"], fetchMarkets={"types": ["spot"]})
     calls: list[Any] = [
-        lambda: ex.fetch_deposit_address("SOL"),  # signed: sapi/v1/capital/deposit/address
+        lambda: ex.sapi_get_asset_assetdividend(),  # signed: sapi/v1/asset/assetDividend
         lambda: ex.public_get_ticker_tradingday({"symbol": "SOLUSDT"}),  # public
     ]
     for call in calls:
@@ -151,18 +154,28 @@ def test_ccxt_does_not_retry_an_unsupported_operation(venue: Venue) -> None:
         assert not isinstance(raised.value, (ccxt.OperationFailed, ccxt.NetworkError)), repr(raised.value)
 
 
-def test_getall_claims_no_deposits_or_withdrawals(venue: Venue) -> None:
+def test_getall_claims_only_the_deposits_and_withdrawals_the_server_runs(
+    venue: Venue, tmp_path: Path
+) -> None:
+    """This server has no wallet keys, so no deposit address: every deposit flag is off, and the
+    withdrawal flags say what the wallet built from the same settings runs (#9)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'unused.db'}")
+    truth = build_wallet(Settings(data_dir=tmp_path), engine)
+    engine.dispose()
     client = python_binance(venue.url, venue.key["key"], venue.key["secret"])
     coins = client.get_all_coins_info()
     assert coins
     for coin in coins:
-        assert coin["depositAllEnable"] is False and coin["withdrawAllEnable"] is False
+        assert coin["depositAllEnable"] is False
         for network in coin["networkList"]:
-            assert network["depositEnable"] is False and network["withdrawEnable"] is False
+            entry = DEFAULT_NETWORKS.get(coin["coin"], network["network"])
+            assert network["depositEnable"] is False
+            assert network["withdrawEnable"] is truth.withdrawals_open(entry)
     assert client.get_account()["canDeposit"] is False
     ex = ccxt_binance(venue.url, venue.key["key"], venue.key["secret"], fetchMarkets={"types": ["spot"]})
     sol = ex.fetch_currencies()["SOL"]
-    assert sol["deposit"] is False and sol["withdraw"] is False
+    assert sol["deposit"] is False
+    assert sol["withdraw"] is truth.withdrawals_open(DEFAULT_NETWORKS.get("SOL"))
 
 
 def test_prev_close_price_is_the_last_price_before_the_24h_window(venue: Venue) -> None:

@@ -13,6 +13,7 @@ from keyplane.cli.address import recorded_url
 from keyplane.cli.common import console, friendly, platform, settings
 from keyplane.demo.marketmaker import market_maker_job
 from keyplane.demo.seed import DEMO_USER, FUNDS, issue_demo_key, seed
+from keyplane.demo.wallet import demo_wallet_settings
 
 CCXT_SNIPPET = """\
 import ccxt
@@ -49,7 +50,10 @@ def demo(
     if _listening(config.host, config.port):
         # A running server is the exchange's one writer: seeding beside it would fork the books.
         raise ValueError(f"something already listens on {config.host}:{config.port}; stop it or pick --port")
-    with platform(host=host, port=port, data_dir=data_dir, demo_mode=True) as p:
+    # The demo's own wallet keys (kept in the data directory) and a short address-book cooling-off.
+    wallet = demo_wallet_settings(config)
+    config = settings(host=host, port=port, data_dir=data_dir, demo_mode=True, **wallet)
+    with platform(host=host, port=port, data_dir=data_dir, demo_mode=True, **wallet) as p:
         asyncio.run(seed(p))
         issued = issue_demo_key(p)
     base = f"http://{config.host}:{config.port}"
@@ -58,6 +62,11 @@ def demo(
     console.print("New read+trade API key for 'demo' (the secret is shown only now):", highlight=False)
     console.print(f"  API key:    {issued.key.key_id}", highlight=False)
     console.print(f"  API secret: {issued.secret}", highlight=False)
+    console.print(
+        f"Wallet: deposit addresses on the console's Wallet page; new withdrawal addresses mature after "
+        f"{config.withdraw_address_cooling_off_seconds} s; `keyplane chain deposit` pays an address.",
+        highlight=False,
+    )
     console.print("Use it with ccxt:", highlight=False)
     console.print(
         CCXT_SNIPPET.format(key=issued.key.key_id, secret=issued.secret, base=base),

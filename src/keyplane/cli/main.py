@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from keyplane.cli.address import address_job, server_url
+from keyplane.cli.chain_cmd import chain_app
 from keyplane.cli.common import console, friendly, overrides, platform, print_json, settings
 from keyplane.cli.demo_cmd import demo
 from keyplane.cli.funds_cmd import funds_app
@@ -25,6 +26,7 @@ app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(funds_app, name="funds")
+app.add_typer(chain_app, name="chain")
 app.command("demo")(demo)
 master_app = typer.Typer(help="The master key that seals secrets at rest.", no_args_is_help=True)
 app.add_typer(master_app, name="master-key")

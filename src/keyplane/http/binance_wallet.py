@@ -1,14 +1,26 @@
-"""Signed account and wallet-configuration routes: account, tradeFee, capital/config/getall,
-account status and API trading status."""
+"""Signed account and wallet routes: account, tradeFee, capital/config/getall, capital/deposit/address,
+account status and API trading status.
+
+What getall and the account claim about deposits and withdrawals comes from the wallet's parts
+(:class:`~keyplane.exchange.wallet.parts.WalletParts`), never from a constant, so a client is
+never told it can do what the server does not do.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from decimal import Decimal
 from typing import Any
 
 from keyplane.clock import now_ms
+from keyplane.exchange.errors import InvalidParameter
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.markets import DEFAULT_FEE
+from keyplane.exchange.markets import DEFAULT_FEE, AssetSpec
+from keyplane.exchange.models import Balance
+from keyplane.exchange.wallet.errors import DepositsUnavailable
+from keyplane.exchange.wallet.networks import CoinNetwork
+from keyplane.exchange.wallet.parts import WalletParts
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
 from keyplane.http.binance_market import exchange
@@ -16,6 +28,17 @@ from keyplane.http.routing import Call
 from keyplane.keys.model import Permission
 
 ZERO = Decimal(0)
+CODE_PATTERN = "^[A-Za-z0-9]{1,16}$"
+CODE_RE = re.compile(CODE_PATTERN)
+CLOSED_DEPOSITS = "Deposits are not available on this server."
+CLOSED_WITHDRAWALS = "Withdrawals are not available on this server."
+
+
+def wallet(call: Call) -> WalletParts:
+    parts = call.parts.platform.wallet
+    if parts is None:
+        raise DepositsUnavailable()
+    return parts
 
 
 def _rates() -> dict[str, str]:
@@ -37,7 +60,7 @@ async def account(call: Call) -> dict[str, Any]:
         "commissionRates": _rates(),
         "canTrade": Permission.TRADE in held,
         "canWithdraw": Permission.WITHDRAW in held,
-        "canDeposit": out.DEPOSITS_ENABLED,
+        "canDeposit": _any_deposits(wallet(call)),
         "brokered": False,
         "requireSelfTradePrevention": False,
         "preventSor": False,
@@ -57,10 +80,91 @@ async def trade_fee(call: Call) -> list[dict[str, Any]]:
 
 
 async def coins(call: Call) -> list[dict[str, Any]]:
-    """Every asset, each with one network, so ccxt knows every base and quote currency."""
+    """Every asset with its networks from the wallet's table (none for an asset no network carries),
+    so ccxt knows every base and quote currency, and the true deposit and withdrawal flags."""
     ex = exchange(call)
+    parts = wallet(call)
     balances = {b.asset: b for b in ex.balances(call.user_id)}
-    return [out.coin(a, balances[code]) for code, a in ex.assets.items() if code in balances]
+    return [_coin(a, balances[code], parts) for code, a in ex.assets.items() if code in balances]
+
+
+async def deposit_address(call: Call) -> dict[str, Any]:
+    """The user's address for ``coin`` on ``network`` (the coin's default network if none), issued
+    on first request and the same ever after; ``url`` is the address on a block explorer."""
+    coin = _code(p.required(call.params, "coin"), "coin")
+    sent = p.optional(call.params, "network")
+    network = _code(sent, "network") if sent is not None else None
+    parts = wallet(call)
+    issued = await asyncio.to_thread(parts.deposit_address, call.user_id, coin, network)
+    spec = parts.networks.network(issued.network)
+    url = spec.address_url.format(address=issued.address) if spec.address_url else ""
+    return {"address": issued.address, "coin": issued.coin, "tag": issued.memo, "url": url}
+
+
+def _code(raw: str, name: str) -> str:
+    """An asset or network code: ASCII letters and digits, taken in upper case as Binance does."""
+    if not CODE_RE.fullmatch(raw):
+        raise InvalidParameter.illegal_chars(name, CODE_PATTERN)
+    return raw.upper()
+
+
+def _any_deposits(parts: WalletParts) -> bool:
+    return any(
+        parts.deposits_open(e) for coin in parts.networks.coins() for e in parts.networks.networks_of(coin)
+    )
+
+
+def _coin(a: AssetSpec, b: Balance, parts: WalletParts) -> dict[str, Any]:
+    """One ``capital/config/getall`` entry; a coin is open for deposits if any network takes them."""
+    entries = parts.networks.networks_of(a.code) if a.code in parts.networks.coins() else ()
+    networks = [_network(e, parts) for e in entries]
+    return {
+        "coin": a.code,
+        "name": a.name,
+        "depositAllEnable": any(n["depositEnable"] for n in networks),
+        "withdrawAllEnable": any(n["withdrawEnable"] for n in networks),
+        "free": fmt(b.free),
+        "locked": fmt(b.locked),
+        "freeze": fmt(ZERO),
+        "withdrawing": fmt(ZERO),
+        "ipoing": fmt(ZERO),
+        "ipoable": fmt(ZERO),
+        "storage": fmt(ZERO),
+        "isLegalMoney": False,
+        "trading": True,
+        "networkList": networks,
+    }
+
+
+def _network(e: CoinNetwork, parts: WalletParts) -> dict[str, Any]:
+    """One ``networkList`` entry: Binance's fields, from the network table."""
+    deposits, withdrawals = parts.deposits_open(e), parts.withdrawals_open(e)
+    return {
+        "network": e.code,
+        "coin": e.coin,
+        "name": e.name,
+        "isDefault": e.is_default,
+        "depositEnable": deposits,
+        "withdrawEnable": withdrawals,
+        "withdrawFee": fmt(e.withdraw_fee),
+        "withdrawMin": fmt(e.withdraw_min),
+        "withdrawMax": fmt(e.withdraw_max),
+        "withdrawIntegerMultiple": fmt(e.withdraw_integer_multiple),
+        "minConfirm": e.min_confirm,
+        "unLockConfirm": e.unlock_confirm,
+        "depositDesc": e.deposit_desc if deposits else (e.deposit_desc or CLOSED_DEPOSITS),
+        "withdrawDesc": e.withdraw_desc if withdrawals else (e.withdraw_desc or CLOSED_WITHDRAWALS),
+        "specialTips": e.special_tips,
+        "addressRegex": e.network.address_regex,
+        "memoRegex": e.network.memo_regex,
+        "sameAddress": e.same_address,
+        "busy": e.busy,
+        "estimatedArrivalTime": e.estimated_arrival_minutes,
+        "resetAddressStatus": False,
+        "depositDust": fmt(e.deposit_dust),
+        "contractAddressUrl": e.contract_address_url,
+        "contractAddress": e.contract_address,
+    }
 
 
 async def account_status(call: Call) -> dict[str, Any]:

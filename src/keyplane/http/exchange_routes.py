@@ -77,6 +77,7 @@ _ROUTES: list[Route] = [
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),
+    Route("GET", "/sapi/v1/capital/deposit/address", wallet.deposit_address, SIGNED, READ, 10, None),
     Route("GET", "/sapi/v1/account/status", wallet.account_status, SIGNED, READ, 1, None),
     Route("GET", "/sapi/v1/account/apiTradingStatus", wallet.api_trading_status, SIGNED, READ, 1, None),
 ]

@@ -15,6 +15,7 @@ from keyplane.http.console import pages_auth as auth
 from keyplane.http.console import pages_exchange as exchange
 from keyplane.http.console import pages_keys as keys
 from keyplane.http.console import pages_security as security
+from keyplane.http.console import pages_wallet as wallet
 from keyplane.http.console.web import BASE, STATIC, redirect
 
 
@@ -54,5 +55,9 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{BASE}/security/sessions/{{session_id}}/revoke", security.revoke_session, methods=post),
         Route(f"{BASE}/exchange", exchange.exchange_page, methods=get),
         Route(f"{BASE}/exchange/test-funds", exchange.get_test_funds, methods=post),
+        Route(f"{BASE}/wallet", wallet.wallet_page, methods=get),
+        Route(f"{BASE}/wallet/addresses", wallet.add_address, methods=post),
+        Route(f"{BASE}/wallet/addresses/{{entry_id}}/remove", wallet.remove_address, methods=post),
+        Route(f"{BASE}/wallet/simulate-deposit", wallet.simulate_deposit, methods=post),
         Mount(f"{BASE}/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]
