@@ -7,7 +7,7 @@ import json
 import stat
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,14 @@ class Venue:
         return self.server.url
 
     def truth(self) -> WalletParts:
-        """The wallet this server built from the same settings: what getall must claim."""
+        """What getall must claim: the wallet built from this server's settings, as run by the exchange
+        writer, whose wallet worker credits deposits and sends withdrawals."""
         engine = make_engine(self.database_url)
         try:
-            return build_wallet(Settings(**{k[9:].lower(): v for k, v in wallet_env().items()}), engine)
+            built = build_wallet(Settings(**{k[9:].lower(): v for k, v in wallet_env().items()}), engine)
         finally:
             engine.dispose()
+        return replace(built, credits_deposits=True, sends_withdrawals=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ UNSERVED = [
     ("POST", "/api/v3/orderList/oco"),
     ("GET", "/api/v1/ticker/24hr"),
     ("GET", "/sapi/v1/asset/assetDividend"),
-    ("POST", "/sapi/v1/capital/withdraw/apply"),
+    ("POST", "/sapi/v1/asset/dust"),
     ("GET", "/wapi/v3/accountStatus.html"),
     ("POST", "/fapi/v1/order"),
     ("GET", "/dapi/v1/premiumIndex"),
@@ -157,11 +157,12 @@ def test_ccxt_does_not_retry_an_unsupported_operation(venue: Venue) -> None:
 def test_getall_claims_only_the_deposits_and_withdrawals_the_server_runs(
     venue: Venue, tmp_path: Path
 ) -> None:
-    """This server has no wallet keys, so no deposit address: every deposit flag is off, and the
-    withdrawal flags say what the wallet built from the same settings runs (#9)."""
+    """This server has no wallet keys, so no deposit address: every deposit flag is off; withdrawals
+    are open where the network allows them, since the exchange writer runs the wallet (#9)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'unused.db'}")
-    truth = build_wallet(Settings(data_dir=tmp_path), engine)
+    built = build_wallet(Settings(data_dir=tmp_path), engine)
     engine.dispose()
+    truth = replace(built, credits_deposits=True, sends_withdrawals=True)
     client = python_binance(venue.url, venue.key["key"], venue.key["secret"])
     coins = client.get_all_coins_info()
     assert coins
