@@ -173,6 +173,11 @@ class AddressBook:
             BookedAddress(entry=e, status=self.status(e, at), matures_at=self.matures_at(e)) for e in found
         ]
 
+    def entry(self, user_id: int, entry_id: int) -> AddressBookEntry | None:
+        """One of the user's entries by id (None for another user's, which looks the same)."""
+        with self._engine.connect() as conn:
+            return wallet_repo.book_entry(conn, user_id, entry_id)
+
     def matured_entry(
         self, user_id: int, coin: str, network: str | None, address: str, memo: str, now: int
     ) -> AddressBookEntry:

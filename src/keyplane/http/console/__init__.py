@@ -59,5 +59,7 @@ def console_routes() -> list[BaseRoute]:
         Route(f"{BASE}/wallet/addresses", wallet.add_address, methods=post),
         Route(f"{BASE}/wallet/addresses/{{entry_id}}/remove", wallet.remove_address, methods=post),
         Route(f"{BASE}/wallet/simulate-deposit", wallet.simulate_deposit, methods=post),
+        Route(f"{BASE}/wallet/withdraw", wallet.withdraw, methods=post),
+        Route(f"{BASE}/wallet/withdrawals/{{withdrawal_id}}/cancel", wallet.cancel_withdrawal, methods=post),
         Mount(f"{BASE}/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]

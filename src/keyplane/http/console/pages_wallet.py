@@ -9,30 +9,44 @@ The QR codes are made here (segno, as for TOTP enrolment): no address leaves the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyplane.clock import now_ms
 from keyplane.exchange.amounts import read_amount
 from keyplane.exchange.errors import ExchangeError
+from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.wallet.address_book import BookedAddress, EntryStatus, utc
 from keyplane.exchange.wallet.chain import SimulatedChain
+from keyplane.exchange.wallet.commands import WithdrawalPolicy
 from keyplane.exchange.wallet.errors import WalletError
 from keyplane.exchange.wallet.networks import CoinNetwork
 from keyplane.exchange.wallet.parts import WalletParts
-from keyplane.http.console.auth import Viewer, action, page, platform_of, step_up
+from keyplane.exchange.wallet.states import deposit_status
+from keyplane.exchange.wallet.transfers import WithdrawalRequest
+from keyplane.http.console.auth import Viewer, action, error_page, page, platform_of, step_up
 from keyplane.http.console.forms import ascii_count, text
 from keyplane.http.console.web import BASE, KNOWN_ERRORS, ConsoleError, describe, redirect, render, run
+from keyplane.http.forwarding import on_exchange
 from keyplane.identity.totp import qr_svg
+from keyplane.runtime import Platform
+from keyplane.store import key_repo, wallet_transfer_repo
 
 WALLET = f"{BASE}/wallet"
 NOTICES = {
     "added": "The address was added. It is pending until its cooling-off ends; then withdrawals may use it.",
     "removed": "The address was removed from your address book.",
     "deposited": "The simulated deposit is on the chain; it is credited after its confirmations.",
+    "withdrawn": "The withdrawal was accepted; its amount and fee are locked until it is sent.",
+    "cancelled": "The withdrawal was cancelled and its funds returned.",
 }
+HISTORY_MS = 90 * 24 * 3600 * 1000
+HISTORY_ROWS = 50
 PAGE_ERRORS = (*KNOWN_ERRORS, WalletError, ExchangeError)
 MAX_ENTRY_ID = 2**31 - 1  # the id column's range: a larger number names no entry
 
@@ -119,10 +133,91 @@ def _book_row(booked: BookedAddress) -> BookRow:
     )
 
 
-def _history_context(parts: WalletParts, user_id: int) -> dict[str, object]:
-    """Reserved for the deposit and withdrawal history and the withdrawal form (issue #9, the
-    lead's part): whatever this returns reaches wallet.html's marked section."""
-    return {}
+@dataclass(frozen=True)
+class WithdrawalRow:
+    id: int
+    coin: str
+    network: str
+    address: str
+    amount: str
+    fee: str
+    status: str
+    txid: str
+    applied: str
+    cancellable: bool
+
+
+@dataclass(frozen=True)
+class DepositHistoryRow:
+    coin: str
+    network: str
+    amount: str
+    status: str
+    confirmations: str
+    txid: str
+    at: str
+
+
+def _history_context(parts: WalletParts, engine: Engine, user_id: int) -> dict[str, object]:
+    """The last 90 days of withdrawals and deposits, and the matured destinations a withdrawal may use."""
+    now = now_ms()
+    with engine.connect() as conn:
+        sent = wallet_transfer_repo.withdrawal_history(
+            conn,
+            user_id,
+            coin=None,
+            withdraw_order_id=None,
+            status=None,
+            ids=None,
+            start=now - HISTORY_MS,
+            end=now,
+            offset=0,
+            limit=HISTORY_ROWS,
+        )
+        received = wallet_transfer_repo.incoming_of(
+            conn, user_id, coin=None, txid=None, start=now - HISTORY_MS, end=now
+        )
+    deposits = []
+    for tx, credit in received[:HISTORY_ROWS]:
+        spec = parts.networks.get(tx.coin, tx.network)
+        state = deposit_status(
+            tx.status, tx.confirmations, spec.min_confirm, spec.unlock_confirm, credit is not None
+        )
+        deposits.append(
+            DepositHistoryRow(
+                coin=tx.coin,
+                network=tx.network,
+                amount=fmt(tx.amount),
+                status=state.name.replace("_", " ").lower(),
+                confirmations=f"{min(tx.confirmations, spec.unlock_confirm)}/{spec.unlock_confirm}",
+                txid=tx.txid,
+                at=utc(tx.created_at),
+            )
+        )
+    withdrawals = [
+        WithdrawalRow(
+            id=w.id,
+            coin=w.coin,
+            network=w.network,
+            address=w.address,
+            amount=fmt(w.amount),
+            fee=fmt(w.fee),
+            status=w.status.name.replace("_", " ").lower(),
+            txid=w.txid or "",
+            applied=utc(w.apply_time),
+            cancellable=w.status.cancellable,
+        )
+        for w in sent
+    ]
+    matured = [b for b in parts.book.entries(user_id, now) if b.status is EntryStatus.MATURED]
+    return {
+        "withdrawals": withdrawals,
+        "deposit_history": deposits,
+        "withdraw_from": [
+            (b.entry.id, f"{b.entry.label or b.entry.address} ({b.entry.coin} on {b.entry.network})")
+            for b in matured
+        ],
+    }
 
 
 def _cooling_off(parts: WalletParts) -> str:
@@ -134,18 +229,18 @@ def _cooling_off(parts: WalletParts) -> str:
     return f"{seconds} seconds"
 
 
-def _read_page(parts: WalletParts, user_id: int) -> dict[str, object]:
+def _read_page(parts: WalletParts, engine: Engine, user_id: int) -> dict[str, object]:
     return {
         "deposits": _deposit_rows(parts, user_id),
         "book": [_book_row(b) for b in parts.book.entries(user_id)],
-        **_history_context(parts, user_id),
+        **_history_context(parts, engine, user_id),
     }
 
 
 async def _wallet_page(request: Request, viewer: Viewer, status: int = 200, **context: object) -> Response:
     platform = platform_of(request)
     parts = _wallet(request)
-    read = await run(_read_page, parts, viewer.user_id)
+    read = await run(_read_page, parts, platform.engine, viewer.user_id)
     entries = _entries(parts)
     return render(
         "wallet.html",
@@ -233,6 +328,94 @@ async def remove_address(request: Request, viewer: Viewer, form: FormData) -> Re
         message, status = _refusal(error)
         return await _wallet_page(request, viewer, status, error=message)
     return redirect(f"{WALLET}?notice=removed")
+
+
+async def _withdraw(request: Request, viewer: Viewer, form: FormData) -> Response:
+    """A withdrawal to a matured address-book entry, confirmed with a fresh TOTP code."""
+    platform = platform_of(request)
+    parts = _wallet(request)
+    fields = {"amount": text(form, "amount")}
+    try:
+        entry_id = ascii_count(text(form, "entry"))
+        entry = await run(parts.book.entry, viewer.user_id, entry_id) if entry_id is not None else None
+        if entry is None:
+            raise ConsoleError("Choose a destination from your address book.", 400)
+        amount = read_amount(fields["amount"].strip())
+        # A destination still cooling off is refused before the code is checked: it costs no code.
+        await run(
+            parts.book.matured_entry,
+            viewer.user_id,
+            entry.coin,
+            entry.network,
+            entry.address,
+            entry.memo,
+            now_ms(),
+        )
+        await step_up(request, viewer, text(form, "totp_code"), "withdraw")
+        request_ = WithdrawalRequest(
+            user_id=viewer.user_id,
+            coin=entry.coin,
+            network=entry.network,
+            address=entry.address,
+            memo=entry.memo,
+            amount=amount,
+            withdraw_order_id=None,
+            key_id=None,
+            source_ip=viewer.ip,
+        )
+        policy = WithdrawalPolicy(
+            networks=parts.networks,
+            book=parts.book,
+            daily_limit_usdt=platform.settings.withdraw_limit_usdt_24h,
+        )
+        wid = await platform.exchange.withdraw(request_, policy)
+        await run(_audit, platform, viewer, "wallet.withdraw.accepted", {"id": wid, "amount": str(amount)})
+    except PAGE_ERRORS as error:
+        message, status = _refusal(error)
+        await run(_audit, platform, viewer, "wallet.withdraw.refused", {"reason": message, **fields})
+        return await _wallet_page(request, viewer, status, error=message, values=fields)
+    return redirect(f"{WALLET}?notice=withdrawn")
+
+
+async def _cancel_withdrawal(request: Request, viewer: Viewer, form: FormData) -> Response:
+    platform = platform_of(request)
+    withdrawal_id = ascii_count(request.path_params["withdrawal_id"])
+    try:
+        if withdrawal_id is None:
+            raise ConsoleError("There is no such withdrawal in this account.", 404)
+        await platform.exchange.cancel_withdrawal(viewer.user_id, withdrawal_id)
+        await run(_audit, platform, viewer, "wallet.withdraw.cancelled", {"id": withdrawal_id})
+    except PAGE_ERRORS as error:
+        message, status = _refusal(error)
+        return await _wallet_page(request, viewer, status, error=message)
+    return redirect(f"{WALLET}?notice=cancelled")
+
+
+def _audit(platform: Platform, viewer: Viewer, action_name: str, detail: dict[str, object]) -> None:
+    with platform.engine.begin() as conn:
+        key_repo.insert_audit(
+            conn,
+            [
+                {
+                    "at": now_ms(),
+                    "actor": f"user:{viewer.user_id}",
+                    "action": action_name,
+                    "user_id": viewer.user_id,
+                    "key_id": None,
+                    "source_ip": viewer.ip,
+                    "detail": json.dumps(detail, default=str),
+                }
+            ],
+        )
+
+
+def _unavailable(error: Exception) -> Response:
+    return error_page(None, error)
+
+
+# Withdrawing and cancelling are exchange commands: another instance forwards them to its writer.
+withdraw = on_exchange(action(_withdraw), _unavailable)
+cancel_withdrawal = on_exchange(action(_cancel_withdrawal), _unavailable)
 
 
 @action
