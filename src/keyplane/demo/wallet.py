@@ -48,6 +48,10 @@ def demo_xpubs(data_dir: Path) -> OperatorXpubs:
         ) from None
 
 
+DEMO_BLOCK_MS = 2000
+DEMO_SEND_DELAY_SECONDS = 10.0
+
+
 def demo_wallet_settings(config: Settings) -> dict[str, object]:
     """What the demo adds to its settings: its own keys unless some are set, a short cooling-off
     unless one is set."""
@@ -59,4 +63,10 @@ def demo_wallet_settings(config: Settings) -> dict[str, object]:
         )
     if "withdraw_address_cooling_off_seconds" not in config.model_fields_set:
         extra["withdraw_address_cooling_off_seconds"] = DEMO_COOLING_OFF_SECONDS
+    # Blocks every 2 s and withdrawals sent 10 s after they are accepted: a demo deposit is
+    # credited within seconds, and a withdrawal can still be cancelled for a moment.
+    if "chain_block_ms" not in config.model_fields_set:
+        extra["chain_block_ms"] = DEMO_BLOCK_MS
+    if "withdraw_send_delay_seconds" not in config.model_fields_set:
+        extra["withdraw_send_delay_seconds"] = DEMO_SEND_DELAY_SECONDS
     return extra
