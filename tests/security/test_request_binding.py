@@ -97,6 +97,19 @@ def test_a_test_order_replayed_to_the_real_order_route_places_nothing(
     assert len(open_orders(server, signer)) == before
 
 
+def test_two_different_reads_signed_with_the_same_parameters_are_both_answered(
+    server: Instance, signer: Signer
+) -> None:
+    """python-binance signs account/status and apiTradingStatus in the same millisecond with the
+    same parameters: the same signature on two reads. Refusing the second broke a real client."""
+    payload, signature = signed_query(signer, {})
+    url = f"{payload}&signature={signature}"
+    assert send(server, signer.key_id, "GET", "/sapi/v1/account/status", url).status_code == 200
+    assert send(server, signer.key_id, "GET", "/sapi/v1/account/apiTradingStatus", url).status_code == 200
+    # ...but a read's signature never becomes a state change, on any path.
+    assert code_of(send(server, signer.key_id, "DELETE", "/api/v3/openOrders", url)) in (-1021, -1102)
+
+
 def test_a_cancel_replayed_as_a_read_is_refused_too(server: Instance, signer: Signer) -> None:
     order_id = place(server, signer, "SOLUSDT")
     payload, signature = signed_query(signer, {"symbol": "SOLUSDT", "orderId": order_id})

@@ -255,7 +255,7 @@ return out
 ADMIT = Script("""
 local previous = redis.call('GET', KEYS[1])
 if not previous then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-local refused = ARGV[4] == '1' or (previous and (previous ~= ARGV[1] or ARGV[3] == '1'))
+local refused = ARGV[4] == '1' or (previous and (ARGV[3] == '1' or (previous ~= ARGV[1] and string.sub(previous, 1, 4) ~= 'GET ')))
 local ip = redis.call('INCRBY', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
 local key = -1

@@ -55,9 +55,16 @@ class ReplayGuard(Protocol):
 
 
 def is_refused(first_seen_on: str | None, binding: str, state_changing: bool) -> bool:
-    """A signature seen before is refused on another binding, and for a state change at all; a
-    repeat of the same GET stays allowed. (The Redis script of ``ratelimit.ADMIT`` says the same.)"""
-    return first_seen_on is not None and (first_seen_on != binding or state_changing)
+    """A signature seen before is refused for a state change, and on any binding after it was
+    first used for one; a read seen before may be read again, on its path or another read's.
+
+    Binance's signature covers neither method nor path, and clients sign two different reads in
+    the same millisecond with the same parameters (python-binance's account/status and
+    apiTradingStatus): both are answered. A read's signature never becomes a cancel or an order.
+    (The Redis script of ``ratelimit.ADMIT`` says the same.)"""
+    if first_seen_on is None:
+        return False
+    return state_changing or (first_seen_on != binding and not first_seen_on.startswith("GET "))
 
 
 class MemoryReplayGuard:
