@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
 from keyplane.keys.errors import RateLimited
 from keyplane.redaction import redact_text
 
 log = logging.getLogger("keyplane.http")
+BUSY = (RedisError, PoolTimeout)
 
 
 def error_response(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:
@@ -24,6 +27,13 @@ def error_response(code: int, msg: str, status: int = 400, headers: dict[str, st
 
 
 def to_response(error: Exception) -> Response:
+    if isinstance(error, BUSY):
+        # Shared state (Redis, the database pool) did not answer in time: the request was not
+        # verified, so nothing was applied. A client may retry; -1000 would say "unknown".
+        log.warning(
+            "refused while %s is unavailable: %s", type(error).__module__.split(".")[0], type(error).__name__
+        )
+        return error_response(-1008, "The server is busy; nothing was changed. Please try again.", 503)
     code = getattr(error, "code", None)
     msg = getattr(error, "msg", None)
     if isinstance(code, int) and isinstance(msg, str):
