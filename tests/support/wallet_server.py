@@ -1,0 +1,50 @@
+"""A real server with a wallet: the test mnemonic's extended public keys in its settings, and
+withdrawal destinations booked before it starts (the server is then the database's only writer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from keyplane.exchange.wallet.address_book import AddressBook
+from keyplane.store.engine import make_engine
+from keyplane.store.tables import users
+from tests.http.exchange.clients_async import ccxt_binance_async
+from tests.http.exchange.conftest import MINIMAL
+from tests.wallet.conftest import mnemonic_xpubs
+
+DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"  # a real EIP-55 address
+# Wallet calls need ccxt's currencies (from capital/config/getall), so these clients load them.
+WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
+
+
+def wallet_env(**extra: str) -> dict[str, str]:
+    """Settings of a server whose deposits derive from the test mnemonic; ``extra`` on top."""
+    xpubs = mnemonic_xpubs()
+    return {
+        "KEYPLANE_WALLET_XPUB_BTC": xpubs.bitcoin,
+        "KEYPLANE_WALLET_XPUB_ETH": xpubs.ethereum,
+        "KEYPLANE_WALLET_XPUB_SOL": xpubs.solana,
+        **extra,
+    }
+
+
+def book_before_start(database_url: str, user: str, coin: str, network: str, address: str) -> None:
+    """Add ``address`` to ``user``'s withdrawal-address book while no server runs; it matures by the
+    server's own cooling-off (tests that withdraw at once set it to 0)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            user_id = conn.execute(select(users.c.id).where(users.c.name == user)).scalar_one()
+        AddressBook(engine).add(user_id, coin, network, address, actor="test")
+    finally:
+        engine.dispose()
+
+
+def wallet_client_async(base: str, key: dict[str, str], **options: Any) -> Any:
+    """Unmodified ccxt async for a burst: ccxt's own throttle off (the burst is the point)."""
+    client = ccxt_binance_async(base, key["key"], key["secret"], **{**WALLET_OPTIONS, **options})
+    client.enableRateLimit = False
+    client.timeout = 30_000
+    return client
