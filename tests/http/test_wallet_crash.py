@@ -395,11 +395,6 @@ async def same_order_id_twice(server: Instance, key: dict[str, str], engine: Eng
     backend() != "postgresql",
     reason="SQLite takes its one write lock for reads too, so the commit cannot be held from outside",
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug (#9): WalletCommands.withdraw answers a repeated withdrawOrderId with the first "
-    "withdrawal's id before that withdrawal is durable; after a crash the id is gone or another's",
-)
 def test_a_repeated_withdraw_order_id_is_not_acknowledged_before_the_first_is_durable(venue: Venue) -> None:
     fund_before_start(venue.database_url, {"alice": {"USDT": str(BALANCE)}})
     book_before_start(venue.database_url, "alice", "USDT", "ETH", DESTINATION)

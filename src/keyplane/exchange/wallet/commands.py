@@ -74,9 +74,9 @@ class WalletCommands:
     async def withdraw(self, req: WithdrawalRequest, policy: WithdrawalPolicy) -> int:
         """Accept a withdrawal and lock its amount and fee; the id of the first one with the same
         ``withdraw_order_id`` if there was one (never two transfers)."""
-        earlier = self._same_order_id(req)
-        if earlier is not None:
-            return earlier
+        await self.sequencer.ready()
+        if self._same_order_id(req) is not None:
+            return await self._durable_earlier(req)
         spec = policy.networks.get(req.coin, req.network)
         if not spec.withdraw_enable:
             raise NetworkClosed()
@@ -89,9 +89,8 @@ class WalletCommands:
         value = amount * await self._usdt_price(spec.coin)
         await self._known(req.user_id)
         await self.sequencer.ready()
-        earlier = self._same_order_id(req)  # another request with the id may have won meanwhile
-        if earlier is not None:
-            return earlier
+        if self._same_order_id(req) is not None:  # another request with the id won meanwhile
+            return await self._durable_earlier(req)
         used = self.wallet.withdrawn_in_day(req.user_id, now)
         if used + value > policy.daily_limit_usdt:
             raise DailyLimitExceeded(
@@ -135,8 +134,23 @@ class WalletCommands:
             if req.withdraw_order_id is not None:
                 self.wallet.by_order_id[(req.user_id, req.withdraw_order_id)] = wid
             self.wallet.count(withdrawal)
-        await self.sequencer.applied()
+        durable = self.sequencer.applied()
+        self.wallet.durable[wid] = durable
+        try:
+            await durable
+        finally:
+            self.wallet.durable.pop(wid, None)
         return wid
+
+    async def _durable_earlier(self, req: WithdrawalRequest) -> int:
+        """The first withdrawal with this ``withdrawOrderId``, answered only once it is durable: an
+        id whose batch then failed would be forgotten and given to another withdrawal."""
+        earlier = self._same_order_id(req)
+        assert earlier is not None
+        pending = self.wallet.durable.get(earlier)
+        if pending is not None:
+            await asyncio.shield(pending)  # NotDurable if the first one's batch failed: try again
+        return earlier
 
     def _same_order_id(self, req: WithdrawalRequest) -> int | None:
         if req.withdraw_order_id is None:

@@ -8,6 +8,7 @@ the fee account) or FAILURE (the funds are returned); CANCELLED returns them bef
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class WalletMemory:
     by_order_id: dict[tuple[int, str], int] = field(default_factory=dict)  # (user, withdrawOrderId) -> id
     recent: dict[int, deque[tuple[int, Decimal]]] = field(default_factory=dict)  # user -> (time, USDT value)
     credited: set[int] = field(default_factory=set)  # chain transaction ids already credited
+    # Accepted withdrawals whose batch is not yet durable: a repeat of their withdrawOrderId waits.
+    durable: dict[int, asyncio.Future[None]] = field(default_factory=dict)
     next_id: int = 1
 
     def withdrawn_in_day(self, user_id: int, now: int) -> Decimal:
