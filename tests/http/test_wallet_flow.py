@@ -144,12 +144,36 @@ def test_withdrawal_refusals_map_to_the_exceptions_a_user_expects(venue: Venue) 
         assert not issubclass(ccxt.BadRequest, refused) and not issubclass(ccxt.InsufficientFunds, refused)
 
 
-def test_python_binance_sees_the_same_wallet(venue: Venue) -> None:
+def test_python_binance_deposits_trades_and_withdraws_the_same_way(venue: Venue) -> None:
     client_ = python_binance(venue.url, venue.alice["key"], venue.alice["secret"])
     address = client_.get_deposit_address(coin="USDT", network="ETH")
     assert address["address"].startswith("0x") and address["coin"] == "USDT"
-    assert any(d["status"] == 1 for d in client_.get_deposit_history(coin="USDT"))
-    time.sleep(2)
+    before = {d["txId"] for d in client_.get_deposit_history(coin="USDT")}
+    venue.server.cli(
+        "chain",
+        "deposit",
+        "--address",
+        address["address"],
+        "--amount",
+        "300",
+        "--coin",
+        "USDT",
+        "--network",
+        "ETH",
+    )
+    credited = eventually(
+        lambda: [
+            d
+            for d in client_.get_deposit_history(coin="USDT")
+            if d["txId"] not in before and d["status"] == 1
+        ]
+    )[0]
+    assert D(credited["amount"]) == 300 and credited["network"] == "ETH"
+
+    bought = client_.order_market_buy(symbol="BTCUSDT", quantity="0.001")
+    assert bought["status"] == "FILLED"
+
+    time.sleep(2)  # the address book entry matures
     made = client_.withdraw(
         coin="USDT", network="ETH", address=DESTINATION, amount="15", withdrawOrderId="pb-1"
     )
@@ -157,10 +181,13 @@ def test_python_binance_sees_the_same_wallet(venue: Venue) -> None:
         coin="USDT", network="ETH", address=DESTINATION, amount="15", withdrawOrderId="pb-1"
     )
     assert made["id"] == again["id"]  # the same withdrawOrderId: the first result, one transfer
-    history = eventually(
-        lambda: [w for w in client_.get_withdraw_history(coin="USDT") if w["id"] == made["id"]]
-    )
-    assert history[0]["withdrawOrderId"] == "pb-1" and history[0]["applyTime"][:2] == "20"
+    done = eventually(
+        lambda: [
+            w for w in client_.get_withdraw_history(coin="USDT") if w["id"] == made["id"] and w["status"] == 6
+        ]
+    )[0]
+    assert done["withdrawOrderId"] == "pb-1" and done["txId"].startswith("0x") and done["completeTime"]
+    assert len([w for w in client_.get_withdraw_history(coin="USDT") if w["withdrawOrderId"] == "pb-1"]) == 1
     with pytest.raises(BinanceAPIException) as refused:
         client_.withdraw(coin="USDT", network="ETH", address=DESTINATION, amount="5")
     assert refused.value.code == -4022
