@@ -11,7 +11,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from keyplane.demo.wallet import DEMO_COOLING_OFF_SECONDS, XPUBS_FILE, demo_wallet_settings, demo_xpubs
+from keyplane.demo.wallet import (
+    DEMO_BLOCK_MS,
+    DEMO_COOLING_OFF_SECONDS,
+    DEMO_SEND_DELAY_SECONDS,
+    XPUBS_FILE,
+    demo_wallet_settings,
+    demo_xpubs,
+)
 from keyplane.exchange.wallet.errors import DepositsUnavailable, UnknownAsset, UnknownNetwork
 from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS
 from keyplane.runtime import build_wallet
@@ -105,11 +112,18 @@ def test_the_demo_makes_its_keys_once_keeps_only_public_keys_and_reuses_them(tmp
         "wallet_xpub_eth": first.ethereum,
         "wallet_xpub_sol": first.solana,
         "withdraw_address_cooling_off_seconds": DEMO_COOLING_OFF_SECONDS,
+        "chain_block_ms": DEMO_BLOCK_MS,
+        "withdraw_send_delay_seconds": DEMO_SEND_DELAY_SECONDS,
     }
 
 
 def test_the_demo_leaves_keys_and_cooling_off_the_operator_set(tmp_path: Path) -> None:
-    settings = configured(tmp_path / "data", withdraw_address_cooling_off_seconds=5)
+    settings = configured(
+        tmp_path / "data",
+        withdraw_address_cooling_off_seconds=5,
+        chain_block_ms=50,
+        withdraw_send_delay_seconds=1,
+    )
     assert demo_wallet_settings(settings) == {}
     assert not (tmp_path / "data" / XPUBS_FILE).exists()
 
