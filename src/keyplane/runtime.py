@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -154,21 +153,15 @@ async def credit_funds(
     balance = await platform.exchange.credit(user_id, asset, amount, actor.name)
 
     def audit() -> None:
-        with platform.engine.begin() as conn:
-            key_repo.insert_audit(
-                conn,
-                [
-                    {
-                        "at": now_ms(),
-                        "actor": actor.name,
-                        "action": "funds.credit",
-                        "user_id": user_id,
-                        "key_id": None,
-                        "source_ip": actor.source_ip,
-                        "detail": json.dumps({"asset": asset, "amount": str(amount)}),
-                    }
-                ],
-            )
+        key_repo.record_audit(
+            platform.engine,
+            actor=actor.name,
+            action="funds.credit",
+            user_id=user_id,
+            key_id=None,
+            source_ip=actor.source_ip,
+            detail={"asset": asset, "amount": str(amount)},
+        )
 
     await asyncio.to_thread(audit)
     return balance

@@ -12,22 +12,13 @@ from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
 from tests.http.exchange.clients_async import ccxt_binance_async
 from tests.http.exchange.conftest import MINIMAL
-from tests.wallet.conftest import mnemonic_xpubs
+from tests.wallet.server_keys import wallet_env
+
+__all__ = ["DESTINATION", "book_before_start", "wallet_client_async", "wallet_env"]
 
 DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"  # a real EIP-55 address
 # Wallet calls need ccxt's currencies (from capital/config/getall), so these clients load them.
 WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
-
-
-def wallet_env(**extra: str) -> dict[str, str]:
-    """Settings of a server whose deposits derive from the test mnemonic; ``extra`` on top."""
-    xpubs = mnemonic_xpubs()
-    return {
-        "KEYPLANE_WALLET_XPUB_BTC": xpubs.bitcoin,
-        "KEYPLANE_WALLET_XPUB_ETH": xpubs.ethereum,
-        "KEYPLANE_WALLET_XPUB_SOL": xpubs.solana,
-        **extra,
-    }
 
 
 def book_before_start(database_url: str, user: str, coin: str, network: str, address: str) -> None:

@@ -12,7 +12,7 @@ from keyplane.exchange.wallet.errors import UnknownAsset, UnknownNetwork
 from keyplane.exchange.wallet.networks import DEFAULT_NETWORKS, USDT_ERC20_CONTRACT, CoinNetwork, NetworkTable
 
 
-def test_every_exchange_asset_has_one_default_network_with_the_same_fee_and_minimum() -> None:
+def test_every_exchange_asset_has_one_default_network() -> None:
     assets = {a.code: a for a in default_assets()}
     assert set(DEFAULT_NETWORKS.coins()) == set(assets)
     defaults = {coin: DEFAULT_NETWORKS.get(coin) for coin in assets}
@@ -24,10 +24,6 @@ def test_every_exchange_asset_has_one_default_network_with_the_same_fee_and_mini
     }
     for coin, entry in defaults.items():
         assert entry.is_default and DEFAULT_NETWORKS.networks_of(coin)[0] is entry
-        assert (entry.withdraw_fee, entry.withdraw_min) == (
-            assets[coin].withdraw_fee,
-            assets[coin].withdraw_min,
-        )
 
 
 def test_usdt_is_the_erc20_contract_with_six_decimals() -> None:

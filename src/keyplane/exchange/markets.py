@@ -37,8 +37,6 @@ class AssetSpec:
     code: str
     name: str
     precision: int = 8
-    withdraw_fee: Decimal = NIL
-    withdraw_min: Decimal = NIL
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -136,10 +134,10 @@ def exact_lots(market: MarketSpec, assets: dict[str, AssetSpec]) -> MarketSpec:
 
 def default_assets() -> list[AssetSpec]:
     return [
-        AssetSpec(code="BTC", name="Bitcoin", precision=8, withdraw_fee=D("0.0002"), withdraw_min=D("0.001")),
-        AssetSpec(code="ETH", name="Ethereum", precision=8, withdraw_fee=D("0.002"), withdraw_min=D("0.01")),
-        AssetSpec(code="SOL", name="Solana", precision=8, withdraw_fee=D("0.01"), withdraw_min=D("0.1")),
-        AssetSpec(code="USDT", name="TetherUS", precision=8, withdraw_fee=D("1"), withdraw_min=D("10")),
+        AssetSpec(code="BTC", name="Bitcoin", precision=8),
+        AssetSpec(code="ETH", name="Ethereum", precision=8),
+        AssetSpec(code="SOL", name="Solana", precision=8),
+        AssetSpec(code="USDT", name="TetherUS", precision=8),
     ]
 
 

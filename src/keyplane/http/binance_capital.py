@@ -9,7 +9,6 @@ acceptance and every refusal is an audit event, with the rule that refused it.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,11 +17,11 @@ from keyplane.clock import now_ms
 from keyplane.exchange.errors import InvalidParameter
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.wallet.commands import WithdrawalPolicy
-from keyplane.exchange.wallet.errors import DepositsUnavailable, WalletError
-from keyplane.exchange.wallet.parts import WalletParts
+from keyplane.exchange.wallet.errors import WalletError
 from keyplane.exchange.wallet.states import DepositStatus, WithdrawStatus, deposit_status
 from keyplane.exchange.wallet.transfers import Withdrawal, WithdrawalRequest
 from keyplane.http import binance_params as p
+from keyplane.http import binance_wallet
 from keyplane.http.binance_market import exchange
 from keyplane.http.routing import Call, Route, Security
 from keyplane.keys.errors import RequestRefused
@@ -34,13 +33,6 @@ HISTORY_SPAN_MS = 90 * DAY_MS
 ORDER_ID_MAX = 64
 
 
-def wallet(call: Call) -> WalletParts:
-    parts = call.parts.platform.wallet
-    if parts is None:
-        raise DepositsUnavailable()
-    return parts
-
-
 def _when(ms: int | None) -> str:
     """Binance's withdraw-history times: ``YYYY-MM-DD HH:MM:SS`` in UTC."""
     if ms is None:
@@ -50,21 +42,15 @@ def _when(ms: int | None) -> str:
 
 def _audit(call: Call, action: str, detail: dict[str, Any]) -> None:
     assert call.key is not None
-    with call.parts.platform.engine.begin() as conn:
-        key_repo.insert_audit(
-            conn,
-            [
-                {
-                    "at": now_ms(),
-                    "actor": f"key:{call.key.key_id}",
-                    "action": action,
-                    "user_id": call.user_id,
-                    "key_id": call.key.key_id,
-                    "source_ip": call.client_ip,
-                    "detail": json.dumps(detail),
-                }
-            ],
-        )
+    key_repo.record_audit(
+        call.parts.platform.engine,
+        actor=f"key:{call.key.key_id}",
+        action=action,
+        user_id=call.user_id,
+        key_id=call.key.key_id,
+        source_ip=call.client_ip,
+        detail=detail,
+    )
 
 
 def _request(call: Call) -> WithdrawalRequest:
@@ -97,7 +83,7 @@ def _request(call: Call) -> WithdrawalRequest:
 
 async def withdraw(call: Call) -> dict[str, str]:
     settings = call.parts.platform.settings
-    parts = wallet(call)
+    parts = binance_wallet.wallet(call)
     detail: dict[str, Any] = {k: call.params.get(k) for k in ("coin", "network", "amount", "withdrawOrderId")}
     try:
         req = _request(call)
@@ -196,7 +182,7 @@ async def withdraw_history(call: Call) -> list[dict[str, Any]]:
 
 async def deposit_history(call: Call) -> list[dict[str, Any]]:
     q = call.params
-    parts = wallet(call)
+    parts = binance_wallet.wallet(call)
     status = p.integer(q, "status")
     if status is not None and status not in {int(s) for s in DepositStatus}:
         raise InvalidParameter.invalid("status")

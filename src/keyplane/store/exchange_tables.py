@@ -27,8 +27,6 @@ ex_assets = Table(
     Column("code", String(16), primary_key=True),
     Column("name", String(64), nullable=False),
     Column("precision", Integer, nullable=False),
-    Column("withdraw_fee", ExactDecimal, nullable=False),
-    Column("withdraw_min", ExactDecimal, nullable=False),
 )
 
 ex_markets = Table(

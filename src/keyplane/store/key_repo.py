@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, insert, select, update
 
+from keyplane.clock import now_ms
 from keyplane.store.tables import api_keys, audit_events, key_changes, users
 
 
@@ -84,6 +86,30 @@ def insert_audit(conn: Connection, events: Iterable[Mapping[str, Any]]) -> None:
     rows = list(events)
     if rows:
         conn.execute(insert(audit_events), rows)
+
+
+def record_audit(
+    engine: Engine,
+    *,
+    actor: str,
+    action: str,
+    user_id: int | None,
+    key_id: str | None,
+    source_ip: str | None,
+    detail: Mapping[str, Any],
+) -> None:
+    """One audit event in its own transaction: the write every non-key action shares."""
+    event = {
+        "at": now_ms(),
+        "actor": actor,
+        "action": action,
+        "user_id": user_id,
+        "key_id": key_id,
+        "source_ip": source_ip,
+        "detail": json.dumps(detail, default=str),
+    }
+    with engine.begin() as conn:
+        insert_audit(conn, [event])
 
 
 def audit_of(

@@ -9,7 +9,6 @@ The QR codes are made here (segno, as for TOTP enrolment): no address leaves the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -392,21 +391,15 @@ async def _cancel_withdrawal(request: Request, viewer: Viewer, form: FormData) -
 
 
 def _audit(platform: Platform, viewer: Viewer, action_name: str, detail: dict[str, object]) -> None:
-    with platform.engine.begin() as conn:
-        key_repo.insert_audit(
-            conn,
-            [
-                {
-                    "at": now_ms(),
-                    "actor": f"user:{viewer.user_id}",
-                    "action": action_name,
-                    "user_id": viewer.user_id,
-                    "key_id": None,
-                    "source_ip": viewer.ip,
-                    "detail": json.dumps(detail, default=str),
-                }
-            ],
-        )
+    key_repo.record_audit(
+        platform.engine,
+        actor=f"user:{viewer.user_id}",
+        action=action_name,
+        user_id=viewer.user_id,
+        key_id=None,
+        source_ip=viewer.ip,
+        detail=detail,
+    )
 
 
 def _unavailable(error: Exception) -> Response:
