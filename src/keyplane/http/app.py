@@ -19,6 +19,7 @@ from keyplane.http.binance_capital import CAPITAL_ROUTES
 from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.clientip import parse_trusted
 from keyplane.http.console import console_routes
+from keyplane.http.dispatch import ApiPaths
 from keyplane.http.errors import error_response
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
 from keyplane.http.forwarding import ForwardedRequests
@@ -104,14 +105,19 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
         max_body_bytes=settings.request_body_max_bytes,
         timeout_seconds=settings.request_timeout_seconds,
     )
+    api_routes = all_routes()
     app = Starlette(
         routes=[
             StarletteRoute("/", _root, methods=["GET"]),
-            *starlette_routes(all_routes()),
+            *starlette_routes(api_routes),
             *OPERATOR_ROUTES,
             *console_routes(),
         ],
-        middleware=[limits, Middleware(ForwardedRequests, parts=parts)],
+        middleware=[
+            limits,
+            Middleware(ForwardedRequests, parts=parts),
+            Middleware(ApiPaths, routes=api_routes),
+        ],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found, 500: _internal},
     )

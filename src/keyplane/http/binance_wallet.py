@@ -41,8 +41,7 @@ def wallet(call: Call) -> WalletParts:
     return parts
 
 
-def _rates() -> dict[str, str]:
-    return {"maker": fmt(DEFAULT_FEE), "taker": fmt(DEFAULT_FEE), "buyer": fmt(ZERO), "seller": fmt(ZERO)}
+RATES = {"maker": fmt(DEFAULT_FEE), "taker": fmt(DEFAULT_FEE), "buyer": fmt(ZERO), "seller": fmt(ZERO)}
 
 
 async def account(call: Call) -> dict[str, Any]:
@@ -57,7 +56,7 @@ async def account(call: Call) -> dict[str, Any]:
         "takerCommission": int(DEFAULT_FEE * 10000),
         "buyerCommission": 0,
         "sellerCommission": 0,
-        "commissionRates": _rates(),
+        "commissionRates": dict(RATES),
         "canTrade": Permission.TRADE in held,
         "canWithdraw": Permission.WITHDRAW in held,
         "canDeposit": _any_deposits(wallet(call)),

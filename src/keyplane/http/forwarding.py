@@ -39,9 +39,13 @@ def forwarded_of(request: Request) -> Forwarded | None:
 
 
 def request_ip(request: Request) -> str:
-    peer = request.client.host if request.client else ""
+    client = request.scope.get("client")
+    peer = client[0] if client else ""
+    trusted = request.app.state.trusted_proxies
+    if not trusted:  # no proxy is trusted: X-Forwarded-For cannot change the answer, skip reading it
+        return peer
     hops = forwarded_for(request.headers.getlist("x-forwarded-for"))
-    return client_ip(peer, hops, request.app.state.trusted_proxies)
+    return client_ip(peer, hops, trusted)
 
 
 def relay(answer: Relayed) -> Response:

@@ -120,9 +120,15 @@ class NetworkTable:
         for coin, per_coin in self._by_coin.items():
             if sum(e.is_default for e in per_coin.values()) != 1:
                 raise ValueError(f"{coin} needs exactly one default network")
+        # The table never changes once built: its sorted views are made once (``account`` reads them).
+        self._coins = tuple(sorted(self._by_coin))
+        self._lists = {
+            coin: tuple(sorted(per_coin.values(), key=lambda e: (not e.is_default, e.code)))
+            for coin, per_coin in self._by_coin.items()
+        }
 
     def coins(self) -> tuple[str, ...]:
-        return tuple(sorted(self._by_coin))
+        return self._coins
 
     def networks(self) -> tuple[NetworkSpec, ...]:
         return tuple(self._networks[c] for c in sorted(self._networks))
@@ -137,8 +143,8 @@ class NetworkTable:
 
     def networks_of(self, coin: str) -> tuple[CoinNetwork, ...]:
         """The ``networkList`` of a coin, its default first."""
-        per_coin = self._coin(coin)
-        return tuple(sorted(per_coin.values(), key=lambda e: (not e.is_default, e.code)))
+        self._coin(coin)
+        return self._lists[coin]
 
     def coins_on(self, network: str) -> tuple[CoinNetwork, ...]:
         self.network(network)
