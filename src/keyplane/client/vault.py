@@ -118,9 +118,26 @@ class AccountInfo:
     exchange: str
     url: str | None
     kind: str
+    pending: bool = False  # made by ``keyplane keygen``; waits for the API key the exchange assigns
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "exchange": self.exchange, "url": self.url, "kind": self.kind}
+        return {
+            "name": self.name,
+            "exchange": self.exchange,
+            "url": self.url,
+            "kind": self.kind,
+            "pending": self.pending,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingKey:
+    """A private key generated locally whose public half has not been registered yet."""
+
+    name: str
+    exchange: str
+    url: str | None
+    private_key: str = field(repr=False)
 
 
 def private_key_kind(pem: str) -> str:
@@ -176,16 +193,61 @@ class Vault:
             raise VaultCorrupt("the vault body is damaged")
         return records
 
-    def names(self) -> list[str]:
-        return sorted(self._records())
+    def names(self, *, include_pending: bool = False) -> list[str]:
+        """Account names, sorted; keys still waiting for their API key are left out by default."""
+        return sorted(n for n, r in self._records().items() if include_pending or not r.get("pending"))
 
-    def accounts(self) -> list[AccountInfo]:
-        return [self.credentials_info(name) for name in self.names()]
+    def accounts(self, *, include_pending: bool = False) -> list[AccountInfo]:
+        return [self.credentials_info(name) for name in self.names(include_pending=include_pending)]
 
     def credentials_info(self, name: str) -> AccountInfo:
         record = self._record(name)
         kind = str(record.get("kind") or Credentials.from_record(name, record).kind)
-        return AccountInfo(name=name, exchange=str(record["exchange"]), url=record.get("url"), kind=kind)
+        return AccountInfo(
+            name=name,
+            exchange=str(record["exchange"]),
+            url=record.get("url"),
+            kind=kind,
+            pending=bool(record.get("pending")),
+        )
+
+    def pending(self, name: str) -> PendingKey | None:
+        record = self._records().get(name)
+        if record is None or not record.get("pending"):
+            return None
+        private_key = self._secrets(name, record).get("private_key")
+        if not isinstance(private_key, str):
+            raise VaultCorrupt(f"the pending key {name!r} is damaged")
+        return PendingKey(
+            name=name, exchange=str(record["exchange"]), url=record.get("url"), private_key=private_key
+        )
+
+    def add_pending(self, name: str, exchange: str, url: str | None, private_key: str) -> None:
+        """Keep a locally generated private key until the exchange gives its API key."""
+        Credentials(
+            name=name, exchange=exchange, url=url, api_key="pending", private_key=private_key
+        ).validate()
+        if name in self._records():
+            raise AccountExists(f"an account named {name!r} exists; remove it first")
+        public = {"exchange": exchange, "url": url, "kind": private_key_kind(private_key), "pending": True}
+        secrets = {"api_key": "", "secret": None, "private_key": private_key, "password": None}
+        self._put(name, public, secrets)
+
+    def _secrets(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        if self.backend != "keyring":
+            return record
+        stored = keyring_store.load(self._document["id"], name)
+        if stored is None:
+            raise VaultCorrupt(f"the OS keyring no longer holds the secret of {name!r}")
+        return stored
+
+    def _put(self, name: str, public: dict[str, Any], secrets: dict[str, Any]) -> None:
+        if self.backend == "keyring":
+            keyring_store.store(self._document["id"], name, secrets)
+            self._records()[name] = public
+        else:
+            self._records()[name] = {**public, **secrets}
+        self._save()
 
     def _record(self, name: str) -> dict[str, Any]:
         record = self._records().get(name)
@@ -195,11 +257,12 @@ class Vault:
 
     def credentials(self, name: str) -> Credentials:
         record = dict(self._record(name))
-        if self.backend == "keyring":
-            stored = keyring_store.load(self._document["id"], name)
-            if stored is None:
-                raise VaultCorrupt(f"the OS keyring no longer holds the secret of {name!r}")
-            record.update(stored)
+        if record.get("pending"):
+            raise UnknownAccount(
+                f"account {name!r} waits for its API key: register its public key at the exchange, "
+                f"then `keyplane vault add {name} --api-key <the key>`"
+            )
+        record.update(self._secrets(name, record))
         return Credentials.from_record(name, record)
 
     def all_credentials(self) -> list[Credentials]:
@@ -210,12 +273,7 @@ class Vault:
         if credentials.name in self._records() and not replace:
             raise AccountExists(f"an account named {credentials.name!r} exists; remove it first")
         public = {"exchange": credentials.exchange, "url": credentials.url, "kind": credentials.kind}
-        if self.backend == "keyring":
-            keyring_store.store(self._document["id"], credentials.name, credentials.secrets())
-            self._records()[credentials.name] = public
-        else:
-            self._records()[credentials.name] = {**public, **credentials.secrets()}
-        self._save()
+        self._put(credentials.name, public, credentials.secrets())
 
     def remove(self, name: str) -> None:
         self._record(name)
