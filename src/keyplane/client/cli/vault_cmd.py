@@ -42,7 +42,7 @@ def load_vault(path: Path | None = None) -> Vault:
     return open_vault(path, prompt=_prompt)
 
 
-def _load_or_create(path: Path | None, backend: str | None) -> Vault:
+def load_or_create(path: Path | None, backend: str | None) -> Vault:
     try:
         return load_vault(path)
     except VaultMissing:
@@ -74,7 +74,7 @@ def add(
     vault_path: VaultPath = None,
 ) -> None:
     """Add an account. A name left by `keyplane keygen` is completed with its API key."""
-    vault = _load_or_create(vault_path, backend)
+    vault = load_or_create(vault_path, backend)
     pending = vault.pending(name)
     if pending is not None:
         creds = Credentials(
