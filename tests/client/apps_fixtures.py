@@ -7,6 +7,8 @@ withdraws to a matured address-book entry. The venues are built once per test pa
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from tests.wallet.server_keys import wallet_env
 
 DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
 CLIENT = [sys.executable, "-c", "from keyplane.client.cli import app; app()"]
+SERVER_CLI = [sys.executable, "-c", "from keyplane.cli import app; app()"]
 WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
 T = TypeVar("T")
 
@@ -155,3 +158,53 @@ def history_venues(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[V
     finally:
         for gen in (first, second):
             gen.close()
+
+
+@dataclass
+class Demo:
+    """A running ``keyplane demo``: its market maker quotes and trades; ``key`` is the demo user's."""
+
+    url: str
+    env: dict[str, str]
+    key: dict[str, str]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*SERVER_CLI, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+
+def _wait_for(log: Path, pattern: str, process: subprocess.Popen[bytes]) -> re.Match[str]:
+    def found() -> re.Match[str] | None:
+        assert process.poll() is None, f"keyplane demo exited: {log.read_text()}"
+        return re.search(pattern, log.read_text())
+
+    return eventually(found, 90)
+
+
+@pytest.fixture(scope="package")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp("demo")
+    port, log = free_port(), tmp / "demo.log"
+    with fresh_database(tmp) as url:
+        env = server_env(tmp / "data", url, None, COLUMNS="200", KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000")
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*SERVER_CLI, "demo", "--port", str(port), "--data-dir", str(tmp / "data")],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            key = _wait_for(log, r"API key:\s+(\S+)", process).group(1)
+            secret = _wait_for(log, r"API secret:\s+(\S+)", process).group(1)
+            _wait_for(log, r"Keyplane serving on", process)
+            yield Demo(f"http://127.0.0.1:{port}", env, {"key": key, "secret": secret})
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
