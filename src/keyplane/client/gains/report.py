@@ -10,6 +10,7 @@ from typing import TextIO
 
 from keyplane.client.gains.engine import Result
 from keyplane.client.gains.lots import ZERO
+from keyplane.client.history.formats import text
 
 CSV_COLUMNS = [
     "date",
@@ -82,10 +83,10 @@ def write_csv(result: Result, out: TextIO) -> None:
         writer.writerow(
             [
                 _date(d.time_ms),
-                d.account,
-                d.ref,
+                text(d.account),
+                text(d.ref),
                 d.kind,
-                d.asset,
+                text(d.asset),
                 plain(d.quantity),
                 _date(d.acquired_from_ms),
                 _date(d.acquired_to_ms),
@@ -101,10 +102,10 @@ def write_csv(result: Result, out: TextIO) -> None:
         writer.writerow(
             [
                 _date(e.time_ms),
-                e.account,
-                e.ref,
+                text(e.account),
+                text(e.ref),
                 "expense",
-                e.asset,
+                text(e.asset),
                 plain(e.amount),
                 "",
                 "",

@@ -8,6 +8,7 @@ so each row's balance change is ``received - sent - fee``.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TextIO
@@ -63,12 +64,23 @@ OURS = [
     "order_ref",
     "txid",
 ]
+FORMULA_START = ("=", "+", "-", "@")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CT_TYPES = {
     Kind.TRADE: "Trade",
     Kind.DEPOSIT: "Deposit",
     Kind.WITHDRAWAL: "Withdrawal",
     Kind.FEE: "Other Fee",
 }
+
+
+def text(value: str | None) -> str:
+    """A text cell a spreadsheet shows as text: an exchange could send an id or an asset code such
+    as ``=HYPERLINK(...)``, which Excel or Sheets would run as a formula (CSV injection)."""
+    if not value:
+        return ""
+    value = CONTROL.sub(" ", value)  # a bare CR or LF would also split the row
+    return "'" + value if value.lstrip().startswith(FORMULA_START) else value
 
 
 def amount(value: Decimal | None) -> str:
@@ -92,16 +104,16 @@ def koinly_row(r: Record) -> list[str]:
     return [
         r.when.strftime("%Y-%m-%d %H:%M:%S UTC"),
         amount(r.sent_amount),
-        r.sent_asset or "",
+        text(r.sent_asset),
         amount(r.received_amount),
-        r.received_asset or "",
+        text(r.received_asset),
         amount(r.fee_amount),
-        r.fee_asset or "",
+        text(r.fee_asset),
         "",
         "",
         "",
-        _describe(r),
-        r.txid or "",
+        text(_describe(r)),
+        text(r.txid),
     ]
 
 
@@ -109,16 +121,16 @@ def cointracking_row(r: Record) -> list[str]:
     return [
         CT_TYPES[r.kind],
         amount(r.received_amount),
-        r.received_asset or "",
+        text(r.received_asset),
         amount(r.sent_amount),
-        r.sent_asset or "",
+        text(r.sent_asset),
         amount(r.fee_amount),
-        r.fee_asset or "",
-        r.exchange,
-        r.account,
-        _describe(r),
+        text(r.fee_asset),
+        text(r.exchange),
+        text(r.account),
+        text(_describe(r)),
         r.when.strftime("%d.%m.%Y %H:%M:%S"),
-        r.txid or f"{r.account}-{r.kind.value}-{r.ref}",
+        text(r.txid or f"{r.account}-{r.kind.value}-{r.ref}"),
         "",
         "",
     ]
@@ -128,20 +140,20 @@ def ours_row(r: Record) -> list[str]:
     return [
         str(r.time_ms),
         r.when.strftime("%Y-%m-%d %H:%M:%S"),
-        r.account,
-        r.exchange,
+        text(r.account),
+        text(r.exchange),
         r.kind.value,
-        r.ref,
-        r.symbol or "",
-        r.side or "",
+        text(r.ref),
+        text(r.symbol),
+        text(r.side),
         amount(r.sent_amount),
-        r.sent_asset or "",
+        text(r.sent_asset),
         amount(r.received_amount),
-        r.received_asset or "",
+        text(r.received_asset),
         amount(r.fee_amount),
-        r.fee_asset or "",
-        r.order_ref or "",
-        r.txid or "",
+        text(r.fee_asset),
+        text(r.order_ref),
+        text(r.txid),
     ]
 
 
