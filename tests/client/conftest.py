@@ -6,6 +6,7 @@ Apps' fixtures live in ``tests/client/apps_fixtures.py`` (imported below when pr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from keyplane.client.vault import Credentials, Vault, create_vault
 from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
 from tests.http.exchange.funding import fund_before_start
+from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
 from tests.support.server import Instance, free_port, server_env
 
@@ -46,6 +48,16 @@ class Exchange:
             self.keys[wanted] = issue_key(self.server, "--permissions", permissions, *bound, user=user)
         return self.keys[wanted]
 
+    def trade_at(self, symbol: str, price: str, amount: str = "0.01") -> None:
+        """bob sells to carol at ``price``: the exchange's last price (and today's candle) is set."""
+        seller = self.key("read,trade", user="bob")
+        buyer = self.key("read,trade", user="carol")
+        sell = ccxt_binance(self.url, seller["key"], seller["secret"], fetchMarkets={"types": ["spot"]})
+        buy = ccxt_binance(self.url, buyer["key"], buyer["secret"], fetchMarkets={"types": ["spot"]})
+        sell.create_order(symbol, "limit", "sell", float(amount), float(price))
+        filled = buy.create_order(symbol, "limit", "buy", float(amount), float(price))
+        assert filled["status"] == "closed", filled
+
     def credentials(self, permissions: str = "read", name: str | None = None) -> Credentials:
         key = self.key(permissions)
         return Credentials(
@@ -57,18 +69,28 @@ class Exchange:
         )
 
 
-def _start(tmp: Path, name: str, funds: dict[str, str]) -> Iterator[Exchange]:
+MARKET_FUNDS = {"USDT": "1000000", "BTC": "100", "ETH": "1000", "SOL": "10000"}
+
+
+@contextmanager
+def start_exchange(tmp: Path, name: str, funds: dict[str, str]) -> Iterator[Exchange]:
+    """A server whose ``alice`` holds ``funds``; ``bob`` and ``carol`` hold plenty to make markets."""
     with fresh_database(tmp) as url:
         redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
         server = Instance(server_env(tmp / "data", url, redis_url), free_port())
-        server.cli("users", "create", "alice")
-        server.cli("users", "create", "bob")
-        fund_before_start(url, {"alice": funds, "bob": {"USDT": "1000000", "BTC": "100", "ETH": "1000"}})
+        for user in ("alice", "bob", "carol"):
+            server.cli("users", "create", user)
+        fund_before_start(url, {"alice": funds, "bob": MARKET_FUNDS, "carol": MARKET_FUNDS})
         server.start(tmp / "server.log")
         try:
             yield Exchange(name, server, funds)
         finally:
             server.stop()
+
+
+def _start(tmp: Path, name: str, funds: dict[str, str]) -> Iterator[Exchange]:
+    with start_exchange(tmp, name, funds) as exchange:
+        yield exchange
 
 
 @pytest.fixture(scope="package")

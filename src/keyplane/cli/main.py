@@ -23,7 +23,11 @@ from keyplane.settings import Settings
 if TYPE_CHECKING:
     from keyplane.http.app import Background
 
-app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_args_is_help=True)
+app = typer.Typer(
+    help="Keyplane: self-hosted API keys for crypto trading.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold secrets (vault credentials, passphrases)
+)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(funds_app, name="funds")

@@ -29,5 +29,9 @@ def register(app: typer.Typer) -> None:
             hook(app)
 
 
-app = typer.Typer(help="Keyplane client: vault, keys, portfolio, history, gains, bots.", no_args_is_help=True)
+app = typer.Typer(
+    help="Keyplane client: vault, keys, portfolio, history, gains, bots.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold credentials
+)
 register(app)

@@ -42,6 +42,10 @@ def friendly(func: F) -> F:
             fail(str(error))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except typer.Exit:
+            raise
+        except Exception as error:  # noqa: BLE001 - a user sees one line, never a traceback with locals
+            fail(f"unexpected {type(error).__name__}: {error}", 70)
 
     return wrapper  # type: ignore[return-value]
 
