@@ -71,3 +71,40 @@ def test_the_walker_catches_a_server_import(tmp_path: Path) -> None:
     sample = tmp_path / "m.py"
     sample.write_text("def f():\n    from keyplane.keys.model import Permission\n    import starlette\n")
     assert imported_modules(sample) == ["keyplane.keys.model", "starlette"]
+
+
+BLOCKER = """
+import importlib.abc, pkgutil, sys
+BLOCKED = {blocked!r}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED or any(name == p or name.startswith(p + ".") for p in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, Block())
+import keyplane.client
+for info in pkgutil.walk_packages(keyplane.client.__path__, "keyplane.client."):
+    __import__(info.name)
+from keyplane.cli import app
+sys.argv = ["keyplane", "--help"]
+app()
+"""
+
+
+def test_the_client_imports_and_runs_without_any_server_dependency() -> None:
+    import subprocess
+    import sys
+
+    # What a client-only install lacks: the server extra's libraries (keyplane's own modules ship anyway).
+    blocked = sorted(
+        SERVER_LIBRARIES | {"pydantic", "jinja2", "pyotp", "segno", "zxcvbn", "bip_utils", "multipart"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER.format(blocked=blocked)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "vault" in result.stdout and "portfolio" in result.stdout and "serve" not in result.stdout
