@@ -43,6 +43,9 @@ BINANCE_FLAGS: dict[str, Right] = {
 }
 
 
+OFF = (None, False, 0, "false", "False", "0", "")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyRights:
     """The rights the exchange reports for a key, and whether it is bound to IP addresses."""
@@ -87,7 +90,8 @@ ADVICE = {
 def parse_restrictions(payload: dict[str, Any]) -> KeyRights:
     """``KeyRights`` from an apiRestrictions answer; Keyplane's exact policy wins when present."""
     keyplane = payload.get("keyplane")
-    rights = {right for flag, right in BINANCE_FLAGS.items() if payload.get(flag) is True}
+    # Fail closed: anything but an explicit "off" (false, "false", 0, absent) counts as granted.
+    rights = {right for flag, right in BINANCE_FLAGS.items() if payload.get(flag) not in OFF}
     symbols: tuple[str, ...] = ()
     expires_at = None
     if isinstance(keyplane, dict):

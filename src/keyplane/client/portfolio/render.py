@@ -14,6 +14,15 @@ from keyplane.client.portfolio.model import Portfolio, share
 CSV_COLUMNS = ["account", "exchange", "status", "asset", "amount", "price", "value", "allocation", "error"]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str | None) -> str:
+    """Text from an exchange made inert in a spreadsheet (a leading ``=`` would run as a formula)."""
+    value = text or ""
+    return "'" + value if value.lstrip(" ").startswith(FORMULA_START) else value
+
+
 def plain(number: Decimal | None) -> str:
     """A Decimal without exponent or trailing zeros; empty for None."""
     if number is None:
@@ -73,15 +82,17 @@ def to_csv(portfolio: Portfolio) -> str:
     for account in portfolio.accounts:
         if not account.ok:
             status = "refused" if account.refused else "failed"
-            writer.writerow([account.name, account.exchange, status, "", "", "", "", "", account.error])
+            writer.writerow(
+                [cell(account.name), cell(account.exchange), status, "", "", "", "", "", cell(account.error)]
+            )
             continue
         for h in account.holdings:
             writer.writerow(
                 [
-                    account.name,
-                    account.exchange,
+                    cell(account.name),
+                    cell(account.exchange),
                     "ok",
-                    h.asset,
+                    cell(h.asset),
                     plain(h.amount),
                     plain(h.price),
                     plain(h.value),
