@@ -198,3 +198,17 @@ def test_bot_refuses_a_read_only_key_it_cannot_trade_with(demo: Demo, tmp_path: 
         check=False,
     )
     assert done.returncode != 0 and "trade" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bot_pauses_when_the_exchange_reports_its_weight_budget_nearly_used(
+    demo: Demo, tmp_path: Path
+) -> None:
+    env = vault_with(tmp_path, demo, demo.key)
+    log = tmp_path / "weight.log"
+    with bot(env, log, *grid_args(demo, "wt", "--dry-run", "--weight-limit", "20")) as running:
+        eventually(lambda: "request weight" in log.read_text(), 60)
+        running.send_signal(signal.SIGINT)  # also ends the minute-long pause at once
+        assert running.wait(timeout=30) == 0
+    text = log.read_text()
+    assert re.search(r"request weight \d+ of 20 used this minute; pausing", text)
+    assert text.count("would place buy") + text.count("would place sell") <= 6  # each shown once

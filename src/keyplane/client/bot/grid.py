@@ -71,6 +71,7 @@ class Grid:
         self.venue = venue
         self.first_round = True
         self.short_of: set[tuple[int, str]] = set()
+        self.pretended: set[tuple[int, str]] = set()
 
     async def round(self) -> None:
         cfg, venue = self.config, self.venue
@@ -103,6 +104,10 @@ class Grid:
                     self.short_of.add((level, side))
                 continue
             self.short_of.discard((level, side))
+            if venue.dry_run:
+                if (level, side) in self.pretended:
+                    continue  # a dry run shows each would-be order once, not every round
+                self.pretended.add((level, side))
             client_id = ids.grid_id(venue.prefix, level, side)
             await venue.place_limit(cfg.symbol, side, amount, limit, client_id, f"grid level {level}")
 

@@ -70,7 +70,8 @@ async def run(
     try:
         while not stop.is_set():
             try:
-                await strategy.round()
+                if not await _round_unless_stopped(strategy, stop):
+                    break
             except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as refused:
                 log.error("the exchange refused the key (%s); stopping", type(refused).__name__)
                 refused_key = True
@@ -100,9 +101,26 @@ async def run(
     return not refused_key
 
 
+async def _round_unless_stopped(strategy: Strategy, stop: asyncio.Event) -> bool:
+    """One round; a stop signal interrupts it (a pause for rate limits can last a minute). Orders
+    it may have sent are found again by prefix when the bot winds down."""
+    work = asyncio.create_task(strategy.round())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if not work.done():
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        return False
+    work.result()  # re-raise what the round raised
+    return True
+
+
 async def _wind_down(strategy: Strategy, venue: Venue, keep_orders: bool) -> None:
     import ccxt
 
+    venue.pause_for_weight = False
     try:
         left = await strategy.orders_to_cancel()
     except ccxt.BaseError as failed:

@@ -28,6 +28,7 @@ class Venue:
         self.prefix = bot_prefix
         self.dry_run = dry_run
         self.weight_limit = weight_limit
+        self.pause_for_weight = True  # off while winding down: cancelling must not wait a minute
 
     async def call(self, what: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         import ccxt
@@ -63,7 +64,7 @@ class Venue:
 
     async def _respect_weight(self) -> None:
         used = self._headers().get("x-mbx-used-weight-1m")
-        if used and used.isdigit() and int(used) > self.weight_limit * 0.8:
+        if self.pause_for_weight and used and used.isdigit() and int(used) > self.weight_limit * 0.8:
             pause = 60 - time.time() % 60 + 0.5
             log.warning(
                 "request weight %s of %d used this minute; pausing %.1f s", used, self.weight_limit, pause
