@@ -92,11 +92,14 @@ class Grid:
         price = await venue.mid_price(cfg.symbol)
         todo = plan(cfg, price, set(by_level))
         market = venue.exchange.market(cfg.symbol)
+        free: dict[str, Decimal] | None = None
         for level, side, at in todo.place:
             amount = Decimal(venue.exchange.amount_to_precision(cfg.symbol, cfg.amount))
             limit = Decimal(venue.exchange.price_to_precision(cfg.symbol, at))
             asset, need = (market["quote"], amount * limit) if side == "buy" else (market["base"], amount)
-            if not venue.dry_run and await venue.free(asset) < need:
+            if free is None and not venue.dry_run:
+                free = await venue.free_balances()
+            if free is not None and free.get(asset, Decimal(0)) < need:
                 if (level, side) not in self.short_of:
                     log.info(
                         "grid %s: not enough %s for a %s on level %d; waiting", cfg.symbol, asset, side, level
@@ -110,6 +113,8 @@ class Grid:
                 self.pretended.add((level, side))
             client_id = ids.grid_id(venue.prefix, level, side)
             await venue.place_limit(cfg.symbol, side, amount, limit, client_id, f"grid level {level}")
+            if free is not None:
+                free[asset] = free.get(asset, Decimal(0)) - need
 
     async def orders_to_cancel(self) -> list[dict[str, Any]]:
         return await self.venue.open_orders(self.config.symbol)

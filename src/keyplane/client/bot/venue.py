@@ -100,9 +100,10 @@ class Venue:
             return (Decimal(str(bid)) + Decimal(str(ask))) / 2
         return Decimal(str(ticker["last"]))
 
-    async def free(self, asset: str) -> Decimal:
+    async def free_balances(self) -> dict[str, Decimal]:
+        """Free amount per asset: one request per round, however many orders the round places."""
         balance = await self.call("balance", self.exchange.fetch_balance)
-        return Decimal(str((balance.get(asset) or {}).get("free") or 0))
+        return {asset: Decimal(str(amount or 0)) for asset, amount in (balance.get("free") or {}).items()}
 
     # -- actions ---------------------------------------------------------------------------
     async def place_limit(
