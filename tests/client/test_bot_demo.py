@@ -97,6 +97,8 @@ def test_grid_killed_and_restarted_adopts_its_orders_and_never_doubles_a_level(
         adopted = int(re.findall(r"adopted (\d+) open orders", log.read_text())[-1])
         assert 1 <= adopted <= len(left)
         eventually(lambda: log.read_text().count("placed ") > placed_before, 90)  # it carries on trading
+        # ... against the market maker: some of its orders fill.
+        eventually(lambda: [o for o in ours(client, prefix, open_only=False) if o["filled"]], 120)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0
     text = log.read_text()
