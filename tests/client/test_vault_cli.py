@@ -105,3 +105,51 @@ def test_check_shows_a_failing_account_as_failed(exchange_a: Exchange, tmp_path:
     report = {r["account"]: r for r in json.loads(checked.stdout)}
     assert report["good"]["ok"] and not report["bad"]["ok"] and "-1022" in report["bad"]["error"]
     assert "kps_" + "x" * 40 not in checked.stdout + checked.stderr
+
+
+def test_an_rsa_private_key_file_is_added_and_signs(exchange_a: Exchange, tmp_path: Path) -> None:
+    from tests.http.conftest import issue_key
+    from tests.support.signing import private_pem, rsa_pair
+
+    private, public = rsa_pair()
+    key = issue_key(exchange_a.server, "--permissions", "read", public_key=public, tmp=tmp_path)
+    pem_file = tmp_path / "rsa.pem"
+    pem_file.write_text(private_pem(private))
+    env = vault_env(tmp_path / "v.json")
+    added = run(
+        env,
+        "vault",
+        "add",
+        "rsa",
+        "--url",
+        exchange_a.url,
+        "--api-key",
+        key["key"],
+        "--private-key",
+        str(pem_file),
+    )
+    assert added.returncode == 0, added.stderr
+    checked = run(env, "vault", "check", "rsa", "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)[0]["rights"] == ["read"]
+    listed = run(env, "vault", "list", "--json")
+    assert json.loads(listed.stdout)["accounts"][0]["kind"] == "rsa" and "PRIVATE" not in listed.stdout
+
+
+def test_an_empty_secret_and_a_missing_passphrase_are_clear_errors(tmp_path: Path) -> None:
+    env = vault_env(tmp_path / "v.json")
+    empty = run(
+        env,
+        "vault",
+        "add",
+        "x",
+        "--url",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "k",
+        "--secret-stdin",
+        stdin="\n",
+    )
+    assert empty.returncode == 2 and "secret is empty" in empty.stderr
+    no_pass = run(vault_env(tmp_path / "v.json", passphrase=None), "vault", "list")
+    assert no_pass.returncode == 2 and "KEYPLANE_VAULT_PASSPHRASE" in no_pass.stderr
+    assert "Traceback" not in empty.stderr + no_pass.stderr

@@ -86,6 +86,8 @@ class Credentials:
             raise InvalidCredentials("the URL must start with http:// or https://")
         if not self.api_key:
             raise InvalidCredentials("the API key is empty")
+        if self.secret == "":
+            raise InvalidCredentials("the secret is empty")
         if (self.secret is None) == (self.private_key is None):
             raise InvalidCredentials("give either a secret (HMAC) or a private key (Ed25519/RSA), not both")
         if self.private_key is not None:
@@ -318,7 +320,10 @@ def create_vault(
         vault = Vault(path, "keyring", {"id": random.token_hex(8), "accounts": {}})
     else:
         params = KdfParams.fresh()
-        key = derive_key(passphrase_from(passphrase, prompt), params)
+        chosen_passphrase = passphrase_from(passphrase, prompt)
+        if len(chosen_passphrase) < 8:
+            raise VaultError("choose a vault passphrase of at least 8 characters")
+        key = derive_key(chosen_passphrase, params)
         vault = Vault(path, "file", {"accounts": {}}, (key, params))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     vault._save()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 
@@ -42,8 +43,8 @@ def friendly(func: F) -> F:
             fail(str(error))
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except typer.Exit:
-            raise
+        except (typer.Exit, click.exceptions.Abort, click.exceptions.ClickException):
+            raise  # click prints these itself, without a traceback
         except Exception as error:  # noqa: BLE001 - a user sees one line, never a traceback with locals
             fail(f"unexpected {type(error).__name__}: {error}", 70)
 

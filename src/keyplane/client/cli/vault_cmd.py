@@ -25,10 +25,15 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (nev
 
 
 def _prompt() -> str:
+    """Ask at the terminal; with no terminal (headless, piped) ask nothing: the env var is the way."""
+    if not sys.stdin.isatty():
+        return ""
     return getpass.getpass("Vault passphrase: ")
 
 
 def _prompt_new() -> str:
+    if not sys.stdin.isatty():
+        return ""
     first = getpass.getpass("New vault passphrase: ")
     if len(first) < 8:
         fail("choose a passphrase of at least 8 characters")
