@@ -125,3 +125,18 @@ def test_export_refuses_a_key_that_can_withdraw_unless_overridden_loudly(
     assert forced.returncode == 0, forced.stderr
     assert "WARNING" in forced.stderr and "withdraw" in forced.stderr
     assert len(forced.stdout.splitlines()) == 1 + 10
+
+
+def test_headless_run_without_the_passphrase_fails_clearly_and_prints_nothing(
+    history_venues: tuple[Venue, Venue], tmp_path: Path
+) -> None:
+    vault = make_vault(tmp_path, history_venues[:1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
+    env.update(KEYPLANE_VAULT=str(vault), KEYPLANE_VAULT_BACKEND="file")
+    done = subprocess.run(
+        [*CLIENT, "history", "export"], env=env, capture_output=True, text=True, timeout=60, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode != 0 and "KEYPLANE_VAULT_PASSPHRASE" in done.stderr and done.stdout == ""
+    again = run(vault, "history", "export")  # with the passphrase it works: nothing was changed
+    assert again.returncode == 0, again.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import sys
 from datetime import UTC, datetime
-
-import typer
 
 from keyplane.client.errors import ClientError, UnknownAccount
 from keyplane.client.vault import Credentials, open_vault
@@ -15,7 +15,10 @@ class BadOption(ClientError):
 
 
 def _prompt() -> str:
-    return str(typer.prompt("Vault passphrase", hide_input=True))
+    """Ask at the terminal; headless (no terminal) ask nothing: KEYPLANE_VAULT_PASSPHRASE is the way."""
+    if not sys.stdin.isatty():
+        return ""
+    return getpass.getpass("Vault passphrase: ")
 
 
 def vault_accounts(names: list[str] | None) -> list[Credentials]:
