@@ -15,6 +15,7 @@ from keyplane.cli.common import console, friendly, overrides, platform, print_js
 from keyplane.cli.demo_cmd import demo
 from keyplane.cli.funds_cmd import funds_app
 from keyplane.cli.keys_cmd import keys_app, users_app
+from keyplane.client.cli import register as register_client_commands
 from keyplane.clock import now_ms
 from keyplane.keys.review import apply_rules, review
 from keyplane.settings import Settings
@@ -22,12 +23,17 @@ from keyplane.settings import Settings
 if TYPE_CHECKING:
     from keyplane.http.app import Background
 
-app = typer.Typer(help="Keyplane: self-hosted API keys for crypto trading.", no_args_is_help=True)
+app = typer.Typer(
+    help="Keyplane: self-hosted API keys for crypto trading.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold secrets (vault credentials, passphrases)
+)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(funds_app, name="funds")
 app.add_typer(chain_app, name="chain")
 app.command("demo")(demo)
+register_client_commands(app)  # vault, keygen, portfolio, history, gains, bot (keyplane.client.cli)
 master_app = typer.Typer(help="The master key that seals secrets at rest.", no_args_is_help=True)
 app.add_typer(master_app, name="master-key")
 
