@@ -81,6 +81,7 @@ def test_a_wrong_passphrase_is_one_clear_line_and_changes_nothing(
         result = run(wrong, *args, stdin="kps_whatever\n")
         assert result.returncode == 2
         assert "wrong passphrase" in result.stderr and "Traceback" not in result.stderr
+        assert "[vault.passphrase]" in result.stderr  # the error code is printed, not eaten as markup
     assert path.read_bytes() == before
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyplane.client.errors import ClientError
 from keyplane.client.redaction import redact_text
@@ -21,13 +22,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = 2) -> None:
-    errors.print(f"[red]error:[/red] {redact_text(message)}", highlight=False, markup=True)
+    errors.print(f"[red]error:[/red] {escape(redact_text(message))}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
     """A loud warning on stderr (never stdout, so ``--json`` stays parseable)."""
-    errors.print(f"[bold yellow]{redact_text(message)}[/bold yellow]", highlight=False)
+    errors.print(f"[bold yellow]{escape(redact_text(message))}[/bold yellow]", highlight=False)
 
 
 def friendly(func: F) -> F:
