@@ -176,6 +176,16 @@ def enforce(
         )
 
 
+def _go_on_unknown(
+    unknown: PrivilegesUnknown, allow_over_privileged: bool, warn: Callable[[str], None] | None
+) -> None:
+    """An exchange that cannot say what a key may do: refused, unless the user overrode it (loudly)."""
+    if not allow_over_privileged:
+        raise PrivilegesUnknown(unknown.message + "; pass --allow-over-privileged to go on") from None
+    if warn is not None:
+        warn(f"WARNING: {unknown.message}; going on because --allow-over-privileged was given.")
+
+
 def check_account(
     exchange: Any,
     needs: AppNeeds,
@@ -188,10 +198,7 @@ def check_account(
     try:
         rights = fetch_rights(exchange)
     except PrivilegesUnknown as unknown:
-        if not allow_over_privileged:
-            raise PrivilegesUnknown(unknown.message + "; pass --allow-over-privileged to go on") from None
-        if warn is not None:
-            warn(f"WARNING: {unknown.message}; going on because --allow-over-privileged was given.")
+        _go_on_unknown(unknown, allow_over_privileged, warn)
         return None
     enforce(rights, needs, account, allow_over_privileged=allow_over_privileged, warn=warn)
     return rights
@@ -209,10 +216,7 @@ async def check_account_async(
     try:
         rights = await fetch_rights_async(exchange)
     except PrivilegesUnknown as unknown:
-        if not allow_over_privileged:
-            raise PrivilegesUnknown(unknown.message + "; pass --allow-over-privileged to go on") from None
-        if warn is not None:
-            warn(f"WARNING: {unknown.message}; going on because --allow-over-privileged was given.")
+        _go_on_unknown(unknown, allow_over_privileged, warn)
         return None
     enforce(rights, needs, account, allow_over_privileged=allow_over_privileged, warn=warn)
     return rights
