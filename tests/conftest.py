@@ -14,7 +14,19 @@ from keyplane.store.engine import make_engine, migrate
 from tests.support.databases import backend, fresh_database
 from tests.support.server import Instance, free_port, server_env
 
-REDIS_URL = os.environ.get("KEYPLANE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+def _redis_url() -> str:
+    """Each pytest-xdist worker has a Redis database of its own (10, 11, ...): servers started by
+    tests running at the same time on other workers would otherwise add to the weight and bans that
+    this worker's servers count for 127.0.0.1."""
+    base = os.environ.get("KEYPLANE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    return base.rsplit("/", 1)[0] + f"/{10 + int(worker[2:])}"
+
+
+REDIS_URL = _redis_url()
 
 
 def redis_available() -> bool:
@@ -22,6 +34,15 @@ def redis_available() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_worker_redis() -> None:
+    """A worker's own Redis database starts empty (nothing else uses it)."""
+    if REDIS_URL.rsplit("/", 1)[1] != "0" and redis_available():
+        client = redis.Redis.from_url(REDIS_URL)
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture
