@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import InexactAmount, InsufficientBalance, NotDurable
-from keyplane.exchange.ledger import Entry, EntryKind
+from keyplane.exchange.ledger import EntryKind, Row
 from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
@@ -129,14 +129,14 @@ def test_a_command_failing_half_way_abandons_the_open_batch_and_rebuilds_memory(
     is planted: settling a fill blows up after alice's BTC was locked."""
     run(ex.place_order(buy(bob, "0.1", 30000)))
     before = state(ex, [alice, bob])
-    post = ex.ledger.post
+    post = ex.ledger.post_units
 
-    def post_but_not_trades(entries: list[Entry]) -> None:
-        if any(e.kind is EntryKind.TRADE for e in entries):
+    def post_but_not_trades(rows: list[Row]) -> None:
+        if any(kind is EntryKind.TRADE for _, _, _, _, kind, _, _ in rows):
             raise RuntimeError("a bug in settlement")
-        post(entries)
+        post(rows)
 
-    monkeypatch.setattr(ex.ledger, "post", post_but_not_trades)
+    monkeypatch.setattr(ex.ledger, "post_units", post_but_not_trades)
 
     async def together() -> list[Any]:
         return await asyncio.gather(

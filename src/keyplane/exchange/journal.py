@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from keyplane.exchange.book import LiveOrder
 from keyplane.exchange.ledger import Account, Ledger
 from keyplane.exchange.matching import Command
-from keyplane.exchange.models import AggTradeRecord, Order, TradeRecord
+from keyplane.exchange.models import AggTradeRecord, TradeRecord
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
 
@@ -25,7 +26,9 @@ class Journal:
     accounts: list[Account] = field(default_factory=list)
     postings: list[Posting] = field(default_factory=list)
     balances: dict[tuple[int, str], int] = field(default_factory=dict)  # key -> time of last change
-    orders: dict[int, tuple[Order, int]] = field(default_factory=dict)  # id -> (order, seq of last change)
+    orders: dict[int, tuple[LiveOrder, int]] = field(
+        default_factory=dict
+    )  # id -> (order, seq of last change)
     new_order_ids: set[int] = field(default_factory=set)
     trades: list[TradeRecord] = field(default_factory=list)
     aggs: list[AggTradeRecord] = field(default_factory=list)
@@ -56,7 +59,7 @@ class Journal:
         new_orders: list[OrderVersion] = []
         changed_orders: list[OrderVersion] = []
         for order, seq in self.orders.values():
-            version = OrderVersion(order=order.snapshot(), seq=seq)
+            version = OrderVersion(order=order.record(), seq=seq)
             (new_orders if order.order_id in self.new_order_ids else changed_orders).append(version)
         batch = Batch(
             accounts=self.accounts,

@@ -64,7 +64,8 @@ def _amount(name: str, value: Decimal | None) -> Decimal:
         raise InvalidParameter.missing(name)
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidParameter.illegal_chars(name, "^([0-9]{1,20})(\\.[0-9]{1,20})?$")
-    if decimal_places(value) > MAX_DECIMALS:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS and decimal_places(value) > MAX_DECIMALS:
         raise InvalidParameter.too_precise(name)
     if value and value.adjusted() >= MONEY_INTEGER_DIGITS:
         raise InvalidParameter(f"Parameter '{name}' overflowed.", -1108)

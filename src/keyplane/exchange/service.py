@@ -13,7 +13,6 @@ committed rows (:mod:`keyplane.exchange.queries`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
 from keyplane.exchange.amounts import exact_command, ledger_amount
-from keyplane.exchange.book import OrderBook
+from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -122,6 +121,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             state.ledger,
             state.books,
         )
+        self.units = state.units
         self._open_ids = state.open_ids
         self._next_order_id, self._next_trade_id = state.next_order_id, state.next_trade_id
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
@@ -173,9 +173,8 @@ class Exchange(ExchangeQueries, WalletCommands):
                 del self._open_ids[key]
 
     async def _known(self, user_id: int) -> None:
-        """Refuse a user id that has no account and is not in the database."""
-        if self.ledger.account_of(user_id) is not None:
-            return
+        """Refuse a user id that has no account and is not in the database (callers skip the
+        ``await`` when the ledger already has an account for it)."""
 
         def exists() -> bool:
             with self.engine.connect() as conn:
@@ -196,7 +195,8 @@ class Exchange(ExchangeQueries, WalletCommands):
 
         Refused unless the ledger holds it exactly: at most the asset's decimals, below 10**20,
         and the balances it grows stay below 10**20."""
-        await self._known(user_id)
+        if user_id not in self.ledger.accounts:
+            await self._known(user_id)
         await self.sequencer.ready()
         if asset not in self.assets:
             raise InvalidParameter.invalid("asset")
@@ -229,45 +229,53 @@ class Exchange(ExchangeQueries, WalletCommands):
         avg = ZERO
         if req.type is OrderType.MARKET and req.quantity is not None:
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
-        await self._known(req.user_id)
-        await self.sequencer.ready()
+        if req.user_id not in self.ledger.accounts:
+            await self._known(req.user_id)
+        if self.sequencer.stale:
+            await self.sequencer.ready()
         market = self._market(req.symbol)
+        book = self.books[market.symbol]
+        units = book.units
         v = validate(req, market, avg or None)
+        # Into the market's integer units; a quoteOrderQty finer than the quote asset is refused here.
+        price, lots = units.ticks(v.price), units.lots(v.quantity)
+        quote = units.quote_units(v.quote_order_qty) if v.quote_order_qty else 0
         if (req.user_id, v.client_order_id) in self._open_ids:
             raise DuplicateOrder()
-        book = self.books[market.symbol]
-        acc = self.ledger.open_account(req.user_id)
-        asset = lock_asset(market, v.side)
-        free = self.ledger.free(acc, asset)
-        need = lock_needed(v.side, v.type, v.price, v.quantity, v.quote_order_qty, book, market)
+        ledger = self.ledger
+        acc = ledger.open_account(req.user_id)
+        asset = lock_asset(units, v.side)
+        free = ledger.free_units(acc, asset)
+        need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
         best = book.opposite(v.side).best()
         if (
             v.type is OrderType.LIMIT_MAKER
             and best is not None
-            and (best.price <= v.price if v.side is Side.BUY else best.price >= v.price)
+            and (best.price <= price if v.side is Side.BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
         with self._command() as cx:
-            order = Order(
+            order = LiveOrder(
                 order_id=self._next_order_id,
                 client_order_id=v.client_order_id,
                 user_id=req.user_id,
-                symbol=market.symbol,
                 side=v.side,
                 type=v.type,
                 time_in_force=v.time_in_force,
-                price=v.price,
-                orig_qty=v.quantity,
-                orig_quote_order_qty=v.quote_order_qty,
-                executed_qty=ZERO,
-                cummulative_quote_qty=ZERO,
+                price=price,
+                orig_qty=lots,
+                orig_quote=quote,
+                executed_qty=0,
+                quote_done=0,
                 status=OrderStatus.NEW,
-                self_trade_prevention_mode=v.stp_mode,
+                stp=v.stp_mode,
                 time=cx.now,
                 update_time=cx.now,
                 working_time=cx.now,
+                locked=0,
+                units=units,
             )
             self._next_order_id += 1
             cx.new_order_ids.add(order.order_id)
@@ -281,30 +289,28 @@ class Exchange(ExchangeQueries, WalletCommands):
                 and not (v.side is Side.SELL and v.quantity)
                 else need
             )
-            self.ledger.lock(acc, asset, lock, order.order_id)
-            order.locked_amount = lock
-            self._execute(order, book, market, cx)
-        placed = PlacedOrder(order=dataclasses.replace(order), fills=list(cx.fills))
+            ledger.lock_units(acc, asset, lock, order.order_id)
+            order.locked = lock
+            self._execute(order, book, cx)
+        placed = PlacedOrder(order=order.record(), fills=cx.fills)
         await self.sequencer.applied()
         return placed
 
-    def _execute(self, order: Order, book: OrderBook, market: MarketSpec, cx: Command) -> None:
+    def _execute(self, order: LiveOrder, book: OrderBook, cx: Command) -> None:
         if order.time_in_force is TimeInForce.FOK and fillable_qty(book, order) < order.orig_qty:
             order.status = OrderStatus.EXPIRED
-            release(order, market, self.ledger, cx)
+            release(order, self.ledger, cx)
             return
         met_quote = False
         if order.type is not OrderType.LIMIT_MAKER:
             best = book.opposite(order.side).best()
             if best is not None and crosses(order, best.price):
-                met_quote = match(order, book, market, self.ledger, cx)
-        if order.orig_quote_order_qty:
+                met_quote = match(order, book, self.ledger, cx)
+        if order.orig_quote:
             order.orig_qty = order.executed_qty
         if order.status is OrderStatus.EXPIRED_IN_MATCH:
             pass
-        elif order.executed_qty > 0 and (
-            order.remaining_qty == 0 and not order.orig_quote_order_qty or met_quote
-        ):
+        elif order.executed_qty > 0 and (order.remaining_qty == 0 and not order.orig_quote or met_quote):
             order.status = OrderStatus.FILLED
         elif order.type is not OrderType.MARKET and order.time_in_force is TimeInForce.GTC:
             order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty else OrderStatus.NEW
@@ -313,15 +319,16 @@ class Exchange(ExchangeQueries, WalletCommands):
             return
         else:
             order.status = OrderStatus.EXPIRED
-        release(order, market, self.ledger, cx)
+        release(order, self.ledger, cx)
 
     @exact_command
     async def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
         """Cancel one open order by id or client id; -2011 if it is not open (or not yours)."""
-        await self.sequencer.ready()
-        market = self._market(symbol)
+        if self.sequencer.stale:
+            await self.sequencer.ready()
+        self._market(symbol)
         if order_id is None and orig_client_order_id is None:
             raise InvalidParameter(
                 "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
@@ -330,14 +337,14 @@ class Exchange(ExchangeQueries, WalletCommands):
         if order is None:
             raise UnknownOrder()
         with self._command() as cx:
-            self._cancel(order, market, cx)
-        cancelled = dataclasses.replace(order)
+            self._cancel(order, cx)
+        cancelled = order.record()
         await self.sequencer.applied()
         return cancelled
 
     def _open_order(
         self, user_id: int, symbol: str, order_id: int | None, orig_client_order_id: str | None
-    ) -> Order | None:
+    ) -> LiveOrder | None:
         oid = order_id if order_id is not None else self._open_ids.get((user_id, orig_client_order_id or ""))
         order = self.books[symbol].by_id.get(oid) if oid is not None else None
         if (
@@ -348,24 +355,24 @@ class Exchange(ExchangeQueries, WalletCommands):
             return None
         return order
 
-    def _cancel(self, order: Order, market: MarketSpec, cx: Command) -> None:
-        self.books[market.symbol].remove(order)
+    def _cancel(self, order: LiveOrder, cx: Command) -> None:
+        self.books[order.symbol].remove(order)
         order.status = OrderStatus.CANCELED
-        release(order, market, self.ledger, cx)
+        release(order, self.ledger, cx)
 
     @exact_command
     async def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
         """Cancel every open order of the user on ``symbol`` in one command; [] if none."""
         await self.sequencer.ready()
-        market = self._market(symbol)
+        self._market(symbol)
         mine = [o for o in self.books[symbol].by_id.values() if o.user_id == user_id]
         mine.sort(key=lambda o: o.order_id)
         if not mine:
             return []
         with self._command() as cx:
             for o in mine:
-                self._cancel(o, market, cx)
-        cancelled = [dataclasses.replace(o) for o in mine]
+                self._cancel(o, cx)
+        cancelled = [o.record() for o in mine]
         await self.sequencer.applied()
         return cancelled
 
@@ -381,7 +388,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             )
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is not None:
-            return dataclasses.replace(order)
+            return order.record()
 
         def committed() -> Order | None:
             with self.engine.connect() as conn:

@@ -10,9 +10,10 @@ import dataclasses
 
 from sqlalchemy import Engine
 
-from keyplane.exchange.book import OrderBook
+from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
 from keyplane.store import wallet_transfer_repo
@@ -24,6 +25,7 @@ class State:
 
     assets: dict[str, AssetSpec]
     markets: dict[str, MarketSpec]
+    units: dict[str, MarketUnits]
     ledger: Ledger
     books: dict[str, OrderBook]
     open_ids: dict[tuple[int, str], int]
@@ -44,10 +46,11 @@ def read_state(engine: Engine, now: int) -> State:
             accounts=repo.load_accounts(conn),
             balances=repo.load_balances(conn),
         )
-        books = {s: OrderBook(s) for s in markets}
+        units = {s: MarketUnits(m, assets) for s, m in markets.items()}
+        books = {s: OrderBook(u) for s, u in units.items()}
         open_ids: dict[tuple[int, str], int] = {}
         for o in repo.open_orders(conn):
-            books[o.symbol].add(o)
+            books[o.symbol].add(LiveOrder.of(o, units[o.symbol]))
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
         last = repo.last_ids(conn)
         wallet = wallet_transfer_repo.load_memory(conn, now)
@@ -58,6 +61,7 @@ def read_state(engine: Engine, now: int) -> State:
     return State(
         assets=assets,
         markets=markets,
+        units=units,
         ledger=ledger,
         books=books,
         open_ids=open_ids,

@@ -1,0 +1,109 @@
+"""Integer units for the hot path: prices in ticks, quantities in lots, amounts in asset units.
+
+Why: ``Decimal`` arithmetic, quantize and exactness checks cost more than the matching itself.
+Inside the book, the matching loop and the ledger every number is a Python ``int``: a price is
+``price / tickSize`` ticks, a quantity ``qty / stepSize`` lots, an amount ``amount * 10**precision``
+units of its asset. :func:`keyplane.exchange.markets.check_exact` guarantees that one lot is a
+whole number of base units and one lot at one tick a whole number of quote units, so every product
+stays an integer and nothing is ever rounded unless the code says so (fees: floor division by the
+rate's exact denominator, the same result as ``Decimal`` ``ROUND_FLOOR``). ``Decimal`` remains the
+currency at the edges: :class:`MarketUnits` converts requests in and records out, exactly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from keyplane.exchange.amounts import EXACT
+from keyplane.exchange.errors import InexactAmount
+from keyplane.exchange.markets import AssetSpec, MarketSpec
+
+_ZERO = Decimal(0)
+
+
+def to_units(value: Decimal, precision: int) -> int:
+    """``value * 10**precision`` as an int; :class:`InexactAmount` if it is not whole."""
+    scaled = value.scaleb(precision, EXACT) if value else _ZERO
+    whole = int(scaled)
+    if whole != scaled:
+        raise InexactAmount(f"The amount {value} is beyond the asset's precision of {precision} decimals.")
+    return whole
+
+
+def from_units(units: int, precision: int) -> Decimal:
+    """``units / 10**precision`` as a ``Decimal`` in its shortest plain spelling (``5``, ``0.25``),
+    as :func:`keyplane.exchange.amounts.ledger_amount` spells what it accepts."""
+    whole, fraction = divmod(units, 10**precision)
+    if not fraction:
+        return Decimal(whole)
+    return Decimal(units).scaleb(-precision, EXACT).normalize(EXACT)
+
+
+def count(value: Decimal, quantum: Decimal) -> int:
+    """How many ``quantum`` make ``value``; :class:`InexactAmount` if not a whole number."""
+    whole, rest = divmod(value, quantum)
+    if rest:
+        raise InexactAmount(f"{value} is not a multiple of {quantum}.")
+    return int(whole)
+
+
+class MarketUnits:
+    """One market's conversions between ``Decimal`` and its integer units, and its fee fractions.
+
+    ``lot_base``: base units in one lot; ``lot_tick``: quote units in one lot at one tick (so the
+    cost of ``lots`` at ``ticks`` is ``lots * ticks * lot_tick`` quote units)."""
+
+    __slots__ = (
+        "base",
+        "base_precision",
+        "lot_base",
+        "lot_tick",
+        "maker_fee",
+        "quote",
+        "quote_precision",
+        "step",
+        "symbol",
+        "taker_fee",
+        "tick",
+    )
+
+    def __init__(self, market: MarketSpec, assets: dict[str, AssetSpec]) -> None:
+        self.symbol, self.base, self.quote = market.symbol, market.base, market.quote
+        self.base_precision = assets[market.base].precision
+        self.quote_precision = assets[market.quote].precision
+        self.tick, self.step = market.tick_size, market.step_size
+        self.lot_base = to_units(self.step, self.base_precision)
+        self.lot_tick = to_units(EXACT.multiply(self.step, self.tick), self.quote_precision)
+        self.maker_fee = market.maker_fee.as_integer_ratio()
+        self.taker_fee = market.taker_fee.as_integer_ratio()
+
+    # -- into units ------------------------------------------------------------------------
+    def ticks(self, price: Decimal) -> int:
+        return count(price, self.tick) if price else 0
+
+    def lots(self, qty: Decimal) -> int:
+        return count(qty, self.step) if qty else 0
+
+    def base_units(self, amount: Decimal) -> int:
+        return to_units(amount, self.base_precision)
+
+    def quote_units(self, amount: Decimal) -> int:
+        return to_units(amount, self.quote_precision)
+
+    # -- out of units ----------------------------------------------------------------------
+    def price(self, ticks: int) -> Decimal:
+        return EXACT.multiply(Decimal(ticks), self.tick) if ticks else _ZERO
+
+    def qty(self, lots: int) -> Decimal:
+        return EXACT.multiply(Decimal(lots), self.step) if lots else _ZERO
+
+    def base_amount(self, units: int) -> Decimal:
+        return from_units(units, self.base_precision) if units else _ZERO
+
+    def quote_amount(self, units: int) -> Decimal:
+        return from_units(units, self.quote_precision) if units else _ZERO
+
+
+def fee(units: int, rate: tuple[int, int]) -> int:
+    """``units x rate`` rounded down (toward -inf, as ``ROUND_FLOOR``): a fee never exceeds its rate."""
+    return units * rate[0] // rate[1]
