@@ -104,29 +104,66 @@ async def setup(url: str, persist: bool) -> tuple[Exchange, list[int]]:
     return ex, uids
 
 
-async def client(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]], counts: dict[str, int]) -> None:
+class Resting:
+    """Each user's resting order ids, kept by the bench's own clients so that picking one to cancel
+    costs O(1) (walking the whole book per cancel made the client the bottleneck); an id found
+    filled or gone when picked is dropped and another drawn."""
+
+    def __init__(self, uids: list[int]) -> None:
+        self.ids: dict[int, list[int]] = {u: [] for u in uids}
+
+    def add(self, uid: int, order_id: int) -> None:
+        self.ids[uid].append(order_id)
+
+    def pick(self, ex: Exchange, uid: int, r: float) -> int | None:
+        ids, live = self.ids[uid], ex.books["BTCUSDT"].by_id
+        while ids:
+            i = int(r * len(ids))
+            ids[i], ids[-1] = ids[-1], ids[i]
+            oid = ids.pop()
+            if oid in live:
+                return oid
+        return None
+
+
+def requests_of(uids: list[int], cmds: list[tuple[Any, ...]]) -> dict[int, OrderRequest]:
+    """The orders of ``cmds``, built before the clock starts (the client's work is not measured)."""
+    return {
+        id(cmd): OrderRequest(
+            user_id=uids[cmd[1]],
+            symbol="BTCUSDT",
+            side=cmd[2],
+            type=OrderType.LIMIT,
+            quantity=cmd[3],
+            price=cmd[4],
+            time_in_force=cmd[5],
+        )
+        for cmd in cmds
+        if cmd[0] == "limit"
+    }
+
+
+async def client(
+    ex: Exchange,
+    uids: list[int],
+    cmds: list[tuple[Any, ...]],
+    counts: dict[str, int],
+    resting: Resting,
+    requests: dict[int, OrderRequest],
+) -> None:
     for cmd in cmds:
         uid = uids[cmd[1]]
         try:
             if cmd[0] == "limit":
-                _, _, side, qty, price, tif = cmd
-                placed = await ex.place_order(
-                    OrderRequest(
-                        user_id=uid,
-                        symbol="BTCUSDT",
-                        side=side,
-                        type=OrderType.LIMIT,
-                        quantity=qty,
-                        price=price,
-                        time_in_force=tif,
-                    )
-                )
+                placed = await ex.place_order(requests[id(cmd)])
                 counts["placed"] += 1
                 counts["fills"] += len(placed.fills)
+                if placed.order.status.is_open:
+                    resting.add(uid, placed.order.order_id)
             else:
-                mine = [o for o in ex.books["BTCUSDT"].by_id.values() if o.user_id == uid]
-                if mine:
-                    await ex.cancel_order(uid, "BTCUSDT", mine[int(cmd[2] * len(mine))].order_id)
+                oid = resting.pick(ex, uid, cmd[2])
+                if oid is not None:
+                    await ex.cancel_order(uid, "BTCUSDT", oid)
                     counts["canceled"] += 1
         except ExchangeError:
             counts["refused"] += 1
@@ -138,8 +175,11 @@ async def measure(
     ex, uids = await setup(url, persist)
     counts = {"placed": 0, "canceled": 0, "fills": 0, "refused": 0}
     batches = ex.sequencer.batches
+    resting, requests = Resting(uids), requests_of(uids, cmds)
     t0 = time.perf_counter()
-    await asyncio.gather(*(client(ex, uids, cmds[i::clients], counts) for i in range(clients)))
+    await asyncio.gather(
+        *(client(ex, uids, cmds[i::clients], counts, resting, requests) for i in range(clients))
+    )
     seconds = time.perf_counter() - t0
     ex.engine.dispose()
     return seconds, counts, ex.sequencer.batches - batches

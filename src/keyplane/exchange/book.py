@@ -105,31 +105,80 @@ class LiveOrder:
             units=units,
         )
 
+    def fields(self) -> OrderFields:
+        """Its current values, as an immutable tuple that :func:`order_record` reads."""
+        return (
+            self.order_id,
+            self.client_order_id,
+            self.user_id,
+            self.side,
+            self.type,
+            self.time_in_force,
+            self.price,
+            self.orig_qty,
+            self.orig_quote,
+            self.executed_qty,
+            self.quote_done,
+            self.status,
+            self.stp,
+            self.time,
+            self.update_time,
+            self.working_time,
+            self.locked,
+            self.units,
+        )
+
     def record(self) -> Order:
         """The ``Decimal`` record of this order as it stands now (a copy later commands do not change)."""
-        u = self.units
-        return Order(
-            order_id=self.order_id,
-            client_order_id=self.client_order_id,
-            user_id=self.user_id,
-            symbol=self.symbol,
-            side=self.side,
-            type=self.type,
-            time_in_force=self.time_in_force,
-            price=u.price(self.price),
-            orig_qty=u.qty(self.orig_qty),
-            orig_quote_order_qty=u.quote_amount(self.orig_quote),
-            executed_qty=u.qty(self.executed_qty),
-            cummulative_quote_qty=u.quote_amount(self.quote_done),
-            status=self.status,
-            self_trade_prevention_mode=self.stp,
-            time=self.time,
-            update_time=self.update_time,
-            working_time=self.working_time,
-            locked_amount=u.quote_amount(self.locked)
-            if self.side is Side.BUY
-            else u.base_amount(self.locked),
-        )
+        return order_record(self.fields())
+
+
+# LiveOrder's slots in order, frozen: what a closed batch keeps of an order.
+OrderFields = tuple[
+    int,
+    str,
+    int,
+    Side,
+    OrderType,
+    TimeInForce,
+    int,
+    int,
+    int,
+    int,
+    int,
+    OrderStatus,
+    StpMode,
+    int,
+    int,
+    int,
+    int,
+    MarketUnits,
+]
+
+
+def order_record(f: OrderFields) -> Order:
+    """The ``Decimal`` :class:`Order` of a :meth:`LiveOrder.fields` tuple (exact; any thread)."""
+    u, side = f[17], f[3]
+    return Order(
+        order_id=f[0],
+        client_order_id=f[1],
+        user_id=f[2],
+        symbol=u.symbol,
+        side=side,
+        type=f[4],
+        time_in_force=f[5],
+        price=u.price(f[6]),
+        orig_qty=u.qty(f[7]),
+        orig_quote_order_qty=u.quote_amount(f[8]),
+        executed_qty=u.qty(f[9]),
+        cummulative_quote_qty=u.quote_amount(f[10]),
+        status=f[11],
+        self_trade_prevention_mode=f[12],
+        time=f[13],
+        update_time=f[14],
+        working_time=f[15],
+        locked_amount=u.quote_amount(f[16]) if side is Side.BUY else u.base_amount(f[16]),
+    )
 
 
 class _Side:

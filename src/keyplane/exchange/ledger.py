@@ -4,8 +4,8 @@ Every change is a set of entries whose amounts sum to zero per asset; credits co
 ``external`` account, fees go to the ``fee`` account, so the sum of each asset over all
 accounts is always zero and the user+fee total moves only with credits. Balances live in memory
 (this process is the one writer); after each command the sequencer takes the new entries, the
-touched balances and the new accounts (:meth:`Ledger.take`) into its open batch, and reads the
-touched balances' values when it closes the batch (:meth:`Ledger.snapshot`). Buckets, entry
+touched balances and the new accounts (:meth:`Ledger.take_units`) into its open batch, and reads the
+touched balances' values when it closes the batch (:meth:`Ledger.snapshot_units`). Buckets, entry
 kinds and account kinds are enums whose values are what the tables store.
 
 The ledger never rounds: an entry with more decimals than its asset's precision, or a balance that
@@ -72,6 +72,8 @@ class Entry:
 
 # One entry in integer units: (account, asset, bucket, units, kind, ref, memo).
 Row = tuple[int, str, Bucket, int, EntryKind, int | None, str]
+# One balance in integer units: (account, asset, free, locked, time of last change, already stored).
+BalanceUnits = tuple[int, str, int, int, int, bool]
 
 
 class Holding:
@@ -313,22 +315,20 @@ class Ledger:
         self.pending, self._touched, self._new_accounts = [], set(), []
         return taken
 
-    def snapshot(self, keys: dict[tuple[int, str], int]) -> tuple[list[BalanceRecord], list[BalanceRecord]]:
-        """The current values of ``keys`` (key -> time it changed), split into (new, already stored).
+    def take_units(self) -> tuple[list[Row], set[tuple[int, str]], list[Account]]:
+        """:meth:`take` with the entries left as integer rows (the journal converts them later)."""
+        taken = (self.pending, self._touched, self._new_accounts)
+        self.pending, self._touched, self._new_accounts = [], set(), []
+        return taken
+
+    def snapshot_units(self, keys: dict[tuple[int, str], int]) -> list[BalanceUnits]:
+        """The current units of ``keys`` (key -> time it changed), each flagged if already stored.
 
         They are then counted as stored: if their batch fails, the ledger is rebuilt anyway."""
-        inserts: list[BalanceRecord] = []
-        updates: list[BalanceRecord] = []
-        stored, precision = self._stored, self.precision
+        stored, balances = self._stored, self.balances
+        out: list[BalanceUnits] = []
         for key, at in keys.items():
-            held, p = self.balances[key], precision[key[1]]
-            record = BalanceRecord(
-                account_id=key[0],
-                asset=key[1],
-                free=from_units(held.free, p),
-                locked=from_units(held.locked, p),
-                updated_at=at,
-            )
-            (updates if key in stored else inserts).append(record)
+            held = balances[key]
+            out.append((key[0], key[1], held.free, held.locked, at, key in stored))
         stored.update(keys)
-        return inserts, updates
+        return out

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, EntryKind, Ledger, Row
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import AggTradeRecord, Fill, OrderStatus, OrderType, Side, TradeRecord
+from keyplane.exchange.models import (
+    AggTradeRecord,
+    Fill,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradeRecord,
+)
 from keyplane.exchange.units import MarketUnits, fee
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 
@@ -254,3 +262,32 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
             release(maker, ledger, cx)
         if not taker.orig_quote and taker.executed_qty == taker.orig_qty:
             return False
+
+
+def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """Run a new order whose funds are locked: FOK check, match, then rest (GTC) or end it."""
+    if order.time_in_force is TimeInForce.FOK and fillable_qty(book, order) < order.orig_qty:
+        order.status = OrderStatus.EXPIRED
+        release(order, ledger, cx)
+        return
+    met_quote = False
+    if order.type is not OrderType.LIMIT_MAKER:
+        best = book.opposite(order.side).best()
+        if best is not None and crosses(order, best.price):
+            met_quote = match(order, book, ledger, cx)
+    if order.orig_quote:
+        order.orig_qty = order.executed_qty
+    if order.status is OrderStatus.EXPIRED_IN_MATCH:
+        pass
+    elif order.executed_qty > 0 and (
+        order.orig_qty == order.executed_qty and not order.orig_quote or met_quote
+    ):
+        order.status = FILLED
+    elif order.type is not MARKET and order.time_in_force is TimeInForce.GTC:
+        order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty else OrderStatus.NEW
+        book.add(order)
+        cx.touch(order)
+        return
+    else:
+        order.status = OrderStatus.EXPIRED
+    release(order, ledger, cx)

@@ -42,7 +42,10 @@ class OrderStatus(str, Enum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        return self in OPEN
+
+
+OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
 
 
 @dataclass(kw_only=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
 from keyplane.exchange.amounts import exact_command, ledger_amount
-from keyplane.exchange.book import LiveOrder, OrderBook
+from keyplane.exchange.book import LiveOrder
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -32,7 +32,7 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
-from keyplane.exchange.journal import Journal
+from keyplane.exchange.journal import Closed, Journal
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
@@ -40,23 +40,15 @@ from keyplane.exchange.markets import (
     default_assets,
     default_markets,
 )
-from keyplane.exchange.matching import (
-    Command,
-    crosses,
-    fillable_qty,
-    lock_asset,
-    lock_needed,
-    match,
-    release,
-)
+from keyplane.exchange.matching import Command, execute, lock_asset, lock_needed, release
 from keyplane.exchange.models import (
+    OPEN,
     Balance,
     Order,
     OrderStatus,
     OrderType,
     PlacedOrder,
     Side,
-    TimeInForce,
 )
 from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
@@ -65,7 +57,6 @@ from keyplane.exchange.state import State, read_state
 from keyplane.exchange.wallet.commands import WalletCommands
 from keyplane.store import exchange_repo as repo
 from keyplane.store import key_repo
-from keyplane.store.exchange_repo import Batch
 
 ZERO = Decimal(0)
 
@@ -93,7 +84,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             with engine.begin() as conn:
                 if not repo.load_markets(conn):
                     self._seed(conn, default_assets(), default_markets())
-        self.sequencer: Sequencer[Batch, State] = Sequencer(
+        self.sequencer: Sequencer[Closed, State] = Sequencer(
             close=lambda: self._journal.close(self.ledger),
             write=self._write,
             read=self._read,
@@ -128,7 +119,9 @@ class Exchange(ExchangeQueries, WalletCommands):
         self.wallet = state.wallet
         self._journal = Journal()
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, closed: Closed) -> None:
+        """Convert a closed batch to records and write it in one transaction (in the writer's thread)."""
+        batch = closed.batch()
         with self.engine.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
@@ -150,27 +143,36 @@ class Exchange(ExchangeQueries, WalletCommands):
     def _command(self) -> Iterator[Command]:
         """The mutation of one command: on success its effects join the open batch; on failure the
         open batch is abandoned and memory rebuilt (see :meth:`Sequencer.abort`)."""
-        self._seq += 1
-        cx = Command(
-            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
-        )
+        cx = self._begin()
         try:
             yield cx
-        except ExchangeError as error:
-            if cx.orders or cx.withdrawals or self.ledger.pending:  # refused after a first mutation
-                self.sequencer.abort(error)
-            raise  # else a plain refusal (the ledger checks a posting before changing anything)
         except BaseException as error:
-            self.sequencer.abort(error)
+            self._failed(cx, error)
             raise
+        self._finish(cx)
+
+    def _begin(self) -> Command:
+        """:meth:`_command` spelled out, for the hot commands (a generator costs more than them):
+        ``cx = _begin()``, mutate, ``_failed(cx, error)`` and re-raise on any error, ``_finish(cx)``."""
+        self._seq += 1
+        return Command(
+            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
+        )
+
+    def _failed(self, cx: Command, error: BaseException) -> None:
+        if not isinstance(error, ExchangeError) or cx.orders or cx.withdrawals or self.ledger.pending:
+            self.sequencer.abort(error)  # else a plain refusal: the ledger checks before it changes
+
+    def _finish(self, cx: Command) -> None:
         self._next_trade_id, self._next_agg_id = cx.next_trade_id, cx.next_agg_id
         self._journal.add(cx, self.ledger)
+        open_ids = self._open_ids
         for o in cx.orders.values():
             key = (o.user_id, o.client_order_id)
-            if o.status.is_open:
-                self._open_ids[key] = o.order_id
-            elif self._open_ids.get(key) == o.order_id:
-                del self._open_ids[key]
+            if o.status in OPEN:
+                open_ids[key] = o.order_id
+            elif open_ids.get(key) == o.order_id:
+                del open_ids[key]
 
     async def _known(self, user_id: int) -> None:
         """Refuse a user id that has no account and is not in the database (callers skip the
@@ -256,7 +258,8 @@ class Exchange(ExchangeQueries, WalletCommands):
             and (best.price <= price if v.side is Side.BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
-        with self._command() as cx:
+        cx = self._begin()
+        try:
             order = LiveOrder(
                 order_id=self._next_order_id,
                 client_order_id=v.client_order_id,
@@ -291,35 +294,14 @@ class Exchange(ExchangeQueries, WalletCommands):
             )
             ledger.lock_units(acc, asset, lock, order.order_id)
             order.locked = lock
-            self._execute(order, book, cx)
+            execute(order, book, ledger, cx)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
         placed = PlacedOrder(order=order.record(), fills=cx.fills)
         await self.sequencer.applied()
         return placed
-
-    def _execute(self, order: LiveOrder, book: OrderBook, cx: Command) -> None:
-        if order.time_in_force is TimeInForce.FOK and fillable_qty(book, order) < order.orig_qty:
-            order.status = OrderStatus.EXPIRED
-            release(order, self.ledger, cx)
-            return
-        met_quote = False
-        if order.type is not OrderType.LIMIT_MAKER:
-            best = book.opposite(order.side).best()
-            if best is not None and crosses(order, best.price):
-                met_quote = match(order, book, self.ledger, cx)
-        if order.orig_quote:
-            order.orig_qty = order.executed_qty
-        if order.status is OrderStatus.EXPIRED_IN_MATCH:
-            pass
-        elif order.executed_qty > 0 and (order.remaining_qty == 0 and not order.orig_quote or met_quote):
-            order.status = OrderStatus.FILLED
-        elif order.type is not OrderType.MARKET and order.time_in_force is TimeInForce.GTC:
-            order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty else OrderStatus.NEW
-            book.add(order)
-            cx.touch(order)
-            return
-        else:
-            order.status = OrderStatus.EXPIRED
-        release(order, self.ledger, cx)
 
     @exact_command
     async def cancel_order(
@@ -336,8 +318,13 @@ class Exchange(ExchangeQueries, WalletCommands):
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is None:
             raise UnknownOrder()
-        with self._command() as cx:
+        cx = self._begin()
+        try:
             self._cancel(order, cx)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
         cancelled = order.record()
         await self.sequencer.applied()
         return cancelled

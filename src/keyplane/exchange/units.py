@@ -19,6 +19,7 @@ from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.markets import AssetSpec, MarketSpec
 
 _ZERO = Decimal(0)
+_CACHE = 4096
 
 
 def to_units(value: Decimal, precision: int) -> int:
@@ -54,6 +55,8 @@ class MarketUnits:
     cost of ``lots`` at ``ticks`` is ``lots * ticks * lot_tick`` quote units)."""
 
     __slots__ = (
+        "_prices",
+        "_qtys",
         "base",
         "base_precision",
         "lot_base",
@@ -76,6 +79,8 @@ class MarketUnits:
         self.lot_tick = to_units(EXACT.multiply(self.step, self.tick), self.quote_precision)
         self.maker_fee = market.maker_fee.as_integer_ratio()
         self.taker_fee = market.taker_fee.as_integer_ratio()
+        self._prices: dict[int, Decimal] = {}
+        self._qtys: dict[int, Decimal] = {}
 
     # -- into units ------------------------------------------------------------------------
     def ticks(self, price: Decimal) -> int:
@@ -91,17 +96,32 @@ class MarketUnits:
         return to_units(amount, self.quote_precision)
 
     # -- out of units ----------------------------------------------------------------------
+    # Prices and lot counts repeat (a book has few levels): their Decimals are cached, bounded.
     def price(self, ticks: int) -> Decimal:
-        return EXACT.multiply(Decimal(ticks), self.tick) if ticks else _ZERO
+        d = self._prices.get(ticks)
+        if d is None:
+            d = EXACT.multiply(Decimal(ticks), self.tick)
+            self._prices = _bounded(self._prices)
+            self._prices[ticks] = d
+        return d
 
     def qty(self, lots: int) -> Decimal:
-        return EXACT.multiply(Decimal(lots), self.step) if lots else _ZERO
+        d = self._qtys.get(lots)
+        if d is None:
+            d = EXACT.multiply(Decimal(lots), self.step)
+            self._qtys = _bounded(self._qtys)
+            self._qtys[lots] = d
+        return d
 
     def base_amount(self, units: int) -> Decimal:
-        return from_units(units, self.base_precision) if units else _ZERO
+        return Decimal(units).scaleb(-self.base_precision, EXACT) if units else _ZERO
 
     def quote_amount(self, units: int) -> Decimal:
-        return from_units(units, self.quote_precision) if units else _ZERO
+        return Decimal(units).scaleb(-self.quote_precision, EXACT) if units else _ZERO
+
+
+def _bounded(cache: dict[int, Decimal]) -> dict[int, Decimal]:
+    return cache if len(cache) < _CACHE else {}
 
 
 def fee(units: int, rate: tuple[int, int]) -> int:
