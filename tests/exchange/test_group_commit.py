@@ -14,10 +14,11 @@ from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import InexactAmount, InsufficientBalance, NotDurable
 from keyplane.exchange.ledger import EntryKind, Row
-from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import OrderStatus
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
@@ -36,27 +37,11 @@ def entry_count(engine: Engine) -> int:
 
 
 def sell(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(
-        user_id=user,
-        symbol="BTCUSDT",
-        side=Side.SELL,
-        type=OrderType.LIMIT,
-        quantity=D(qty),
-        price=D(price),
-        time_in_force=TimeInForce.GTC,
-    )
+    return order(user, "BTCUSDT", "SELL", qty, price)
 
 
 def buy(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(
-        user_id=user,
-        symbol="BTCUSDT",
-        side=Side.BUY,
-        type=OrderType.LIMIT,
-        quantity=D(qty),
-        price=D(price),
-        time_in_force=TimeInForce.GTC,
-    )
+    return order(user, "BTCUSDT", "BUY", qty, price)
 
 
 def test_commands_submitted_together_are_written_in_one_group_commit(
