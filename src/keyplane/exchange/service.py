@@ -224,9 +224,12 @@ class Exchange(ExchangeQueries, WalletCommands):
         ]
 
     # -- orders ----------------------------------------------------------------------------
-    @exact_command
     async def place_order(self, req: OrderRequest) -> PlacedOrder:
-        """Validate, lock funds, match and (for a GTC remainder) rest a new order."""
+        """Validate, lock funds, match and (for a GTC remainder) rest a new order.
+
+        Not under :func:`exact_command`: its ``Decimal`` work is :func:`validate` (exact itself) and
+        the conversions of :mod:`keyplane.exchange.units` (exact contexts of their own); the rest
+        is integers."""
         market = self._market(req.symbol)
         avg = ZERO
         if req.type is OrderType.MARKET and req.quantity is not None:
@@ -303,11 +306,11 @@ class Exchange(ExchangeQueries, WalletCommands):
         await self.sequencer.applied()
         return placed
 
-    @exact_command
     async def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        """Cancel one open order by id or client id; -2011 if it is not open (or not yours)."""
+        """Cancel one open order by id or client id; -2011 if it is not open (or not yours).
+        Integers only, converted exactly on the way out: no :func:`exact_command` needed."""
         if self.sequencer.stale:
             await self.sequencer.ready()
         self._market(symbol)

@@ -12,7 +12,7 @@ currency at the edges: :class:`MarketUnits` converts requests in and records out
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 from keyplane.exchange.amounts import EXACT
 from keyplane.exchange.errors import InexactAmount
@@ -24,8 +24,11 @@ _CACHE = 4096
 
 def to_units(value: Decimal, precision: int) -> int:
     """``value * 10**precision`` as an int; :class:`InexactAmount` if it is not whole."""
-    scaled = value.scaleb(precision, EXACT) if value else _ZERO
-    whole = int(scaled)
+    try:
+        scaled = value.scaleb(precision, EXACT) if value else _ZERO
+        whole = int(scaled)
+    except DecimalException as error:
+        raise InexactAmount(f"The amount {value} is beyond what the ledger holds exactly.") from error
     if whole != scaled:
         raise InexactAmount(f"The amount {value} is beyond the asset's precision of {precision} decimals.")
     return whole
@@ -42,7 +45,10 @@ def from_units(units: int, precision: int) -> Decimal:
 
 def count(value: Decimal, quantum: Decimal) -> int:
     """How many ``quantum`` make ``value``; :class:`InexactAmount` if not a whole number."""
-    whole, rest = divmod(value, quantum)
+    try:
+        whole, rest = EXACT.divmod(value, quantum)
+    except DecimalException as error:
+        raise InexactAmount(f"{value} is beyond what the ledger holds exactly.") from error
     if rest:
         raise InexactAmount(f"{value} is not a multiple of {quantum}.")
     return int(whole)
