@@ -69,12 +69,25 @@ class LiveOrder:
         locked: int,
         units: MarketUnits,
     ) -> None:
-        self.order_id, self.client_order_id, self.user_id = order_id, client_order_id, user_id
-        self.symbol, self.side, self.type, self.time_in_force = units.symbol, side, type, time_in_force
-        self.price, self.orig_qty, self.orig_quote = price, orig_qty, orig_quote
-        self.executed_qty, self.quote_done, self.status, self.stp = executed_qty, quote_done, status, stp
-        self.time, self.update_time, self.working_time = time, update_time, working_time
-        self.locked, self.units = locked, units
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.user_id = user_id
+        self.symbol = units.symbol
+        self.side = side
+        self.type = type
+        self.time_in_force = time_in_force
+        self.price = price
+        self.orig_qty = orig_qty
+        self.orig_quote = orig_quote
+        self.executed_qty = executed_qty
+        self.quote_done = quote_done
+        self.status = status
+        self.stp = stp
+        self.time = time
+        self.update_time = update_time
+        self.working_time = working_time
+        self.locked = locked
+        self.units = units
 
     @property
     def remaining_qty(self) -> int:

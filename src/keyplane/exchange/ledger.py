@@ -317,9 +317,14 @@ class Ledger:
 
     def take_units(self) -> tuple[list[Row], set[tuple[int, str]], list[Account]]:
         """:meth:`take` with the entries left as integer rows (the journal converts them later)."""
-        taken = (self.pending, self._touched, self._new_accounts)
-        self.pending, self._touched, self._new_accounts = [], set(), []
-        return taken
+        rows, touched, accounts = self.pending, self._touched, self._new_accounts
+        if rows:  # an empty container is handed over as it is: the caller only reads it
+            self.pending = []
+        if touched:
+            self._touched = set()
+        if accounts:
+            self._new_accounts = []
+        return rows, touched, accounts
 
     def snapshot_units(self, keys: dict[tuple[int, str], int]) -> list[BalanceUnits]:
         """The current units of ``keys`` (key -> time it changed), each flagged if already stored.

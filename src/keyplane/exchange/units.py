@@ -13,6 +13,7 @@ currency at the edges: :class:`MarketUnits` converts requests in and records out
 from __future__ import annotations
 
 from decimal import Decimal, DecimalException
+from typing import TypeVar
 
 from keyplane.exchange.amounts import EXACT
 from keyplane.exchange.errors import InexactAmount
@@ -20,6 +21,8 @@ from keyplane.exchange.markets import AssetSpec, MarketSpec
 
 _ZERO = Decimal(0)
 _CACHE = 4096
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def to_units(value: Decimal, precision: int) -> int:
@@ -61,8 +64,10 @@ class MarketUnits:
     cost of ``lots`` at ``ticks`` is ``lots * ticks * lot_tick`` quote units)."""
 
     __slots__ = (
+        "_lots",
         "_prices",
         "_qtys",
+        "_ticks",
         "base",
         "base_precision",
         "lot_base",
@@ -87,13 +92,25 @@ class MarketUnits:
         self.taker_fee = market.taker_fee.as_integer_ratio()
         self._prices: dict[int, Decimal] = {}
         self._qtys: dict[int, Decimal] = {}
+        self._ticks: dict[Decimal, int] = {}
+        self._lots: dict[Decimal, int] = {}
 
     # -- into units ------------------------------------------------------------------------
     def ticks(self, price: Decimal) -> int:
-        return count(price, self.tick) if price else 0
+        n = self._ticks.get(price)
+        if n is None:
+            n = count(price, self.tick) if price else 0
+            self._ticks = _bounded(self._ticks)
+            self._ticks[price] = n
+        return n
 
     def lots(self, qty: Decimal) -> int:
-        return count(qty, self.step) if qty else 0
+        n = self._lots.get(qty)
+        if n is None:
+            n = count(qty, self.step) if qty else 0
+            self._lots = _bounded(self._lots)
+            self._lots[qty] = n
+        return n
 
     def base_units(self, amount: Decimal) -> int:
         return to_units(amount, self.base_precision)
@@ -102,7 +119,7 @@ class MarketUnits:
         return to_units(amount, self.quote_precision)
 
     # -- out of units ----------------------------------------------------------------------
-    # Prices and lot counts repeat (a book has few levels): their Decimals are cached, bounded.
+    # Prices and lot counts repeat (a book has few levels): conversions are cached, bounded.
     def price(self, ticks: int) -> Decimal:
         d = self._prices.get(ticks)
         if d is None:
@@ -126,7 +143,8 @@ class MarketUnits:
         return Decimal(units).scaleb(-self.quote_precision, EXACT) if units else _ZERO
 
 
-def _bounded(cache: dict[int, Decimal]) -> dict[int, Decimal]:
+def _bounded(cache: dict[K, V]) -> dict[K, V]:
+    """``cache``, or a fresh one once it holds :data:`_CACHE` entries (memory stays bounded)."""
     return cache if len(cache) < _CACHE else {}
 
 
