@@ -114,14 +114,14 @@ def test_a_command_failing_half_way_abandons_the_open_batch_and_rebuilds_memory(
     is planted: settling a fill blows up after alice's BTC was locked."""
     run(ex.place_order(buy(bob, "0.1", 30000)))
     before = state(ex, [alice, bob])
-    post = ex.ledger.post_units
+    post = ex.ledger.post_fill
 
-    def post_but_not_trades(rows: list[Row]) -> None:
+    def post_but_not_trades(rows: list[Row], buyer: int, seller: int) -> None:
         if any(kind is EntryKind.TRADE for _, _, _, _, kind, _, _ in rows):
             raise RuntimeError("a bug in settlement")
-        post(rows)
+        post(rows, buyer, seller)
 
-    monkeypatch.setattr(ex.ledger, "post_units", post_but_not_trades)
+    monkeypatch.setattr(ex.ledger, "post_fill", post_but_not_trades)
 
     async def together() -> list[Any]:
         return await asyncio.gather(

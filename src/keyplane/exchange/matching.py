@@ -181,7 +181,7 @@ def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Co
     ]
     if reserved != cost:
         rows.append((b_acc, q, FREE, reserved - cost, REFUND, tid, ""))
-    ledger.post_units([r for r in rows if r[3]])
+    ledger.post_fill([r for r in rows if r[3]], b_acc, s_acc)
     buyer.locked -= reserved
     seller.locked -= qty
     now = cx.now
