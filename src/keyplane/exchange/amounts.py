@@ -7,7 +7,8 @@ than its asset's precision and stays below 10**20 (:func:`ledger_amount`, :func:
 and the engine computes under :data:`EXACT` (the :func:`exact` decorator): its precision holds any
 product of two such amounts, and any result that is still inexact raises :class:`InexactAmount`.
 Rounding the engine means to do is spelled out: :func:`floor_to` (fees), :func:`ceil_to`
-(top-ups), :func:`floor_div` (how many lots an amount buys).
+(top-ups), :func:`floor_div` (how many lots an amount buys). Matching and the ledger themselves
+compute in integers (:mod:`keyplane.exchange.units`), where the same rules hold by construction.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
 
 @dataclass(kw_only=True, slots=True)
 class Order:
-    """An order as the engine holds it. ``price`` is 0 for MARKET orders, as on Binance.
+    """An order as the exchange answers and stores it. ``price`` is 0 for MARKET orders, as on
+    Binance. (The engine itself holds :class:`keyplane.exchange.book.LiveOrder`, in integer units.)
 
     ``locked_amount`` is what the order still holds locked: quote for a buy, base for a sell.
     """
@@ -75,8 +76,7 @@ class Order:
     locked_amount: Decimal = ZERO
 
     def snapshot(self) -> Order:
-        """A copy that later commands do not change (``dataclasses.replace`` does the same, slower:
-        the journal takes one of every order a command touched)."""
+        """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
         return Order(
             order_id=self.order_id,
             client_order_id=self.client_order_id,
