@@ -11,6 +11,8 @@ records (:meth:`Closed.batch`) is the writer's work, done in its worker thread j
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from keyplane.exchange.book import LiveOrder, OrderFields, order_record
@@ -27,15 +29,15 @@ class Closed:
     """A closed batch as integers and finished records; :meth:`batch` converts it (any thread)."""
 
     precision: dict[str, int]
-    accounts: list[Account]
-    postings: list[tuple[int, int, list[Row]]]  # (txn, at, rows)
-    balances: list[BalanceUnits]
-    orders: list[tuple[OrderFields, int, bool]]  # (fields, seq, new)
-    trades: list[TradeRecord]
-    aggs: list[AggTradeRecord]
-    withdrawals: list[Withdrawal]
-    new_withdrawal_ids: set[int]
-    deposit_credits: list[DepositCredit]
+    accounts: Sequence[Account]
+    postings: Sequence[tuple[int, int, list[Row]]]  # (txn, at, rows)
+    balances: Sequence[BalanceUnits]
+    orders: Sequence[tuple[OrderFields, int, bool]]  # (fields, seq, new)
+    trades: Sequence[TradeRecord]
+    aggs: Sequence[AggTradeRecord]
+    withdrawals: Sequence[Withdrawal]
+    new_withdrawal_ids: AbstractSet[int]
+    deposit_credits: Sequence[DepositCredit]
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
@@ -75,17 +77,17 @@ class Closed:
         for fields, seq, new in self.orders:
             (new_orders if new else changed_orders).append(OrderVersion(order=order_record(fields), seq=seq))
         return Batch(
-            accounts=self.accounts,
+            accounts=list(self.accounts),
             postings=postings,
             balance_inserts=inserts,
             balance_updates=updates,
             order_inserts=new_orders,
             order_updates=changed_orders,
-            trades=self.trades,
-            aggs=self.aggs,
-            withdrawals=self.withdrawals,
-            new_withdrawal_ids=self.new_withdrawal_ids,
-            deposit_credits=self.deposit_credits,
+            trades=list(self.trades),
+            aggs=list(self.aggs),
+            withdrawals=list(self.withdrawals),
+            new_withdrawal_ids=set(self.new_withdrawal_ids),
+            deposit_credits=list(self.deposit_credits),
         )
 
 
@@ -131,21 +133,33 @@ class Journal:
             self.deposit_credits += cx.deposit_credits
 
     def close(self, ledger: Ledger) -> Closed:
-        """Snapshot everything recorded so far (integers) and start afresh."""
-        new_ids = self.new_order_ids
+        """Snapshot everything recorded so far (integers) and start afresh (only the containers
+        that were used are replaced: a closed batch keeps the ones it was given)."""
+        new_ids, orders = self.new_order_ids, self.orders
         closed = Closed(
             precision=ledger.precision,
-            accounts=self.accounts,
-            postings=self.postings,
-            balances=ledger.snapshot_units(self.balances),
-            orders=[(order.fields(), seq, order.order_id in new_ids) for order, seq in self.orders.values()],
-            trades=self.trades,
-            aggs=self.aggs,
-            withdrawals=[w.snapshot() for w in self.withdrawals.values()],
-            new_withdrawal_ids=self.new_withdrawal_ids,
-            deposit_credits=self.deposit_credits,
+            accounts=self.accounts or (),  # an empty container stays here, () goes: never shared
+            postings=self.postings or (),
+            balances=ledger.snapshot_units(self.balances) if self.balances else (),
+            orders=[(order.fields(), seq, order.order_id in new_ids) for order, seq in orders.values()],
+            trades=self.trades or (),
+            aggs=self.aggs or (),
+            withdrawals=[w.snapshot() for w in self.withdrawals.values()] if self.withdrawals else (),
+            new_withdrawal_ids=self.new_withdrawal_ids or frozenset(),
+            deposit_credits=self.deposit_credits or (),
         )
-        self.accounts, self.postings, self.balances, self.orders = [], [], {}, {}
-        self.new_order_ids, self.trades, self.aggs = set(), [], []
-        self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
+        if self.accounts:
+            self.accounts = []
+        if self.postings:
+            self.postings = []
+        if self.balances:
+            self.balances = {}
+        if orders:
+            self.orders = {}
+        if new_ids:
+            self.new_order_ids = set()
+        if self.trades:
+            self.trades, self.aggs = [], []
+        if self.withdrawals or self.new_withdrawal_ids or self.deposit_credits:
+            self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
         return closed
