@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from keyplane.exchange.markets import StpMode
-from keyplane.exchange.models import Order, OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import BUY, Order, OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.units import MarketUnits
 
 
@@ -96,7 +96,7 @@ class LiveOrder:
     @classmethod
     def of(cls, o: Order, units: MarketUnits) -> LiveOrder:
         """The integer form of a stored order (exact, or :class:`InexactAmount`)."""
-        lock_units = units.quote_units if o.side is Side.BUY else units.base_units
+        lock_units = units.quote_units if o.side is BUY else units.base_units
         return cls(
             order_id=o.order_id,
             client_order_id=o.client_order_id,
@@ -190,7 +190,7 @@ def order_record(f: OrderFields) -> Order:
         time=f[13],
         update_time=f[14],
         working_time=f[15],
-        locked_amount=u.quote_amount(f[16]) if side is Side.BUY else u.base_amount(f[16]),
+        locked_amount=u.quote_amount(f[16]) if side is BUY else u.base_amount(f[16]),
     )
 
 
@@ -246,17 +246,17 @@ class OrderBook:
         self.by_id: dict[int, LiveOrder] = {}
 
     def side(self, side: Side) -> _Side:
-        return self.bids if side is Side.BUY else self.asks
+        return self.bids if side is BUY else self.asks
 
     def opposite(self, side: Side) -> _Side:
-        return self.asks if side is Side.BUY else self.bids
+        return self.asks if side is BUY else self.bids
 
     def add(self, order: LiveOrder) -> None:
-        (self.bids if order.side is Side.BUY else self.asks).add(order)
+        (self.bids if order.side is BUY else self.asks).add(order)
         self.by_id[order.order_id] = order
 
     def remove(self, order: LiveOrder) -> None:
-        (self.bids if order.side is Side.BUY else self.asks).remove(order)
+        (self.bids if order.side is BUY else self.asks).remove(order)
         del self.by_id[order.order_id]
 
     def depth(self, side: _Side, limit: int) -> list[tuple[Decimal, Decimal]]:

@@ -38,6 +38,9 @@ class Bucket(str, Enum):
     LOCKED = "locked"
 
 
+FREE, LOCKED = Bucket.FREE, Bucket.LOCKED  # module constants: see keyplane.exchange.models.BUY
+
+
 class EntryKind(str, Enum):
     """Why an entry was posted; the value is what ``ex_entries.kind`` stores."""
 
@@ -204,7 +207,7 @@ class Ledger:
         balances = self.balances
         for (acc, asset, bucket), delta in deltas.items():
             held = balances.get((acc, asset))
-            after = delta if held is None else (held.free if bucket is Bucket.FREE else held.locked) + delta
+            after = delta if held is None else (held.free if bucket is FREE else held.locked) + delta
             if after < 0 and acc != EXTERNAL_ACCOUNT:
                 raise InsufficientBalance()
             self._check_limit(asset, after)
@@ -214,7 +217,7 @@ class Ledger:
             held = balances.get(key)
             if held is None:
                 held = balances[key] = Holding()
-            if bucket is Bucket.FREE:
+            if bucket is FREE:
                 held.free += delta
             else:
                 held.locked += delta
@@ -235,7 +238,7 @@ class Ledger:
         for acc, asset, bucket, units, _, _, _ in rows:
             key = (acc, asset)
             held = balances.get(key)
-            if bucket is Bucket.LOCKED and units <= 0:
+            if bucket is LOCKED and units <= 0:
                 if held is None or held.locked + units < 0:
                     raise InsufficientBalance()
             elif units < 0 or (held.free if held is not None else 0) + units >= limit[asset]:
@@ -247,7 +250,7 @@ class Ledger:
             held = balances.get(key)
             if held is None:
                 held = balances[key] = Holding()
-            if bucket is Bucket.FREE:
+            if bucket is FREE:
                 held.free += units
             else:
                 held.locked += units
@@ -270,12 +273,12 @@ class Ledger:
             self._check_limit(asset, held.locked + units)
             held.free -= units
             held.locked += units
-            kind, src, dst = EntryKind.LOCK, Bucket.FREE, Bucket.LOCKED
+            kind, src, dst = EntryKind.LOCK, FREE, LOCKED
         else:
             self._check_limit(asset, held.free + units)
             held.locked -= units
             held.free += units
-            kind, src, dst = EntryKind.UNLOCK, Bucket.LOCKED, Bucket.FREE
+            kind, src, dst = EntryKind.UNLOCK, LOCKED, FREE
         self._touched.add(key)
         self.pending += (
             (account_id, asset, src, -units, kind, ref, ""),

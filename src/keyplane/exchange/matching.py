@@ -16,23 +16,36 @@ division by the rate's exact denominator). ``Decimal`` appears only in the recor
 from __future__ import annotations
 
 from keyplane.exchange.book import LiveOrder, OrderBook
-from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, EntryKind, Ledger, Row
+from keyplane.exchange.ledger import FEE_ACCOUNT, FREE, LOCKED, EntryKind, Ledger, Row
 from keyplane.exchange.markets import MarketSpec, StpMode
 from keyplane.exchange.models import (
+    BUY,
+    EXPIRED,
+    EXPIRED_IN_MATCH,
+    FILLED,
+    FOK,
+    GTC,
+    LIMIT_MAKER,
+    MARKET,
+    NEW,
+    PARTIALLY_FILLED,
+    SELL,
     AggTradeRecord,
     Fill,
-    OrderStatus,
     OrderType,
     Side,
-    TimeInForce,
     TradeRecord,
 )
 from keyplane.exchange.units import MarketUnits, fee
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 
 TRADE, FEE, REFUND = EntryKind.TRADE, EntryKind.FEE, EntryKind.REFUND
-FREE, LOCKED = Bucket.FREE, Bucket.LOCKED
-BUY, MARKET, FILLED = Side.BUY, OrderType.MARKET, OrderStatus.FILLED
+STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER, EXPIRE_BOTH = (
+    StpMode.NONE,
+    StpMode.EXPIRE_MAKER,
+    StpMode.EXPIRE_TAKER,
+    StpMode.EXPIRE_BOTH,
+)
 
 
 class Command:
@@ -103,8 +116,8 @@ def fillable_qty(book: OrderBook, taker: LiveOrder) -> int:
     for maker in book.opposite(taker.side).iter_orders():
         if not crosses(taker, maker.price) or total >= taker.remaining_qty:
             break
-        if maker.user_id == taker.user_id and taker.stp is not StpMode.NONE:
-            if taker.stp is StpMode.EXPIRE_MAKER:
+        if maker.user_id == taker.user_id and taker.stp is not STP_NONE:
+            if taker.stp is EXPIRE_MAKER:
                 continue
             break
         total += maker.remaining_qty
@@ -118,7 +131,7 @@ def lock_needed(side: Side, otype: OrderType, price: int, lots: int, quote: int,
         return lots * price * u.lot_tick if side is BUY else lots * u.lot_base
     if side is BUY and quote:
         return quote
-    if side is Side.SELL and lots:
+    if side is SELL and lots:
         return lots * u.lot_base
     # Estimate by walking the book: quote cost of ``lots`` (buy) or base needed for ``quote`` (sell).
     spent = 0
@@ -191,7 +204,7 @@ def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Co
         o.quote_done += cost
         o.update_time = now
         orders[o.order_id] = o
-    maker.status = FILLED if maker.executed_qty == maker.orig_qty else OrderStatus.PARTIALLY_FILLED
+    maker.status = FILLED if maker.executed_qty == maker.orig_qty else PARTIALLY_FILLED
     price_d, qty_d, cost_d = u.price(price), u.qty(lots), u.quote_amount(cost)
     fee_bd, fee_sd = u.base_amount(fee_b), u.quote_amount(fee_s)
     cx.trades.append(
@@ -260,13 +273,13 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
         maker = side.best()
         if maker is None or not crosses(taker, maker.price):
             return _quote_spent(taker, cx)
-        if maker.user_id == taker.user_id and stp is not StpMode.NONE:
-            if stp is StpMode.EXPIRE_MAKER or stp is StpMode.EXPIRE_BOTH:
+        if maker.user_id == taker.user_id and stp is not STP_NONE:
+            if stp is EXPIRE_MAKER or stp is EXPIRE_BOTH:
                 book.remove(maker)
-                maker.status = OrderStatus.EXPIRED_IN_MATCH
+                maker.status = EXPIRED_IN_MATCH
                 release(maker, ledger, cx)
-            if stp is StpMode.EXPIRE_TAKER or stp is StpMode.EXPIRE_BOTH:
-                taker.status = OrderStatus.EXPIRED_IN_MATCH
+            if stp is EXPIRE_TAKER or stp is EXPIRE_BOTH:
+                taker.status = EXPIRED_IN_MATCH
                 return False
             continue
         cap, by_quote = _taker_cap(taker, u, maker.price)
@@ -283,28 +296,28 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
 
 def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
     """Run a new order whose funds are locked: FOK check, match, then rest (GTC) or end it."""
-    if order.time_in_force is TimeInForce.FOK and fillable_qty(book, order) < order.orig_qty:
-        order.status = OrderStatus.EXPIRED
+    if order.time_in_force is FOK and fillable_qty(book, order) < order.orig_qty:
+        order.status = EXPIRED
         release(order, ledger, cx)
         return
     met_quote = False
-    if order.type is not OrderType.LIMIT_MAKER:
+    if order.type is not LIMIT_MAKER:
         best = book.opposite(order.side).best()
         if best is not None and crosses(order, best.price):
             met_quote = match(order, book, ledger, cx)
     if order.orig_quote:
         order.orig_qty = order.executed_qty
-    if order.status is OrderStatus.EXPIRED_IN_MATCH:
+    if order.status is EXPIRED_IN_MATCH:
         pass
     elif order.executed_qty > 0 and (
         order.orig_qty == order.executed_qty and not order.orig_quote or met_quote
     ):
         order.status = FILLED
-    elif order.type is not MARKET and order.time_in_force is TimeInForce.GTC:
-        order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty else OrderStatus.NEW
+    elif order.type is not MARKET and order.time_in_force is GTC:
+        order.status = PARTIALLY_FILLED if order.executed_qty else NEW
         book.add(order)
         cx.touch(order)
         return
     else:
-        order.status = OrderStatus.EXPIRED
+        order.status = EXPIRED
     release(order, ledger, cx)

@@ -47,6 +47,14 @@ class OrderStatus(str, Enum):
 
 OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
 
+# Members as module constants for the hot path: on Python 3.11 ``Side.BUY`` is a descriptor lookup
+# on the class (about 100 ns), a module global about 20 ns, and a command makes dozens of them.
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+NEW, PARTIALLY_FILLED, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+CANCELED, EXPIRED, EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH
+
 
 @dataclass(kw_only=True, slots=True)
 class Order:

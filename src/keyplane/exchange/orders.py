@@ -15,7 +15,7 @@ from decimal import Decimal
 from keyplane.exchange.amounts import exact
 from keyplane.exchange.errors import FilterFailure, InvalidParameter
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import OrderType, Side, TimeInForce, Trade, TradeRecord
+from keyplane.exchange.models import GTC, LIMIT, MARKET, OrderType, Side, TimeInForce, Trade, TradeRecord
 from keyplane.store.types import MONEY_INTEGER_DIGITS, decimal_places
 
 CLIENT_ID_PATTERN = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
@@ -90,9 +90,9 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
         coid = new_client_order_id()
     elif not CLIENT_ID_RE.match(coid):
         raise InvalidParameter.illegal_chars("newClientOrderId", CLIENT_ID_PATTERN)
-    tif = TimeInForce.GTC
+    tif = GTC
     price = qty = quote = ZERO
-    if otype is OrderType.MARKET:
+    if otype is MARKET:
         for name, v in (("price", req.price), ("timeInForce", req.time_in_force)):
             if v is not None:
                 raise InvalidParameter.not_required(name)
@@ -116,7 +116,7 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
     else:
         if req.quote_order_qty is not None:
             raise InvalidParameter.not_required("quoteOrderQty")
-        if otype is OrderType.LIMIT:
+        if otype is LIMIT:
             if req.time_in_force is None:
                 raise InvalidParameter.missing("timeInForce")
             tif = req.time_in_force

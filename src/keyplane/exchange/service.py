@@ -42,13 +42,16 @@ from keyplane.exchange.markets import (
 )
 from keyplane.exchange.matching import Command, execute, lock_asset, lock_needed, release
 from keyplane.exchange.models import (
+    BUY,
+    CANCELED,
+    LIMIT_MAKER,
+    MARKET,
+    NEW,
     OPEN,
+    SELL,
     Balance,
     Order,
-    OrderStatus,
-    OrderType,
     PlacedOrder,
-    Side,
 )
 from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
@@ -232,7 +235,7 @@ class Exchange(ExchangeQueries, WalletCommands):
         is integers."""
         market = self._market(req.symbol)
         avg = ZERO
-        if req.type is OrderType.MARKET and req.quantity is not None:
+        if req.type is MARKET and req.quantity is not None:
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
         if req.user_id not in self.ledger.accounts:
             await self._known(req.user_id)
@@ -256,9 +259,9 @@ class Exchange(ExchangeQueries, WalletCommands):
             raise InsufficientBalance()
         best = book.opposite(v.side).best()
         if (
-            v.type is OrderType.LIMIT_MAKER
+            v.type is LIMIT_MAKER
             and best is not None
-            and (best.price <= price if v.side is Side.BUY else best.price >= price)
+            and (best.price <= price if v.side is BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
         cx = self._begin()
@@ -275,7 +278,7 @@ class Exchange(ExchangeQueries, WalletCommands):
                 orig_quote=quote,
                 executed_qty=0,
                 quote_done=0,
-                status=OrderStatus.NEW,
+                status=NEW,
                 stp=v.stp_mode,
                 time=cx.now,
                 update_time=cx.now,
@@ -289,10 +292,10 @@ class Exchange(ExchangeQueries, WalletCommands):
             # A MARKET order whose cost is unknown until it matches locks all it may spend.
             lock = (
                 free
-                if v.type is OrderType.MARKET
+                if v.type is MARKET
                 and need
-                and not (v.side is Side.BUY and v.quote_order_qty)
-                and not (v.side is Side.SELL and v.quantity)
+                and not (v.side is BUY and v.quote_order_qty)
+                and not (v.side is SELL and v.quantity)
                 else need
             )
             ledger.lock_units(acc, asset, lock, order.order_id)
@@ -347,7 +350,7 @@ class Exchange(ExchangeQueries, WalletCommands):
 
     def _cancel(self, order: LiveOrder, cx: Command) -> None:
         self.books[order.symbol].remove(order)
-        order.status = OrderStatus.CANCELED
+        order.status = CANCELED
         release(order, self.ledger, cx)
 
     @exact_command
