@@ -11,9 +11,12 @@ Figures:
   1 client    through the sequencer, one command at a time (each waits for its own commit);
   C clients   through the sequencer, C concurrent submitters sharing the work: commands applied
               while a commit runs are written together in the next one (mean batch size shown).
-Every figure is commands acknowledged per second on one event loop; the database is a SQLite
-file (WAL), and also PostgreSQL when KEYPLANE_BENCH_PG names a server
-(e.g. postgresql://postgres@127.0.0.1:5432; a scratch database is created and dropped).
+Every figure is commands acknowledged per second on one event loop (wall clock), and the same
+per CPU-second of this process (its threads included), which says more on a shared machine; the
+database is a SQLite file (WAL), and also PostgreSQL when KEYPLANE_BENCH_PG names a server
+(e.g. postgresql://postgres@127.0.0.1:5432; a scratch database is created and dropped). One
+unmeasured in-memory run of the same workload comes first, so that no figure pays for warming up
+the interpreter and the allocator (the first run in a process is about a third slower).
 
 Run: .venv/bin/python bench/engine.py [N] [C]
 """
@@ -171,16 +174,16 @@ async def client(
 
 async def measure(
     url: str, cmds: list[tuple[Any, ...]], clients: int, persist: bool
-) -> tuple[float, dict[str, int], int]:
+) -> tuple[tuple[float, float], dict[str, int], int]:
     ex, uids = await setup(url, persist)
     counts = {"placed": 0, "canceled": 0, "fills": 0, "refused": 0}
     batches = ex.sequencer.batches
     resting, requests = Resting(uids), requests_of(uids, cmds)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     await asyncio.gather(
         *(client(ex, uids, cmds[i::clients], counts, resting, requests) for i in range(clients))
     )
-    seconds = time.perf_counter() - t0
+    seconds = (time.perf_counter() - t0, time.process_time() - c0)
     ex.engine.dispose()
     return seconds, counts, ex.sequencer.batches - batches
 
@@ -197,9 +200,15 @@ def postgres(server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def report(label: str, n: int, seconds: float, base: float, batches: int | None = None) -> None:
+def report(
+    label: str, n: int, seconds: tuple[float, float], base: tuple[float, float], batches: int | None = None
+) -> None:
     extra = f"  {n / batches:6.1f} commands/commit" if batches else ""
-    print(f"  {label:<38}: {n / seconds:9.0f} commands/s  x{base / seconds:5.3f} of baseline{extra}")
+    wall, cpu = seconds
+    print(
+        f"  {label:<38}: {n / wall:9.0f} commands/s  x{base[0] / wall:5.3f} of baseline"
+        f"  ({n / cpu:6.0f} per CPU-second){extra}"
+    )
 
 
 def main() -> None:
@@ -208,6 +217,7 @@ def main() -> None:
     cmds = workload(n)
     print(f"workload: {n} commands (55% resting limit, 25% crossing limit GTC/IOC, 20% cancel), seed 7")
     with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(measure(f"sqlite:///{tmp}/warmup.db", cmds, 1, False))
         base_s, base_counts, _ = asyncio.run(measure(f"sqlite:///{tmp}/baseline.db", cmds, 1, False))
         print(f"outcome:  {base_counts}")
         print("SQLite file (WAL)")
