@@ -7,18 +7,20 @@ with what the engine answers, stores and holds: fills, trades, orders and balanc
 
 from __future__ import annotations
 
+import logging
 import random
 from decimal import ROUND_FLOOR
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from keyplane.exchange.ledger import FEE_ACCOUNT
 from keyplane.exchange.markets import AssetSpec, MarketSpec
 from keyplane.exchange.models import OrderStatus, OrderType
 from keyplane.exchange.service import Exchange
-from tests.exchange.conftest import make_users
+from keyplane.store.exchange_tables import ex_balances, ex_orders
+from tests.exchange.conftest import Clock, make_users
 from tests.exchange.orders import order
 from tests.support.aio import run
 
@@ -144,3 +146,39 @@ def test_random_fills_give_the_decimal_reference_answers(engine: Engine, ex: Exc
             fees_before[1] + fee_quote,
         )
         run(ex.cancel_open_orders(maker, symbol))
+
+
+def test_a_stored_balance_finer_than_its_asset_loads_and_trades_on(
+    engine: Engine, ex: Exchange, alice: int, bob: int, clock: Clock
+) -> None:
+    """Versions before #8 left fees of 18 decimals in balances; the ledger's units (10**-18) hold
+    them as they are, and what the engine produces from then on is at the asset's precision."""
+    odd = D("100000.000000000000000001")
+    with engine.begin() as conn:
+        conn.execute(
+            update(ex_balances)
+            .where(ex_balances.c.account_id == ex.ledger.account_of(alice), ex_balances.c.asset == "USDT")
+            .values(free=odd)
+        )
+    again = Exchange(engine, now=clock)
+    assert balance(again, alice, "USDT") == (odd, D(0))
+    run(again.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 30000)))
+    placed = run(again.place_order(order(alice, "BTCUSDT", "BUY", "0.1", 30000)))
+    assert [f.commission for f in placed.fills] == [D("0.0001")]
+    assert balance(again, alice, "USDT") == (odd - D(3000), D(0))
+
+
+def test_an_open_order_off_its_lot_step_is_left_out_of_the_book_not_rounded(
+    engine: Engine, ex: Exchange, alice: int, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    placed = run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.1", 30000)))
+    kept = run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.2", 29000)))
+    with engine.begin() as conn:  # as if stored before the market's lots were coarsened
+        conn.execute(
+            update(ex_orders).where(ex_orders.c.id == placed.order.order_id).values(orig_qty=D("0.100005"))
+        )
+    with caplog.at_level(logging.ERROR, logger="keyplane.exchange.state"):
+        again = Exchange(engine, now=clock)
+    assert [o.order_id for o in again.open_orders(alice)] == [kept.order.order_id]
+    assert f"open order {placed.order.order_id} on BTCUSDT is off its market's lot step" in caplog.text
+    assert balance(again, alice, "USDT")[1] == D(3000) + D(5800)  # its funds stay locked

@@ -28,7 +28,6 @@ from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
 class Closed:
     """A closed batch as integers and finished records; :meth:`batch` converts it (any thread)."""
 
-    precision: dict[str, int]
     accounts: Sequence[Account]
     postings: Sequence[tuple[int, int, list[Row]]]  # (txn, at, rows)
     balances: Sequence[BalanceUnits]
@@ -41,7 +40,6 @@ class Closed:
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
-        p = self.precision
         postings = [
             Posting(
                 txn=txn,
@@ -51,7 +49,7 @@ class Closed:
                         account_id=acc,
                         asset=asset,
                         bucket=bucket,
-                        amount=from_units(units, p[asset]),
+                        amount=from_units(units),
                         kind=kind,
                         ref=ref,
                         memo=memo,
@@ -67,8 +65,8 @@ class Closed:
             record = BalanceRecord(
                 account_id=acc,
                 asset=asset,
-                free=from_units(free, p[asset]),
-                locked=from_units(locked, p[asset]),
+                free=from_units(free),
+                locked=from_units(locked),
                 updated_at=at,
             )
             (updates if stored else inserts).append(record)
@@ -137,7 +135,6 @@ class Journal:
         that were used are replaced: a closed batch keeps the ones it was given)."""
         new_ids, orders = self.new_order_ids, self.orders
         closed = Closed(
-            precision=ledger.precision,
             accounts=self.accounts or (),  # an empty container stays here, () goes: never shared
             postings=self.postings or (),
             balances=ledger.snapshot_units(self.balances) if self.balances else (),

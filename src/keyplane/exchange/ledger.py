@@ -10,7 +10,7 @@ kinds and account kinds are enums whose values are what the tables store.
 
 The ledger never rounds: an entry with more decimals than its asset's precision, or a balance that
 would reach 10**20 (beyond the ``NUMERIC(38, 18)`` columns), is refused before anything changes
-(see :mod:`keyplane.exchange.amounts`). Balances are held as integer units of their asset
+(see :mod:`keyplane.exchange.amounts`). Balances are held as integer ledger units of 10**-18
 (:mod:`keyplane.exchange.units`), so summing them is exact; ``Decimal`` is converted at the edge.
 """
 
@@ -23,7 +23,7 @@ from enum import Enum
 
 from keyplane.exchange.amounts import check_balance, check_entry
 from keyplane.exchange.errors import InsufficientBalance, InvalidParameter
-from keyplane.exchange.units import from_units, to_units
+from keyplane.exchange.units import SCALE, from_units, to_units
 from keyplane.store.types import MONEY_INTEGER_DIGITS
 
 ZERO = Decimal(0)
@@ -80,8 +80,8 @@ BalanceUnits = tuple[int, str, int, int, int, bool]
 
 
 class Holding:
-    """The free and locked amounts of one (account, asset) in integer units of the asset
-    (``amount * 10**precision``); mutated in place by postings."""
+    """The free and locked amounts of one (account, asset) in ledger units (``amount * 10**18``,
+    :mod:`keyplane.exchange.units`); mutated in place by postings."""
 
     __slots__ = ("free", "locked")
 
@@ -131,9 +131,9 @@ class Ledger:
         system accounts missing from ``accounts`` are opened (and handed over by the first :meth:`take`)."""
         self.precision = dict(precision)
         # Units at which a balance reaches 10**20, beyond the NUMERIC(38, 18) columns.
-        self.limit = {a: 10 ** (MONEY_INTEGER_DIGITS + p) for a, p in self.precision.items()}
+        self.limit = {a: 10 ** (MONEY_INTEGER_DIGITS + SCALE) for a in self.precision}
         self.balances: dict[tuple[int, str], Holding] = {
-            k: Holding(to_units(free, self.precision[k[1]]), to_units(locked, self.precision[k[1]]))
+            k: Holding(to_units(free, SCALE), to_units(locked, SCALE))
             for k, (free, locked) in (balances or {}).items()
         }
         self.accounts: dict[int, int] = {}  # user_id -> account_id
@@ -164,11 +164,11 @@ class Ledger:
     # -- reading -------------------------------------------------------------------------
     def free(self, account_id: int, asset: str) -> Decimal:
         held = self.balances.get((account_id, asset))
-        return from_units(held.free, self.precision[asset]) if held is not None else ZERO
+        return from_units(held.free) if held is not None else ZERO
 
     def locked(self, account_id: int, asset: str) -> Decimal:
         held = self.balances.get((account_id, asset))
-        return from_units(held.locked, self.precision[asset]) if held is not None else ZERO
+        return from_units(held.locked) if held is not None else ZERO
 
     def free_units(self, account_id: int, asset: str) -> int:
         held = self.balances.get((account_id, asset))
@@ -176,8 +176,8 @@ class Ledger:
 
     def amounts(self, key: tuple[int, str]) -> tuple[Decimal, Decimal]:
         """(free, locked) of ``key`` as ``Decimal``."""
-        held, p = self.balances[key], self.precision[key[1]]
-        return from_units(held.free, p), from_units(held.locked, p)
+        held = self.balances[key]
+        return from_units(held.free), from_units(held.locked)
 
     # -- posting -------------------------------------------------------------------------
     def post(self, entries: list[Entry]) -> None:
@@ -189,9 +189,7 @@ class Ledger:
             if precision is None:
                 raise InvalidParameter.invalid("asset")
             check_entry(e.asset, e.amount, precision)
-            rows.append(
-                (e.account_id, e.asset, e.bucket, to_units(e.amount, precision), e.kind, e.ref, e.memo)
-            )
+            rows.append((e.account_id, e.asset, e.bucket, to_units(e.amount, SCALE), e.kind, e.ref, e.memo))
         self.post_units(rows)
 
     def post_units(self, rows: list[Row]) -> None:
@@ -260,7 +258,7 @@ class Ledger:
     def _check_limit(self, asset: str, units: int) -> None:
         limit = self.limit[asset]
         if not -limit < units < limit:
-            check_balance(asset, from_units(units, self.precision[asset]))
+            check_balance(asset, from_units(units))
 
     def _shift(self, account_id: int, asset: str, units: int, to_locked: bool, ref: int) -> None:
         """Move ``units`` (> 0) between the free and locked halves of one balance."""
@@ -334,13 +332,12 @@ class Ledger:
     # -- persisting ----------------------------------------------------------------------
     def take(self) -> tuple[list[Entry], set[tuple[int, str]], list[Account]]:
         """Hand over (and forget) the entries, touched balance keys and new accounts since the last call."""
-        precision = self.precision
         entries = [
             Entry(
                 account_id=acc,
                 asset=asset,
                 bucket=bucket,
-                amount=from_units(units, precision[asset]),
+                amount=from_units(units),
                 kind=kind,
                 ref=ref,
                 memo=memo,

@@ -7,7 +7,7 @@ the resting order and goes on, EXPIRE_TAKER ends the taker, EXPIRE_BOTH does bot
 expired orders end as EXPIRED_IN_MATCH. NONE lets the account trade with itself.
 
 Everything here is an integer (:mod:`keyplane.exchange.units`): prices in ticks, quantities in
-lots, amounts in asset units, so every amount is exact at its asset's precision; divisions count
+lots, amounts in ledger units, so every amount is exact at its asset's precision; divisions count
 whole lots, and fees are rounded down to the precision of the asset they are taken in (floor
 division by the rate's exact denominator). ``Decimal`` appears only in the records a fill leaves
 (trades, aggregates, fills), converted exactly.
@@ -179,8 +179,8 @@ def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Co
     accounts = ledger.accounts
     b_acc, s_acc = accounts[buyer.user_id], accounts[seller.user_id]
     q, b = u.quote, u.base
-    fee_b = fee(qty, u.taker_fee if taker_buys else u.maker_fee)
-    fee_s = fee(cost, u.maker_fee if taker_buys else u.taker_fee)
+    fee_b = fee(qty, u.taker_fee if taker_buys else u.maker_fee, u.base_unit)
+    fee_s = fee(cost, u.maker_fee if taker_buys else u.taker_fee, u.quote_unit)
     reserved = lots * buyer.price * u.lot_tick if buyer.type is not MARKET else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1

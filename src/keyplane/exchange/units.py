@@ -1,13 +1,15 @@
-"""Integer units for the hot path: prices in ticks, quantities in lots, amounts in asset units.
+"""Integer units for the hot path: prices in ticks, quantities in lots, amounts in ledger units.
 
 Why: ``Decimal`` arithmetic, quantize and exactness checks cost more than the matching itself.
 Inside the book, the matching loop and the ledger every number is a Python ``int``: a price is
-``price / tickSize`` ticks, a quantity ``qty / stepSize`` lots, an amount ``amount * 10**precision``
-units of its asset. :func:`keyplane.exchange.markets.check_exact` guarantees that one lot is a
-whole number of base units and one lot at one tick a whole number of quote units, so every product
-stays an integer and nothing is ever rounded unless the code says so (fees: floor division by the
-rate's exact denominator, the same result as ``Decimal`` ``ROUND_FLOOR``). ``Decimal`` remains the
-currency at the edges: :class:`MarketUnits` converts requests in and records out, exactly.
+``price / tickSize`` ticks, a quantity ``qty / stepSize`` lots, an amount ``amount * 10**18``
+ledger units (:data:`SCALE`, the money columns' scale, whatever the asset: so every amount the
+columns can hold is whole, even one stored by an earlier version beyond its asset's precision).
+:func:`keyplane.exchange.markets.check_exact` guarantees that a lot and a lot at one tick are whole
+numbers of units at their asset's precision, so every product stays an integer at that precision
+and nothing is rounded unless the code says so (fees: :func:`fee`, the same result as ``Decimal``
+``ROUND_FLOOR`` to the asset's precision). ``Decimal`` remains the currency at the edges:
+:class:`MarketUnits` converts requests in and records out, exactly.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import TypeVar
 from keyplane.exchange.amounts import EXACT
 from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.markets import AssetSpec, MarketSpec
+from keyplane.store.types import MONEY_SCALE
 
 _ZERO = Decimal(0)
+SCALE = MONEY_SCALE  # decimals of one ledger unit
 _CACHE = 4096
 K = TypeVar("K")
 V = TypeVar("V")
@@ -37,7 +41,7 @@ def to_units(value: Decimal, precision: int) -> int:
     return whole
 
 
-def from_units(units: int, precision: int) -> Decimal:
+def from_units(units: int, precision: int = SCALE) -> Decimal:
     """``units / 10**precision`` as a ``Decimal`` in its shortest plain spelling (``5``, ``0.25``),
     as :func:`keyplane.exchange.amounts.ledger_amount` spells what it accepts."""
     whole, fraction = divmod(units, 10**precision)
@@ -60,8 +64,9 @@ def count(value: Decimal, quantum: Decimal) -> int:
 class MarketUnits:
     """One market's conversions between ``Decimal`` and its integer units, and its fee fractions.
 
-    ``lot_base``: base units in one lot; ``lot_tick``: quote units in one lot at one tick (so the
-    cost of ``lots`` at ``ticks`` is ``lots * ticks * lot_tick`` quote units)."""
+    ``lot_base``: ledger units of base in one lot; ``lot_tick``: ledger units of quote in one lot
+    at one tick (so the cost of ``lots`` at ``ticks`` is ``lots * ticks * lot_tick``);
+    ``base_unit``, ``quote_unit``: ledger units in the smallest amount of each asset."""
 
     __slots__ = (
         "_lots",
@@ -70,11 +75,13 @@ class MarketUnits:
         "_ticks",
         "base",
         "base_precision",
+        "base_unit",
         "lot_base",
         "lot_tick",
         "maker_fee",
         "quote",
         "quote_precision",
+        "quote_unit",
         "step",
         "symbol",
         "taker_fee",
@@ -86,8 +93,12 @@ class MarketUnits:
         self.base_precision = assets[market.base].precision
         self.quote_precision = assets[market.quote].precision
         self.tick, self.step = market.tick_size, market.step_size
-        self.lot_base = to_units(self.step, self.base_precision)
-        self.lot_tick = to_units(EXACT.multiply(self.step, self.tick), self.quote_precision)
+        self.base_unit: int = 10 ** (SCALE - self.base_precision)
+        self.quote_unit: int = 10 ** (SCALE - self.quote_precision)
+        self.lot_base: int = to_units(self.step, self.base_precision) * self.base_unit
+        self.lot_tick: int = (
+            to_units(EXACT.multiply(self.step, self.tick), self.quote_precision) * self.quote_unit
+        )
         self.maker_fee = market.maker_fee.as_integer_ratio()
         self.taker_fee = market.taker_fee.as_integer_ratio()
         self._prices: dict[int, Decimal] = {}
@@ -113,10 +124,12 @@ class MarketUnits:
         return n
 
     def base_units(self, amount: Decimal) -> int:
-        return to_units(amount, self.base_precision)
+        """Ledger units of a base amount; :class:`InexactAmount` beyond the asset's precision."""
+        return to_units(amount, self.base_precision) * self.base_unit
 
     def quote_units(self, amount: Decimal) -> int:
-        return to_units(amount, self.quote_precision)
+        """Ledger units of a quote amount; :class:`InexactAmount` beyond the asset's precision."""
+        return to_units(amount, self.quote_precision) * self.quote_unit
 
     # -- out of units ----------------------------------------------------------------------
     # Prices and lot counts repeat (a book has few levels): conversions are cached, bounded.
@@ -137,10 +150,20 @@ class MarketUnits:
         return d
 
     def base_amount(self, units: int) -> Decimal:
-        return Decimal(units).scaleb(-self.base_precision, EXACT) if units else _ZERO
+        return _amount(units, self.base_unit, self.base_precision)
 
     def quote_amount(self, units: int) -> Decimal:
-        return Decimal(units).scaleb(-self.quote_precision, EXACT) if units else _ZERO
+        return _amount(units, self.quote_unit, self.quote_precision)
+
+
+def _amount(units: int, unit: int, precision: int) -> Decimal:
+    """Ledger units as a ``Decimal`` with the asset's decimals (more only if a legacy amount has them)."""
+    if not units:
+        return _ZERO
+    whole, rest = divmod(units, unit)
+    if rest:
+        return from_units(units)
+    return Decimal(whole).scaleb(-precision, EXACT)
 
 
 def _bounded(cache: dict[K, V]) -> dict[K, V]:
@@ -148,6 +171,8 @@ def _bounded(cache: dict[K, V]) -> dict[K, V]:
     return cache if len(cache) < _CACHE else {}
 
 
-def fee(units: int, rate: tuple[int, int]) -> int:
-    """``units x rate`` rounded down (toward -inf, as ``ROUND_FLOOR``): a fee never exceeds its rate."""
-    return units * rate[0] // rate[1]
+def fee(units: int, rate: tuple[int, int], unit: int) -> int:
+    """``units x rate`` rounded down (toward -inf, as ``ROUND_FLOOR``) to a multiple of ``unit``, the
+    ledger units of the asset's smallest amount: a fee never exceeds its rate and fits its asset."""
+    exact = units * rate[0] // rate[1]
+    return exact - exact % unit
