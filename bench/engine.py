@@ -11,9 +11,12 @@ Figures:
   1 client    through the sequencer, one command at a time (each waits for its own commit);
   C clients   through the sequencer, C concurrent submitters sharing the work: commands applied
               while a commit runs are written together in the next one (mean batch size shown).
-Every figure is commands acknowledged per second on one event loop; the database is a SQLite
-file (WAL), and also PostgreSQL when KEYPLANE_BENCH_PG names a server
-(e.g. postgresql://postgres@127.0.0.1:5432; a scratch database is created and dropped).
+Every figure is commands acknowledged per second on one event loop (wall clock), and the same
+per CPU-second of this process (its threads included), which says more on a shared machine; the
+database is a SQLite file (WAL), and also PostgreSQL when KEYPLANE_BENCH_PG names a server
+(e.g. postgresql://postgres@127.0.0.1:5432; a scratch database is created and dropped). One
+unmeasured in-memory run of the same workload comes first, so that no figure pays for warming up
+the interpreter and the allocator (the first run in a process is about a third slower).
 
 Run: .venv/bin/python bench/engine.py [N] [C]
 """
@@ -104,29 +107,66 @@ async def setup(url: str, persist: bool) -> tuple[Exchange, list[int]]:
     return ex, uids
 
 
-async def client(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]], counts: dict[str, int]) -> None:
+class Resting:
+    """Each user's resting order ids, kept by the bench's own clients so that picking one to cancel
+    costs O(1) (walking the whole book per cancel made the client the bottleneck); an id found
+    filled or gone when picked is dropped and another drawn."""
+
+    def __init__(self, uids: list[int]) -> None:
+        self.ids: dict[int, list[int]] = {u: [] for u in uids}
+
+    def add(self, uid: int, order_id: int) -> None:
+        self.ids[uid].append(order_id)
+
+    def pick(self, ex: Exchange, uid: int, r: float) -> int | None:
+        ids, live = self.ids[uid], ex.books["BTCUSDT"].by_id
+        while ids:
+            i = int(r * len(ids))
+            ids[i], ids[-1] = ids[-1], ids[i]
+            oid = ids.pop()
+            if oid in live:
+                return oid
+        return None
+
+
+def requests_of(uids: list[int], cmds: list[tuple[Any, ...]]) -> dict[int, OrderRequest]:
+    """The orders of ``cmds``, built before the clock starts (the client's work is not measured)."""
+    return {
+        id(cmd): OrderRequest(
+            user_id=uids[cmd[1]],
+            symbol="BTCUSDT",
+            side=cmd[2],
+            type=OrderType.LIMIT,
+            quantity=cmd[3],
+            price=cmd[4],
+            time_in_force=cmd[5],
+        )
+        for cmd in cmds
+        if cmd[0] == "limit"
+    }
+
+
+async def client(
+    ex: Exchange,
+    uids: list[int],
+    cmds: list[tuple[Any, ...]],
+    counts: dict[str, int],
+    resting: Resting,
+    requests: dict[int, OrderRequest],
+) -> None:
     for cmd in cmds:
         uid = uids[cmd[1]]
         try:
             if cmd[0] == "limit":
-                _, _, side, qty, price, tif = cmd
-                placed = await ex.place_order(
-                    OrderRequest(
-                        user_id=uid,
-                        symbol="BTCUSDT",
-                        side=side,
-                        type=OrderType.LIMIT,
-                        quantity=qty,
-                        price=price,
-                        time_in_force=tif,
-                    )
-                )
+                placed = await ex.place_order(requests[id(cmd)])
                 counts["placed"] += 1
                 counts["fills"] += len(placed.fills)
+                if placed.order.status.is_open:
+                    resting.add(uid, placed.order.order_id)
             else:
-                mine = [o for o in ex.books["BTCUSDT"].by_id.values() if o.user_id == uid]
-                if mine:
-                    await ex.cancel_order(uid, "BTCUSDT", mine[int(cmd[2] * len(mine))].order_id)
+                oid = resting.pick(ex, uid, cmd[2])
+                if oid is not None:
+                    await ex.cancel_order(uid, "BTCUSDT", oid)
                     counts["canceled"] += 1
         except ExchangeError:
             counts["refused"] += 1
@@ -134,13 +174,16 @@ async def client(ex: Exchange, uids: list[int], cmds: list[tuple[Any, ...]], cou
 
 async def measure(
     url: str, cmds: list[tuple[Any, ...]], clients: int, persist: bool
-) -> tuple[float, dict[str, int], int]:
+) -> tuple[tuple[float, float], dict[str, int], int]:
     ex, uids = await setup(url, persist)
     counts = {"placed": 0, "canceled": 0, "fills": 0, "refused": 0}
     batches = ex.sequencer.batches
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(ex, uids, cmds[i::clients], counts) for i in range(clients)))
-    seconds = time.perf_counter() - t0
+    resting, requests = Resting(uids), requests_of(uids, cmds)
+    t0, c0 = time.perf_counter(), time.process_time()
+    await asyncio.gather(
+        *(client(ex, uids, cmds[i::clients], counts, resting, requests) for i in range(clients))
+    )
+    seconds = (time.perf_counter() - t0, time.process_time() - c0)
     ex.engine.dispose()
     return seconds, counts, ex.sequencer.batches - batches
 
@@ -157,9 +200,15 @@ def postgres(server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def report(label: str, n: int, seconds: float, base: float, batches: int | None = None) -> None:
+def report(
+    label: str, n: int, seconds: tuple[float, float], base: tuple[float, float], batches: int | None = None
+) -> None:
     extra = f"  {n / batches:6.1f} commands/commit" if batches else ""
-    print(f"  {label:<38}: {n / seconds:9.0f} commands/s  x{base / seconds:5.3f} of baseline{extra}")
+    wall, cpu = seconds
+    print(
+        f"  {label:<38}: {n / wall:9.0f} commands/s  x{base[0] / wall:5.3f} of baseline"
+        f"  ({n / cpu:6.0f} per CPU-second){extra}"
+    )
 
 
 def main() -> None:
@@ -168,6 +217,7 @@ def main() -> None:
     cmds = workload(n)
     print(f"workload: {n} commands (55% resting limit, 25% crossing limit GTC/IOC, 20% cancel), seed 7")
     with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(measure(f"sqlite:///{tmp}/warmup.db", cmds, 1, False))
         base_s, base_counts, _ = asyncio.run(measure(f"sqlite:///{tmp}/baseline.db", cmds, 1, False))
         print(f"outcome:  {base_counts}")
         print("SQLite file (WAL)")

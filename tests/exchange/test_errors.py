@@ -12,6 +12,7 @@ from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
@@ -39,19 +40,7 @@ def test_filter_failures_are_1013_with_the_filter_name(
 ) -> None:
     before = rows(engine)
     with pytest.raises(FilterFailure) as err:
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=alice,
-                    symbol="BTCUSDT",
-                    side=Side.BUY,
-                    type=OrderType.LIMIT,
-                    quantity=D(qty),
-                    price=D(price),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
+        run(ex.place_order(order(alice, "BTCUSDT", "BUY", qty, price)))
     assert (err.value.code, err.value.msg) == (-1013, msg)
     assert rows(engine) == before
 
@@ -59,19 +48,7 @@ def test_filter_failures_are_1013_with_the_filter_name(
 def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alice: int) -> None:
     before, balances = rows(engine), ex.balances(alice)
     with pytest.raises(InsufficientBalance) as err:
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=alice,
-                    symbol="BTCUSDT",
-                    side=Side.BUY,
-                    type=OrderType.LIMIT,
-                    quantity=D(4),
-                    price=D(30000),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
+        run(ex.place_order(order(alice, "BTCUSDT", "BUY", 4, 30000)))
     assert (err.value.code, err.value.msg) == (
         -2010,
         "Account has insufficient balance for requested action.",
@@ -82,19 +59,7 @@ def test_insufficient_balance_changes_nothing(ex: Exchange, engine: Engine, alic
 
 
 def test_market_buy_by_quantity_beyond_available_funds_is_refused(ex: Exchange, alice: int, bob: int) -> None:
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D(5),
-                price=D(30000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(alice, "BTCUSDT", "SELL", 5, 30000)))
     with pytest.raises(InsufficientBalance):
         run(
             ex.place_order(

@@ -17,43 +17,20 @@ from sqlalchemy.exc import StatementError
 from keyplane.exchange.errors import ExchangeError, InexactAmount, InvalidParameter
 from keyplane.exchange.ledger import Bucket, Entry, EntryKind
 from keyplane.exchange.markets import check_exact, default_assets, default_markets, exact_lots
-from keyplane.exchange.models import OrderType, Side, TimeInForce
+from keyplane.exchange.models import OrderType, Side
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_balances, ex_markets
 from keyplane.store.types import decimal_places
 from tests.exchange.conftest import Clock
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
 def test_fees_are_rounded_down_to_the_precision_of_their_asset(ex: Exchange, alice: int, bob: int) -> None:
     # 0.00001 BTC at 30000.01 costs 0.3000001 USDT; a 0.1% fee on it would be 0.0003000001.
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D("0.00017"),
-                price=D("30000.01"),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
-    taker = run(
-        ex.place_order(
-            OrderRequest(
-                user_id=bob,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.00017"),
-                price=D("30000.01"),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.00017", "30000.01")))
+    taker = run(ex.place_order(order(bob, "BTCUSDT", "BUY", "0.00017", "30000.01")))
     assert [(f.qty, f.commission) for f in taker.fills] == [(D("0.00017"), D("0.00000017"))]
     (trade,) = ex.my_trades(alice, "BTCUSDT")
     assert trade.commission == D("0.0051")  # 5.1000017 USDT x 0.001 = 0.0051000017, rounded down
@@ -118,19 +95,7 @@ def test_huge_order_parameters_are_refused_with_a_code_not_an_arithmetic_error(
 ) -> None:
     for qty, price in ((D("1e99"), D(30000)), (D("0.1"), D("1e99")), (D("1e-99"), D(30000))):
         with pytest.raises(ExchangeError):
-            run(
-                ex.place_order(
-                    OrderRequest(
-                        user_id=alice,
-                        symbol="BTCUSDT",
-                        side=Side.BUY,
-                        type=OrderType.LIMIT,
-                        quantity=qty,
-                        price=price,
-                        time_in_force=TimeInForce.GTC,
-                    )
-                )
-            )
+            run(ex.place_order(order(alice, "BTCUSDT", "BUY", qty, price)))
 
 
 def test_default_markets_keep_every_product_within_the_quote_precision() -> None:
@@ -172,45 +137,9 @@ def test_a_money_column_refuses_a_value_it_would_round_on_either_back_end(
 
 def test_a_market_order_priced_by_an_inexact_average_still_trades(ex: Exchange, alice: int, bob: int) -> None:
     for qty, price in (("0.1", "30000"), ("0.2", "30001")):  # average 30000.666...
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=alice,
-                    symbol="BTCUSDT",
-                    side=Side.SELL,
-                    type=OrderType.LIMIT,
-                    quantity=D(qty),
-                    price=D(price),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=bob,
-                    symbol="BTCUSDT",
-                    side=Side.BUY,
-                    type=OrderType.LIMIT,
-                    quantity=D(qty),
-                    price=D(price),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D("0.01"),
-                price=D(30002),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+        run(ex.place_order(order(alice, "BTCUSDT", "SELL", qty, price)))
+        run(ex.place_order(order(bob, "BTCUSDT", "BUY", qty, price)))
+    run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.01", 30002)))
     placed = run(
         ex.place_order(
             OrderRequest(

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import InexactAmount, InsufficientBalance, NotDurable
-from keyplane.exchange.ledger import Entry, EntryKind
-from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.ledger import EntryKind, Row
+from keyplane.exchange.models import OrderStatus
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_entries, ex_orders
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
@@ -36,27 +37,11 @@ def entry_count(engine: Engine) -> int:
 
 
 def sell(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(
-        user_id=user,
-        symbol="BTCUSDT",
-        side=Side.SELL,
-        type=OrderType.LIMIT,
-        quantity=D(qty),
-        price=D(price),
-        time_in_force=TimeInForce.GTC,
-    )
+    return order(user, "BTCUSDT", "SELL", qty, price)
 
 
 def buy(user: int, qty: str, price: int) -> OrderRequest:
-    return OrderRequest(
-        user_id=user,
-        symbol="BTCUSDT",
-        side=Side.BUY,
-        type=OrderType.LIMIT,
-        quantity=D(qty),
-        price=D(price),
-        time_in_force=TimeInForce.GTC,
-    )
+    return order(user, "BTCUSDT", "BUY", qty, price)
 
 
 def test_commands_submitted_together_are_written_in_one_group_commit(
@@ -129,14 +114,14 @@ def test_a_command_failing_half_way_abandons_the_open_batch_and_rebuilds_memory(
     is planted: settling a fill blows up after alice's BTC was locked."""
     run(ex.place_order(buy(bob, "0.1", 30000)))
     before = state(ex, [alice, bob])
-    post = ex.ledger.post
+    post = ex.ledger.post_fill
 
-    def post_but_not_trades(entries: list[Entry]) -> None:
-        if any(e.kind is EntryKind.TRADE for e in entries):
+    def post_but_not_trades(rows: list[Row], buyer: int, seller: int) -> None:
+        if any(kind is EntryKind.TRADE for _, _, _, _, kind, _, _ in rows):
             raise RuntimeError("a bug in settlement")
-        post(entries)
+        post(rows, buyer, seller)
 
-    monkeypatch.setattr(ex.ledger, "post", post_but_not_trades)
+    monkeypatch.setattr(ex.ledger, "post_fill", post_but_not_trades)
 
     async def together() -> list[Any]:
         return await asyncio.gather(

@@ -8,40 +8,15 @@ import pytest
 
 from keyplane.exchange.errors import InvalidInterval
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import OrderType, Side, TimeInForce
-from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from tests.exchange.conftest import T0, Clock
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
 def trade(ex: Exchange, maker: int, taker: int, qty: str, price: str) -> None:
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=maker,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D(qty),
-                price=D(price),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=taker,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D(qty),
-                price=D(price),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(maker, "BTCUSDT", "SELL", qty, price)))
+    run(ex.place_order(order(taker, "BTCUSDT", "BUY", qty, price)))
 
 
 def test_klines_bucket_trades_by_minute_and_carry_close_over_gaps(
@@ -110,32 +85,8 @@ def test_ticker_24h_and_avg_price(ex: Exchange, clock: Clock, alice: int, bob: i
     trade(ex, alice, bob, "0.1", "30000")
     clock.advance(60_000)
     trade(ex, alice, bob, "0.3", "31000")
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.5"),
-                price=D(29000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=bob,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D("0.2"),
-                price=D(32000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.5", 29000)))
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.2", 32000)))
     t = ex.ticker_24h("BTCUSDT")
     assert (t.open_price, t.high_price, t.low_price, t.last_price) == (D(30000), D(31000), D(30000), D(31000))
     assert (t.price_change, t.price_change_percent) == (D(1000), D("3.333"))
@@ -150,19 +101,7 @@ def test_ticker_24h_and_avg_price(ex: Exchange, clock: Clock, alice: int, bob: i
 
 def test_depth_aggregates_levels_best_first(ex: Exchange, alice: int) -> None:
     for price, qty in (("29000", "0.1"), ("29500", "0.2"), ("29500", "0.3"), ("28000", "1")):
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=alice,
-                    symbol="BTCUSDT",
-                    side=Side.BUY,
-                    type=OrderType.LIMIT,
-                    quantity=D(qty),
-                    price=D(price),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
+        run(ex.place_order(order(alice, "BTCUSDT", "BUY", qty, price)))
     d = ex.depth("BTCUSDT", limit=2)
     assert d.bids == [(D(29500), D("0.5")), (D(29000), D("0.1"))] and d.asks == []
     assert d.last_update_id > 0
@@ -170,32 +109,8 @@ def test_depth_aggregates_levels_best_first(ex: Exchange, alice: int) -> None:
 
 def test_agg_trades_merge_fills_of_one_taker_at_one_price(ex: Exchange, alice: int, bob: int) -> None:
     for price in ("30000", "30000", "30100"):
-        run(
-            ex.place_order(
-                OrderRequest(
-                    user_id=alice,
-                    symbol="BTCUSDT",
-                    side=Side.SELL,
-                    type=OrderType.LIMIT,
-                    quantity=D("0.1"),
-                    price=D(price),
-                    time_in_force=TimeInForce.GTC,
-                )
-            )
-        )
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=bob,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.3"),
-                price=D(30100),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+        run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.1", price)))
+    run(ex.place_order(order(bob, "BTCUSDT", "BUY", "0.3", 30100)))
     aggs = ex.agg_trades("BTCUSDT")
     assert [(a.price, a.qty, a.first_trade_id, a.last_trade_id) for a in aggs] == [
         (D(30000), D("0.2"), 1, 2),

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
 from keyplane.exchange.errors import DuplicateOrder, UnknownOrder, WouldTakeAsMaker
 from keyplane.exchange.markets import StpMode
-from keyplane.exchange.models import OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import OrderStatus, OrderType, Side
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
-def limit(user: int, side: str, qty: str, price: str, tif: str = "GTC", **kw: object) -> OrderRequest:
-    return OrderRequest(
-        user_id=user,
-        symbol="BTCUSDT",
-        side=Side(side),
-        type=OrderType.LIMIT,
-        quantity=D(qty),
-        price=D(price),
-        time_in_force=TimeInForce(tif),
-        **kw,
-    )
+def limit(user: int, side: str, qty: str, price: str, tif: str = "GTC", **kw: Any) -> OrderRequest:
+    return replace(order(user, "BTCUSDT", side, qty, price, tif), **kw)
 
 
-def market(user: int, side: str, **kw: object) -> OrderRequest:
-    return OrderRequest(user_id=user, symbol="BTCUSDT", side=Side(side), type=OrderType.MARKET, **kw)
+def market(user: int, side: str, **kw: Any) -> OrderRequest:
+    return replace(order(user, "BTCUSDT", side, None, type=OrderType.MARKET), **kw)
 
 
 def free(ex: Exchange, user: int, asset: str) -> D:
@@ -245,19 +239,7 @@ def test_cancel_open_orders_cancels_only_that_symbol(ex: Exchange, alice: int) -
     run(ex.credit(alice, "ETH", D(5), "test"))
     run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))
     run(ex.place_order(limit(alice, "BUY", "0.1", "29000")))
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="ETHUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D(1),
-                price=D(2000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(alice, "ETHUSDT", "SELL", 1, 2000)))
     canceled = run(ex.cancel_open_orders(alice, "BTCUSDT"))
     assert [o.status for o in canceled] == [OrderStatus.CANCELED] * 2
     assert [o.symbol for o in ex.open_orders(alice)] == ["ETHUSDT"]

@@ -17,6 +17,7 @@ from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import EXCHANGE_TABLES
 from keyplane.store.tables import metadata
 from tests.exchange.conftest import Clock, make_users
+from tests.exchange.orders import order
 from tests.support.aio import run
 
 
@@ -42,32 +43,8 @@ def test_migration_creates_exactly_the_exchange_tables(engine: Engine) -> None:
 def test_restart_rebuilds_books_balances_and_id_counters(
     engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int
 ) -> None:
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=alice,
-                symbol="BTCUSDT",
-                side=Side.SELL,
-                type=OrderType.LIMIT,
-                quantity=D(1),
-                price=D(30000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
-    run(
-        ex.place_order(
-            OrderRequest(
-                user_id=bob,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.3"),
-                price=D(30000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    )
+    run(ex.place_order(order(alice, "BTCUSDT", "SELL", 1, 30000)))
+    run(ex.place_order(order(bob, "BTCUSDT", "BUY", "0.3", 30000)))
     run(
         ex.place_order(
             OrderRequest(
@@ -85,19 +62,7 @@ def test_restart_rebuilds_books_balances_and_id_counters(
     again = Exchange(engine, now=clock)
     assert {s: b.snapshot() for s, b in again.books.items()} == {s: b.snapshot() for s, b in ex.books.items()}
     assert again.balances(alice) == ex.balances(alice) and again.balances(bob) == ex.balances(bob)
-    nxt = run(
-        again.place_order(
-            OrderRequest(
-                user_id=bob,
-                symbol="BTCUSDT",
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.1"),
-                price=D(30000),
-                time_in_force=TimeInForce.GTC,
-            )
-        )
-    ).order
+    nxt = run(again.place_order(order(bob, "BTCUSDT", "BUY", "0.1", 30000))).order
     assert nxt.order_id == 4 and nxt.status is OrderStatus.FILLED
     assert [t.id for t in again.recent_trades("BTCUSDT")] == [1, 2]
     assert run(again.cancel_order(bob, "BTCUSDT", orig_client_order_id="b")).status is OrderStatus.CANCELED

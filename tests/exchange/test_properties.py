@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from keyplane.exchange.errors import ExchangeError, InexactAmount, NotDurable
-from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket, Holding
+from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.models import OrderType, Side, TimeInForce
@@ -190,7 +190,7 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
     with engine.connect() as conn:
         for r in conn.execute(select(ex_balances)).mappings():
             stored[r["asset"]] = stored.get(r["asset"], D(0)) + r["free"] + r["locked"]
-            assert Holding(r["free"], r["locked"]) == ex.ledger.balances[(r["account_id"], r["asset"])]
+            assert (r["free"], r["locked"]) == ex.ledger.amounts((r["account_id"], r["asset"]))
     assert all(v == 0 for v in stored.values()), stored
     with engine.connect() as conn:
         sums = conn.execute(
@@ -199,13 +199,16 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
         assert conn.execute(select(func.count()).select_from(ex_balances)).scalar_one() == len(
             ex.ledger.balances
         )
-    from_entries: dict[tuple[int, str], Holding] = {}
+    from_entries: dict[tuple[int, str], list[D]] = {}
     for acc, asset, bucket, amount in sums:
         assert decimal_places(amount) <= ex.assets[asset].precision, (acc, asset, amount)
-        from_entries.setdefault((acc, asset), Holding()).add(Bucket(bucket), amount)
-    assert from_entries == ex.ledger.balances
-    for (_, asset), held in ex.ledger.balances.items():
-        for amount in (held.free, held.locked):
+        from_entries.setdefault((acc, asset), [D(0), D(0)])[Bucket(bucket) is Bucket.LOCKED] += amount
+    assert {k: tuple(v) for k, v in from_entries.items()} == {
+        k: ex.ledger.amounts(k) for k in ex.ledger.balances
+    }
+    for key in ex.ledger.balances:
+        asset = key[1]
+        for amount in ex.ledger.amounts(key):
             assert decimal_places(amount) <= ex.assets[asset].precision and abs(amount) < D(10) ** 20
 
 

@@ -7,13 +7,13 @@ than its asset's precision and stays below 10**20 (:func:`ledger_amount`, :func:
 and the engine computes under :data:`EXACT` (the :func:`exact` decorator): its precision holds any
 product of two such amounts, and any result that is still inexact raises :class:`InexactAmount`.
 Rounding the engine means to do is spelled out: :func:`floor_to` (fees), :func:`ceil_to`
-(top-ups), :func:`floor_div` (how many lots an amount buys).
+(top-ups), :func:`floor_div` (how many lots an amount buys). Matching and the ledger themselves
+compute in integers (:mod:`keyplane.exchange.units`), where the same rules hold by construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from decimal import (
     ROUND_CEILING,
     ROUND_FLOOR,
@@ -24,7 +24,8 @@ from decimal import (
     Inexact,
     InvalidOperation,
     Overflow,
-    localcontext,
+    getcontext,
+    setcontext,
 )
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -42,16 +43,29 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@contextmanager
-def exactly() -> Iterator[None]:
-    """Compute under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`."""
-    with localcontext(EXACT):
-        try:
-            yield
-        except DecimalException as error:
+class _Exactly:
+    """Compute under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`.
+
+    A class rather than a ``@contextmanager`` generator: every command enters it, and a generator
+    costs several times more to enter and leave."""
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> None:
+        self._saved = getcontext()
+        setcontext(EXACT)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        setcontext(self._saved)
+        if isinstance(error, DecimalException):
             raise InexactAmount(
                 "An amount was beyond what the ledger holds exactly; nothing was changed."
             ) from error
+
+
+def exactly() -> _Exactly:
+    """Compute under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`."""
+    return _Exactly()
 
 
 def exact(func: Callable[P, R]) -> Callable[P, R]:

@@ -1,8 +1,11 @@
-"""An in-memory limit order book for one market: price levels of FIFO queues.
+"""An in-memory limit order book for one market: price levels of FIFO queues, in integer units.
 
-Bids and asks keep a sorted list of prices and a dict of price -> deque of orders; the best
-level is at the end (bids) or the start (asks) of the list. No persistence here: the engine
-rebuilds a book by adding the open orders from the database in ``order_id`` order.
+Bids and asks keep a sorted list of prices (ticks) and a dict of ticks -> deque of orders; the best
+level is at the end (bids) or the start (asks) of the list. The orders are :class:`LiveOrder`, the
+engine's mutable integer form of an :class:`~keyplane.exchange.models.Order`; what leaves the book
+(depth, snapshots, answers) is converted back to ``Decimal`` by the market's
+:class:`~keyplane.exchange.units.MarketUnits`. No persistence here: the engine rebuilds a book by
+adding the open orders from the database in ``order_id`` order.
 """
 
 from __future__ import annotations
@@ -12,83 +15,267 @@ from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
 
-from keyplane.exchange.models import Order, Side
+from keyplane.exchange.markets import StpMode
+from keyplane.exchange.models import BUY, Order, OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.units import MarketUnits
+
+
+class LiveOrder:
+    """An order as the engine mutates it: ``price`` in ticks (0 for MARKET), ``orig_qty`` and
+    ``executed_qty`` in lots, ``orig_quote``, ``quote_done`` in quote units, ``locked`` in units of
+    the asset it holds (quote for a buy, base for a sell). :meth:`record` is its ``Decimal`` form."""
+
+    __slots__ = (
+        "client_order_id",
+        "executed_qty",
+        "locked",
+        "order_id",
+        "orig_qty",
+        "orig_quote",
+        "price",
+        "quote_done",
+        "side",
+        "status",
+        "stp",
+        "symbol",
+        "time",
+        "time_in_force",
+        "type",
+        "units",
+        "update_time",
+        "user_id",
+        "working_time",
+    )
+
+    def __init__(
+        self,
+        *,
+        order_id: int,
+        client_order_id: str,
+        user_id: int,
+        side: Side,
+        type: OrderType,
+        time_in_force: TimeInForce,
+        price: int,
+        orig_qty: int,
+        orig_quote: int,
+        executed_qty: int,
+        quote_done: int,
+        status: OrderStatus,
+        stp: StpMode,
+        time: int,
+        update_time: int,
+        working_time: int,
+        locked: int,
+        units: MarketUnits,
+    ) -> None:
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.user_id = user_id
+        self.symbol = units.symbol
+        self.side = side
+        self.type = type
+        self.time_in_force = time_in_force
+        self.price = price
+        self.orig_qty = orig_qty
+        self.orig_quote = orig_quote
+        self.executed_qty = executed_qty
+        self.quote_done = quote_done
+        self.status = status
+        self.stp = stp
+        self.time = time
+        self.update_time = update_time
+        self.working_time = working_time
+        self.locked = locked
+        self.units = units
+
+    @property
+    def remaining_qty(self) -> int:
+        return self.orig_qty - self.executed_qty
+
+    @classmethod
+    def of(cls, o: Order, units: MarketUnits) -> LiveOrder:
+        """The integer form of a stored order (exact, or :class:`InexactAmount`)."""
+        lock_units = units.quote_units if o.side is BUY else units.base_units
+        return cls(
+            order_id=o.order_id,
+            client_order_id=o.client_order_id,
+            user_id=o.user_id,
+            side=o.side,
+            type=o.type,
+            time_in_force=o.time_in_force,
+            price=units.ticks(o.price),
+            orig_qty=units.lots(o.orig_qty),
+            orig_quote=units.quote_units(o.orig_quote_order_qty),
+            executed_qty=units.lots(o.executed_qty),
+            quote_done=units.quote_units(o.cummulative_quote_qty),
+            status=o.status,
+            stp=o.self_trade_prevention_mode,
+            time=o.time,
+            update_time=o.update_time,
+            working_time=o.working_time,
+            locked=lock_units(o.locked_amount),
+            units=units,
+        )
+
+    def fields(self) -> OrderFields:
+        """Its current values, as an immutable tuple that :func:`order_record` reads."""
+        return (
+            self.order_id,
+            self.client_order_id,
+            self.user_id,
+            self.side,
+            self.type,
+            self.time_in_force,
+            self.price,
+            self.orig_qty,
+            self.orig_quote,
+            self.executed_qty,
+            self.quote_done,
+            self.status,
+            self.stp,
+            self.time,
+            self.update_time,
+            self.working_time,
+            self.locked,
+            self.units,
+        )
+
+    def record(self) -> Order:
+        """The ``Decimal`` record of this order as it stands now (a copy later commands do not change)."""
+        return order_record(self.fields())
+
+
+# LiveOrder's slots in order, frozen: what a closed batch keeps of an order.
+OrderFields = tuple[
+    int,
+    str,
+    int,
+    Side,
+    OrderType,
+    TimeInForce,
+    int,
+    int,
+    int,
+    int,
+    int,
+    OrderStatus,
+    StpMode,
+    int,
+    int,
+    int,
+    int,
+    MarketUnits,
+]
+
+
+def order_record(f: OrderFields) -> Order:
+    """The ``Decimal`` :class:`Order` of a :meth:`LiveOrder.fields` tuple (exact; any thread)."""
+    u, side = f[17], f[3]
+    return Order(
+        order_id=f[0],
+        client_order_id=f[1],
+        user_id=f[2],
+        symbol=u.symbol,
+        side=side,
+        type=f[4],
+        time_in_force=f[5],
+        price=u.price(f[6]),
+        orig_qty=u.qty(f[7]),
+        orig_quote_order_qty=u.quote_amount(f[8]),
+        executed_qty=u.qty(f[9]),
+        cummulative_quote_qty=u.quote_amount(f[10]),
+        status=f[11],
+        self_trade_prevention_mode=f[12],
+        time=f[13],
+        update_time=f[14],
+        working_time=f[15],
+        locked_amount=u.quote_amount(f[16]) if side is BUY else u.base_amount(f[16]),
+    )
 
 
 class _Side:
+    __slots__ = ("descending", "levels", "prices")
+
     def __init__(self, descending: bool) -> None:
         self.descending = descending
-        self.prices: list[Decimal] = []
-        self.levels: dict[Decimal, deque[Order]] = {}
+        self.prices: list[int] = []
+        self.levels: dict[int, deque[LiveOrder]] = {}
 
-    def add(self, order: Order) -> None:
+    def add(self, order: LiveOrder) -> None:
         level = self.levels.get(order.price)
         if level is None:
             level = self.levels[order.price] = deque()
             bisect.insort(self.prices, order.price)
         level.append(order)
 
-    def remove(self, order: Order) -> None:
+    def remove(self, order: LiveOrder) -> None:
         level = self.levels[order.price]
-        level.remove(order)
+        if level[0] is order:
+            level.popleft()
+        else:
+            level.remove(order)
         if not level:
             del self.levels[order.price]
             self.prices.pop(bisect.bisect_left(self.prices, order.price))
 
-    def best(self) -> Order | None:
-        if not self.prices:
+    def best(self) -> LiveOrder | None:
+        prices = self.prices
+        if not prices:
             return None
-        price = self.prices[-1] if self.descending else self.prices[0]
-        return self.levels[price][0]
+        return self.levels[prices[-1] if self.descending else prices[0]][0]
 
-    def iter_orders(self) -> Iterator[Order]:
+    def iter_orders(self) -> Iterator[LiveOrder]:
         """Every order in priority order."""
         prices = reversed(self.prices) if self.descending else iter(self.prices)
         for p in prices:
             yield from self.levels[p]
 
-    def depth(self, limit: int) -> list[tuple[Decimal, Decimal]]:
-        prices = reversed(self.prices) if self.descending else iter(self.prices)
-        out: list[tuple[Decimal, Decimal]] = []
-        for p in prices:
-            if len(out) >= limit:
-                break
-            out.append((p, sum((o.remaining_qty for o in self.levels[p]), Decimal(0))))
-        return out
+    def depth(self, limit: int) -> list[tuple[int, int]]:
+        """(ticks, lots) of the best ``limit`` levels."""
+        prices = self.prices[::-1][:limit] if self.descending else self.prices[:limit]
+        return [(p, sum(o.orig_qty - o.executed_qty for o in self.levels[p])) for p in prices]
 
 
 class OrderBook:
-    def __init__(self, symbol: str) -> None:
-        self.symbol = symbol
+    def __init__(self, units: MarketUnits) -> None:
+        self.symbol = units.symbol
+        self.units = units
         self.bids = _Side(descending=True)
         self.asks = _Side(descending=False)
-        self.by_id: dict[int, Order] = {}
+        self.by_id: dict[int, LiveOrder] = {}
 
     def side(self, side: Side) -> _Side:
-        return self.bids if side is Side.BUY else self.asks
+        return self.bids if side is BUY else self.asks
 
     def opposite(self, side: Side) -> _Side:
-        return self.asks if side is Side.BUY else self.bids
+        return self.asks if side is BUY else self.bids
 
-    def add(self, order: Order) -> None:
-        self.side(order.side).add(order)
+    def add(self, order: LiveOrder) -> None:
+        (self.bids if order.side is BUY else self.asks).add(order)
         self.by_id[order.order_id] = order
 
-    def remove(self, order: Order) -> None:
-        self.side(order.side).remove(order)
+    def remove(self, order: LiveOrder) -> None:
+        (self.bids if order.side is BUY else self.asks).remove(order)
         del self.by_id[order.order_id]
 
+    def depth(self, side: _Side, limit: int) -> list[tuple[Decimal, Decimal]]:
+        """(price, qty) of the best ``limit`` levels of ``side``, as ``Decimal``."""
+        u = self.units
+        return [(u.price(p), u.qty(q)) for p, q in side.depth(limit)]
+
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
-        d = self.bids.depth(1)
+        d = self.depth(self.bids, 1)
         return d[0] if d else None
 
     def best_ask(self) -> tuple[Decimal, Decimal] | None:
-        d = self.asks.depth(1)
+        d = self.depth(self.asks, 1)
         return d[0] if d else None
 
     def snapshot(self) -> tuple[list[tuple[int, Decimal, Decimal]], list[tuple[int, Decimal, Decimal]]]:
         """(order_id, price, remaining) per side in priority order; tests compare books with it."""
+        u = self.units
         return (
-            [(o.order_id, o.price, o.remaining_qty) for o in self.bids.iter_orders()],
-            [(o.order_id, o.price, o.remaining_qty) for o in self.asks.iter_orders()],
+            [(o.order_id, u.price(o.price), u.qty(o.remaining_qty)) for o in self.bids.iter_orders()],
+            [(o.order_id, u.price(o.price), u.qty(o.remaining_qty)) for o in self.asks.iter_orders()],
         )

@@ -6,251 +6,318 @@ step. Self-trade prevention follows Binance: the *taker's* mode decides; EXPIRE_
 the resting order and goes on, EXPIRE_TAKER ends the taker, EXPIRE_BOTH does both; the
 expired orders end as EXPIRED_IN_MATCH. NONE lets the account trade with itself.
 
-Every amount is exact at its asset's precision: a market's tick x step fits its quote asset
-(:func:`keyplane.exchange.markets.check_exact`), divisions count whole lots (``MarketSpec.lots``),
-and fees are rounded down to the precision of the asset they are taken in.
+Everything here is an integer (:mod:`keyplane.exchange.units`): prices in ticks, quantities in
+lots, amounts in ledger units, so every amount is exact at its asset's precision; divisions count
+whole lots, and fees are rounded down to the precision of the asset they are taken in (floor
+division by the rate's exact denominator). ``Decimal`` appears only in the records a fill leaves
+(trades, aggregates, fills), converted exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-
-from keyplane.exchange.amounts import floor_to
-from keyplane.exchange.book import OrderBook
-from keyplane.exchange.ledger import FEE_ACCOUNT, Bucket, Entry, EntryKind, Ledger
+from keyplane.exchange.book import LiveOrder, OrderBook
+from keyplane.exchange.ledger import FEE_ACCOUNT, FREE, LOCKED, EntryKind, Ledger, Row
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import AggTradeRecord, Fill, Order, OrderStatus, OrderType, Side, TradeRecord
+from keyplane.exchange.models import (
+    BUY,
+    EXPIRED,
+    EXPIRED_IN_MATCH,
+    FILLED,
+    FOK,
+    GTC,
+    LIMIT_MAKER,
+    MARKET,
+    NEW,
+    PARTIALLY_FILLED,
+    SELL,
+    AggTradeRecord,
+    Fill,
+    OrderType,
+    Side,
+    TradeRecord,
+)
+from keyplane.exchange.units import MarketUnits, fee
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 
-ZERO = Decimal(0)
+TRADE, FEE, REFUND = EntryKind.TRADE, EntryKind.FEE, EntryKind.REFUND
+STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER, EXPIRE_BOTH = (
+    StpMode.NONE,
+    StpMode.EXPIRE_MAKER,
+    StpMode.EXPIRE_TAKER,
+    StpMode.EXPIRE_BOTH,
+)
 
 
-@dataclass(kw_only=True, slots=True)
 class Command:
-    """What one command changed; the service writes it in one transaction."""
+    """What one command changed; the service writes it in one transaction.
 
-    seq: int
-    now: int
-    next_trade_id: int
-    next_agg_id: int
-    orders: dict[int, Order] = field(default_factory=dict)
-    new_order_ids: set[int] = field(default_factory=set)
-    trades: list[TradeRecord] = field(default_factory=list)
-    aggs: list[AggTradeRecord] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
-    withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
-    new_withdrawal_ids: set[int] = field(default_factory=set)
-    deposit_credits: list[DepositCredit] = field(default_factory=list)
+    A plain class with ``__slots__`` rather than a dataclass: one is built per command, and the
+    dataclass's eight default factories cost as much as a resting order's whole matching."""
 
-    def touch(self, order: Order) -> None:
+    __slots__ = (
+        "aggs",
+        "deposit_credits",
+        "fills",
+        "last_price",
+        "new_order_ids",
+        "new_withdrawal_ids",
+        "next_agg_id",
+        "next_trade_id",
+        "now",
+        "orders",
+        "seq",
+        "trades",
+        "withdrawals",
+    )
+
+    def __init__(self, *, seq: int, now: int, next_trade_id: int, next_agg_id: int) -> None:
+        self.seq = seq
+        self.now = now
+        self.next_trade_id = next_trade_id
+        self.next_agg_id = next_agg_id
+        self.orders: dict[int, LiveOrder] = {}
+        self.new_order_ids: set[int] = set()
+        self.trades: list[TradeRecord] = []
+        self.aggs: list[AggTradeRecord] = []
+        self.fills: list[Fill] = []
+        self.withdrawals: dict[int, Withdrawal] = {}
+        self.new_withdrawal_ids: set[int] = set()
+        self.deposit_credits: list[DepositCredit] = []
+        self.last_price = 0  # ticks of the last fill
+
+    def touch(self, order: LiveOrder) -> None:
         order.update_time = self.now
         self.orders[order.order_id] = order
 
 
-def lock_asset(market: MarketSpec, side: Side) -> str:
-    return market.quote if side is Side.BUY else market.base
+def lock_asset(market: MarketUnits | MarketSpec, side: Side) -> str:
+    """The asset an order on ``side`` locks: quote for a buy, base for a sell."""
+    return market.quote if side is BUY else market.base
 
 
-def release(order: Order, market: MarketSpec, ledger: Ledger, cx: Command) -> None:
+def release(order: LiveOrder, ledger: Ledger, cx: Command) -> None:
     """Give back whatever the order still holds locked."""
-    acc = ledger.account_of(order.user_id)
-    if order.locked_amount and acc is not None:
-        ledger.unlock(acc, lock_asset(market, order.side), order.locked_amount, order.order_id)
-    order.locked_amount = ZERO
+    acc = ledger.accounts.get(order.user_id)
+    if order.locked and acc is not None:
+        ledger.unlock_units(acc, lock_asset(order.units, order.side), order.locked, order.order_id)
+    order.locked = 0
     cx.touch(order)
 
 
-def crosses(taker: Order, price: Decimal) -> bool:
-    if taker.type is OrderType.MARKET:
+def crosses(taker: LiveOrder, price: int) -> bool:
+    if taker.type is MARKET:
         return True
-    return price <= taker.price if taker.side is Side.BUY else price >= taker.price
+    return price <= taker.price if taker.side is BUY else price >= taker.price
 
 
-def fillable_qty(book: OrderBook, taker: Order) -> Decimal:
-    """How much a LIMIT taker could fill now, honouring its STP mode (used for FOK)."""
-    total = ZERO
+def fillable_qty(book: OrderBook, taker: LiveOrder) -> int:
+    """How many lots a LIMIT taker could fill now, honouring its STP mode (used for FOK)."""
+    total = 0
     for maker in book.opposite(taker.side).iter_orders():
         if not crosses(taker, maker.price) or total >= taker.remaining_qty:
             break
-        if maker.user_id == taker.user_id and taker.self_trade_prevention_mode is not StpMode.NONE:
-            if taker.self_trade_prevention_mode is StpMode.EXPIRE_MAKER:
+        if maker.user_id == taker.user_id and taker.stp is not STP_NONE:
+            if taker.stp is EXPIRE_MAKER:
                 continue
             break
         total += maker.remaining_qty
     return total
 
 
-def lock_needed(
-    side: Side,
-    otype: OrderType,
-    price: Decimal,
-    qty: Decimal,
-    quote: Decimal,
-    book: OrderBook,
-    market: MarketSpec,
-) -> Decimal:
-    """What a new order must lock (an estimate from the book for MARKET orders of unknown cost)."""
-    if otype is not OrderType.MARKET:
-        return price * qty if side is Side.BUY else qty
-    if side is Side.BUY and quote:
+def lock_needed(side: Side, otype: OrderType, price: int, lots: int, quote: int, book: OrderBook) -> int:
+    """Units a new order must lock (an estimate from the book for MARKET orders of unknown cost)."""
+    u = book.units
+    if otype is not MARKET:
+        return lots * price * u.lot_tick if side is BUY else lots * u.lot_base
+    if side is BUY and quote:
         return quote
-    if side is Side.SELL and qty:
-        return qty
-    # Estimate by walking the book: quote cost of ``qty`` (buy) or base needed for ``quote`` (sell).
-    spent = ZERO
-    left = qty if side is Side.BUY else quote
+    if side is SELL and lots:
+        return lots * u.lot_base
+    # Estimate by walking the book: quote cost of ``lots`` (buy) or base needed for ``quote`` (sell).
+    spent = 0
+    left = lots if side is BUY else quote
     for maker in book.opposite(side).iter_orders():
         if left <= 0:
             break
-        if side is Side.BUY:
+        if side is BUY:
             take = min(left, maker.remaining_qty)
-            spent += take * maker.price
+            spent += take * maker.price * u.lot_tick
         else:
-            take = min(maker.remaining_qty, market.lots(left, maker.price))
+            take = min(maker.remaining_qty, left // (maker.price * u.lot_tick))
             if take <= 0:
                 break
-            spent += take
-            take = take * maker.price
+            spent += take * u.lot_base
+            take = take * maker.price * u.lot_tick
         left -= take
     return spent
 
 
-def _fee(amount: Decimal, rate: Decimal, precision: int) -> Decimal:
-    """The fee on ``amount``, rounded down to the precision of the asset it is paid in."""
-    return floor_to(amount * rate, precision)
-
-
-def _taker_cap(taker: Order, market: MarketSpec, price: Decimal) -> tuple[Decimal, bool]:
-    """Largest qty the taker may take at ``price``; the flag says the cap is its quote target."""
-    if taker.orig_quote_order_qty:
-        target = market.lots(taker.orig_quote_order_qty - taker.cummulative_quote_qty, price)
-        cap, by_quote = target, True
+def _taker_cap(taker: LiveOrder, u: MarketUnits, price: int) -> tuple[int, bool]:
+    """Most lots the taker may take at ``price``; the flag says the cap is its quote target."""
+    if taker.orig_quote:
+        cap, by_quote = (taker.orig_quote - taker.quote_done) // (price * u.lot_tick), True
     else:
-        cap, by_quote = taker.remaining_qty, False
-    if taker.type is OrderType.MARKET:
-        if taker.side is Side.BUY:
-            affordable = market.lots(taker.locked_amount, price)
+        cap, by_quote = taker.orig_qty - taker.executed_qty, False
+    if taker.type is MARKET:
+        if taker.side is BUY:
+            affordable = taker.locked // (price * u.lot_tick)
         else:
-            affordable = market.floor_qty(taker.locked_amount)
+            affordable = taker.locked // u.lot_base
         if affordable < cap:
             return affordable, False
     return cap, by_quote
 
 
-def settle(taker: Order, maker: Order, qty: Decimal, market: MarketSpec, ledger: Ledger, cx: Command) -> None:
+def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Command) -> None:
     """Move the money of one fill at the maker's price and record the trade."""
+    u = maker.units
     price = maker.price
-    cost = qty * price
-    buyer, seller = (taker, maker) if taker.side is Side.BUY else (maker, taker)
-    b_acc, s_acc = ledger.account_of(buyer.user_id), ledger.account_of(seller.user_id)
-    assert b_acc is not None and s_acc is not None
-    q, b = market.quote, market.base
-    fee_b = _fee(qty, market.maker_fee if buyer is maker else market.taker_fee, ledger.precision[b])
-    fee_s = _fee(cost, market.maker_fee if seller is maker else market.taker_fee, ledger.precision[q])
-    reserved = qty * buyer.price if buyer.type is not OrderType.MARKET else cost
+    cost = lots * price * u.lot_tick  # quote units
+    qty = lots * u.lot_base  # base units
+    taker_buys = taker.side is BUY
+    buyer, seller = (taker, maker) if taker_buys else (maker, taker)
+    accounts = ledger.accounts
+    b_acc, s_acc = accounts[buyer.user_id], accounts[seller.user_id]
+    q, b = u.quote, u.base
+    fee_b = fee(qty, u.taker_fee if taker_buys else u.maker_fee, u.base_unit)
+    fee_s = fee(cost, u.maker_fee if taker_buys else u.taker_fee, u.quote_unit)
+    reserved = lots * buyer.price * u.lot_tick if buyer.type is not MARKET else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
-    trade, fee, free, locked = EntryKind.TRADE, EntryKind.FEE, Bucket.FREE, Bucket.LOCKED
-    entries: list[Entry] = [
-        Entry(account_id=b_acc, asset=q, bucket=locked, amount=-reserved, kind=trade, ref=tid),
-        Entry(account_id=s_acc, asset=q, bucket=free, amount=cost - fee_s, kind=trade, ref=tid),
-        Entry(account_id=FEE_ACCOUNT, asset=q, bucket=free, amount=fee_s, kind=fee, ref=tid),
-        Entry(account_id=s_acc, asset=b, bucket=locked, amount=-qty, kind=trade, ref=tid),
-        Entry(account_id=b_acc, asset=b, bucket=free, amount=qty - fee_b, kind=trade, ref=tid),
-        Entry(account_id=FEE_ACCOUNT, asset=b, bucket=free, amount=fee_b, kind=fee, ref=tid),
+    rows: list[Row] = [
+        (b_acc, q, LOCKED, -reserved, TRADE, tid, ""),
+        (s_acc, q, FREE, cost - fee_s, TRADE, tid, ""),
+        (FEE_ACCOUNT, q, FREE, fee_s, FEE, tid, ""),
+        (s_acc, b, LOCKED, -qty, TRADE, tid, ""),
+        (b_acc, b, FREE, qty - fee_b, TRADE, tid, ""),
+        (FEE_ACCOUNT, b, FREE, fee_b, FEE, tid, ""),
     ]
     if reserved != cost:
-        refund = EntryKind.REFUND
-        entries.append(
-            Entry(account_id=b_acc, asset=q, bucket=free, amount=reserved - cost, kind=refund, ref=tid)
-        )
-    ledger.post([e for e in entries if e.amount])
-    buyer.locked_amount -= reserved
-    seller.locked_amount -= qty
+        rows.append((b_acc, q, FREE, reserved - cost, REFUND, tid, ""))
+    ledger.post_fill([r for r in rows if r[3]], b_acc, s_acc)
+    buyer.locked -= reserved
+    seller.locked -= qty
+    now = cx.now
+    orders = cx.orders
     for o in (taker, maker):
-        o.executed_qty += qty
-        o.cummulative_quote_qty += cost
-        cx.touch(o)
-    if maker.remaining_qty == 0:
-        maker.status = OrderStatus.FILLED
-    else:
-        maker.status = OrderStatus.PARTIALLY_FILLED
+        o.executed_qty += lots
+        o.quote_done += cost
+        o.update_time = now
+        orders[o.order_id] = o
+    maker.status = FILLED if maker.executed_qty == maker.orig_qty else PARTIALLY_FILLED
+    price_d, qty_d, cost_d = u.price(price), u.qty(lots), u.quote_amount(cost)
+    fee_bd, fee_sd = u.base_amount(fee_b), u.quote_amount(fee_s)
     cx.trades.append(
         TradeRecord(
             id=tid,
-            symbol=market.symbol,
-            price=price,
-            qty=qty,
-            quote_qty=cost,
-            time=cx.now,
-            is_buyer_maker=buyer is maker,
+            symbol=u.symbol,
+            price=price_d,
+            qty=qty_d,
+            quote_qty=cost_d,
+            time=now,
+            is_buyer_maker=not taker_buys,
             buyer_order_id=buyer.order_id,
             seller_order_id=seller.order_id,
             buyer_user_id=buyer.user_id,
             seller_user_id=seller.user_id,
-            buyer_fee=fee_b,
-            seller_fee=fee_s,
+            buyer_fee=fee_bd,
+            seller_fee=fee_sd,
         )
     )
-    taker_fee, taker_fee_asset = (fee_b, b) if taker is buyer else (fee_s, q)
+    cx.last_price = price
     cx.fills.append(
-        Fill(trade_id=tid, price=price, qty=qty, commission=taker_fee, commission_asset=taker_fee_asset)
+        Fill(
+            trade_id=tid,
+            price=price_d,
+            qty=qty_d,
+            commission=fee_bd if taker_buys else fee_sd,
+            commission_asset=b if taker_buys else q,
+        )
     )
     last = cx.aggs[-1] if cx.aggs else None
-    if last is not None and last.taker_order_id == taker.order_id and last.price == price:
-        last.qty += qty
+    if last is not None and last.taker_order_id == taker.order_id and last.price == price_d:
+        last.qty += qty_d
         last.last_trade_id = tid
     else:
         cx.aggs.append(
             AggTradeRecord(
                 id=cx.next_agg_id,
-                symbol=market.symbol,
-                price=price,
-                qty=qty,
+                symbol=u.symbol,
+                price=price_d,
+                qty=qty_d,
                 first_trade_id=tid,
                 last_trade_id=tid,
-                time=cx.now,
-                is_buyer_maker=buyer is maker,
+                time=now,
+                is_buyer_maker=not taker_buys,
                 taker_order_id=taker.order_id,
             )
         )
         cx.next_agg_id += 1
 
 
-def _quote_spent(taker: Order, market: MarketSpec, cx: Command) -> bool:
+def _quote_spent(taker: LiveOrder, cx: Command) -> bool:
     """A quote order whose remainder cannot buy one more step at its last fill price is done,
     even when the book ran out at the same moment."""
-    if not taker.orig_quote_order_qty or not cx.fills:
+    if not taker.orig_quote or not cx.fills:
         return False
-    cap, by_quote = _taker_cap(taker, market, cx.fills[-1].price)
+    cap, by_quote = _taker_cap(taker, taker.units, cx.last_price)
     return by_quote and cap <= 0
 
 
-def match(taker: Order, book: OrderBook, market: MarketSpec, ledger: Ledger, cx: Command) -> bool:
+def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> bool:
     """Match ``taker`` against ``book``; returns True when it met its quote target (quote orders)."""
     side = book.opposite(taker.side)
-    stp = taker.self_trade_prevention_mode
+    stp = taker.stp
+    u = book.units
     while True:
         maker = side.best()
         if maker is None or not crosses(taker, maker.price):
-            return _quote_spent(taker, market, cx)
-        if maker.user_id == taker.user_id and stp is not StpMode.NONE:
-            if stp in (StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH):
+            return _quote_spent(taker, cx)
+        if maker.user_id == taker.user_id and stp is not STP_NONE:
+            if stp is EXPIRE_MAKER or stp is EXPIRE_BOTH:
                 book.remove(maker)
-                maker.status = OrderStatus.EXPIRED_IN_MATCH
-                release(maker, market, ledger, cx)
-            if stp in (StpMode.EXPIRE_TAKER, StpMode.EXPIRE_BOTH):
-                taker.status = OrderStatus.EXPIRED_IN_MATCH
+                maker.status = EXPIRED_IN_MATCH
+                release(maker, ledger, cx)
+            if stp is EXPIRE_TAKER or stp is EXPIRE_BOTH:
+                taker.status = EXPIRED_IN_MATCH
                 return False
             continue
-        cap, by_quote = _taker_cap(taker, market, maker.price)
-        qty = min(cap, maker.remaining_qty)
-        if qty <= 0:
+        cap, by_quote = _taker_cap(taker, u, maker.price)
+        lots = min(cap, maker.orig_qty - maker.executed_qty)
+        if lots <= 0:
             return by_quote
-        settle(taker, maker, qty, market, ledger, cx)
-        if maker.status is OrderStatus.FILLED:
+        settle(taker, maker, lots, ledger, cx)
+        if maker.status is FILLED:
             book.remove(maker)
-            release(maker, market, ledger, cx)
-        if not taker.orig_quote_order_qty and taker.remaining_qty == 0:
+            release(maker, ledger, cx)
+        if not taker.orig_quote and taker.executed_qty == taker.orig_qty:
             return False
+
+
+def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """Run a new order whose funds are locked: FOK check, match, then rest (GTC) or end it."""
+    if order.time_in_force is FOK and fillable_qty(book, order) < order.orig_qty:
+        order.status = EXPIRED
+        release(order, ledger, cx)
+        return
+    met_quote = False
+    if order.type is not LIMIT_MAKER:
+        best = book.opposite(order.side).best()
+        if best is not None and crosses(order, best.price):
+            met_quote = match(order, book, ledger, cx)
+    if order.orig_quote:
+        order.orig_qty = order.executed_qty
+    if order.status is EXPIRED_IN_MATCH:
+        pass
+    elif order.executed_qty > 0 and (
+        order.orig_qty == order.executed_qty and not order.orig_quote or met_quote
+    ):
+        order.status = FILLED
+    elif order.type is not MARKET and order.time_in_force is GTC:
+        order.status = PARTIALLY_FILLED if order.executed_qty else NEW
+        book.add(order)
+        cx.touch(order)
+        return
+    else:
+        order.status = EXPIRED
+    release(order, ledger, cx)

@@ -42,12 +42,24 @@ class OrderStatus(str, Enum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        return self in OPEN
+
+
+OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
+
+# Members as module constants for the hot path: on Python 3.11 ``Side.BUY`` is a descriptor lookup
+# on the class (about 100 ns), a module global about 20 ns, and a command makes dozens of them.
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+NEW, PARTIALLY_FILLED, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+CANCELED, EXPIRED, EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH
 
 
 @dataclass(kw_only=True, slots=True)
 class Order:
-    """An order as the engine holds it. ``price`` is 0 for MARKET orders, as on Binance.
+    """An order as the exchange answers and stores it. ``price`` is 0 for MARKET orders, as on
+    Binance. (The engine itself holds :class:`keyplane.exchange.book.LiveOrder`, in integer units.)
 
     ``locked_amount`` is what the order still holds locked: quote for a buy, base for a sell.
     """
@@ -72,8 +84,7 @@ class Order:
     locked_amount: Decimal = ZERO
 
     def snapshot(self) -> Order:
-        """A copy that later commands do not change (``dataclasses.replace`` does the same, slower:
-        the journal takes one of every order a command touched)."""
+        """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
         return Order(
             order_id=self.order_id,
             client_order_id=self.client_order_id,

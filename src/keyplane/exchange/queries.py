@@ -7,7 +7,6 @@ event loop that applies commands (they never see a command half-applied, since c
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
 
@@ -53,12 +52,7 @@ class ExchangeQueries:
             symbols = [self._market(symbol).symbol]
         else:
             symbols = [s for s in self.books if not allowed or s in allowed]
-        found = [
-            dataclasses.replace(o)
-            for s in symbols
-            for o in self.books[s].by_id.values()
-            if o.user_id == user_id
-        ]
+        found = [o.record() for s in symbols for o in self.books[s].by_id.values() if o.user_id == user_id]
         return sorted(found, key=lambda o: o.order_id)
 
     def all_orders(
@@ -99,7 +93,7 @@ class ExchangeQueries:
         n = clamp_limit(limit, 100, 5000)
         self._current()
         book = self.books[symbol]
-        return md.Depth(self._seq, book.bids.depth(n), book.asks.depth(n))
+        return md.Depth(self._seq, book.depth(book.bids, n), book.depth(book.asks, n))
 
     def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
         self._market(symbol)

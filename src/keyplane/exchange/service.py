@@ -13,7 +13,6 @@ committed rows (:mod:`keyplane.exchange.queries`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
 from keyplane.exchange.amounts import exact_command, ledger_amount
-from keyplane.exchange.book import OrderBook
+from keyplane.exchange.book import LiveOrder
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -33,7 +32,7 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
-from keyplane.exchange.journal import Journal
+from keyplane.exchange.journal import Closed, Journal
 from keyplane.exchange.markets import (
     AssetSpec,
     MarketSpec,
@@ -41,23 +40,18 @@ from keyplane.exchange.markets import (
     default_assets,
     default_markets,
 )
-from keyplane.exchange.matching import (
-    Command,
-    crosses,
-    fillable_qty,
-    lock_asset,
-    lock_needed,
-    match,
-    release,
-)
+from keyplane.exchange.matching import Command, execute, lock_asset, lock_needed, release
 from keyplane.exchange.models import (
+    BUY,
+    CANCELED,
+    LIMIT_MAKER,
+    MARKET,
+    NEW,
+    OPEN,
+    SELL,
     Balance,
     Order,
-    OrderStatus,
-    OrderType,
     PlacedOrder,
-    Side,
-    TimeInForce,
 )
 from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
@@ -66,7 +60,6 @@ from keyplane.exchange.state import State, read_state
 from keyplane.exchange.wallet.commands import WalletCommands
 from keyplane.store import exchange_repo as repo
 from keyplane.store import key_repo
-from keyplane.store.exchange_repo import Batch
 
 ZERO = Decimal(0)
 
@@ -94,7 +87,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             with engine.begin() as conn:
                 if not repo.load_markets(conn):
                     self._seed(conn, default_assets(), default_markets())
-        self.sequencer: Sequencer[Batch, State] = Sequencer(
+        self.sequencer: Sequencer[Closed, State] = Sequencer(
             close=lambda: self._journal.close(self.ledger),
             write=self._write,
             read=self._read,
@@ -122,13 +115,16 @@ class Exchange(ExchangeQueries, WalletCommands):
             state.ledger,
             state.books,
         )
+        self.units = state.units
         self._open_ids = state.open_ids
         self._next_order_id, self._next_trade_id = state.next_order_id, state.next_trade_id
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self.wallet = state.wallet
         self._journal = Journal()
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, closed: Closed) -> None:
+        """Convert a closed batch to records and write it in one transaction (in the writer's thread)."""
+        batch = closed.batch()
         with self.engine.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
@@ -150,32 +146,40 @@ class Exchange(ExchangeQueries, WalletCommands):
     def _command(self) -> Iterator[Command]:
         """The mutation of one command: on success its effects join the open batch; on failure the
         open batch is abandoned and memory rebuilt (see :meth:`Sequencer.abort`)."""
-        self._seq += 1
-        cx = Command(
-            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
-        )
+        cx = self._begin()
         try:
             yield cx
-        except ExchangeError as error:
-            if cx.orders or cx.withdrawals or self.ledger.pending:  # refused after a first mutation
-                self.sequencer.abort(error)
-            raise  # else a plain refusal (the ledger checks a posting before changing anything)
         except BaseException as error:
-            self.sequencer.abort(error)
+            self._failed(cx, error)
             raise
+        self._finish(cx)
+
+    def _begin(self) -> Command:
+        """:meth:`_command` spelled out, for the hot commands (a generator costs more than them):
+        ``cx = _begin()``, mutate, ``_failed(cx, error)`` and re-raise on any error, ``_finish(cx)``."""
+        self._seq += 1
+        return Command(
+            seq=self._seq, now=self.now(), next_trade_id=self._next_trade_id, next_agg_id=self._next_agg_id
+        )
+
+    def _failed(self, cx: Command, error: BaseException) -> None:
+        if not isinstance(error, ExchangeError) or cx.orders or cx.withdrawals or self.ledger.pending:
+            self.sequencer.abort(error)  # else a plain refusal: the ledger checks before it changes
+
+    def _finish(self, cx: Command) -> None:
         self._next_trade_id, self._next_agg_id = cx.next_trade_id, cx.next_agg_id
         self._journal.add(cx, self.ledger)
+        open_ids = self._open_ids
         for o in cx.orders.values():
             key = (o.user_id, o.client_order_id)
-            if o.status.is_open:
-                self._open_ids[key] = o.order_id
-            elif self._open_ids.get(key) == o.order_id:
-                del self._open_ids[key]
+            if o.status in OPEN:
+                open_ids[key] = o.order_id
+            elif open_ids.get(key) == o.order_id:
+                del open_ids[key]
 
     async def _known(self, user_id: int) -> None:
-        """Refuse a user id that has no account and is not in the database."""
-        if self.ledger.account_of(user_id) is not None:
-            return
+        """Refuse a user id that has no account and is not in the database (callers skip the
+        ``await`` when the ledger already has an account for it)."""
 
         def exists() -> bool:
             with self.engine.connect() as conn:
@@ -196,7 +200,8 @@ class Exchange(ExchangeQueries, WalletCommands):
 
         Refused unless the ledger holds it exactly: at most the asset's decimals, below 10**20,
         and the balances it grows stay below 10**20."""
-        await self._known(user_id)
+        if user_id not in self.ledger.accounts:
+            await self._known(user_id)
         await self.sequencer.ready()
         if asset not in self.assets:
             raise InvalidParameter.invalid("asset")
@@ -222,52 +227,64 @@ class Exchange(ExchangeQueries, WalletCommands):
         ]
 
     # -- orders ----------------------------------------------------------------------------
-    @exact_command
     async def place_order(self, req: OrderRequest) -> PlacedOrder:
-        """Validate, lock funds, match and (for a GTC remainder) rest a new order."""
+        """Validate, lock funds, match and (for a GTC remainder) rest a new order.
+
+        Not under :func:`exact_command`: its ``Decimal`` work is :func:`validate` (exact itself) and
+        the conversions of :mod:`keyplane.exchange.units` (exact contexts of their own); the rest
+        is integers."""
         market = self._market(req.symbol)
         avg = ZERO
-        if req.type is OrderType.MARKET and req.quantity is not None:
+        if req.type is MARKET and req.quantity is not None:
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
-        await self._known(req.user_id)
-        await self.sequencer.ready()
+        if req.user_id not in self.ledger.accounts:
+            await self._known(req.user_id)
+        if self.sequencer.stale:
+            await self.sequencer.ready()
         market = self._market(req.symbol)
+        book = self.books[market.symbol]
+        units = book.units
         v = validate(req, market, avg or None)
+        # Into the market's integer units; a quoteOrderQty finer than the quote asset is refused here.
+        price, lots = units.ticks(v.price), units.lots(v.quantity)
+        quote = units.quote_units(v.quote_order_qty) if v.quote_order_qty else 0
         if (req.user_id, v.client_order_id) in self._open_ids:
             raise DuplicateOrder()
-        book = self.books[market.symbol]
-        acc = self.ledger.open_account(req.user_id)
-        asset = lock_asset(market, v.side)
-        free = self.ledger.free(acc, asset)
-        need = lock_needed(v.side, v.type, v.price, v.quantity, v.quote_order_qty, book, market)
+        ledger = self.ledger
+        acc = ledger.open_account(req.user_id)
+        asset = lock_asset(units, v.side)
+        free = ledger.free_units(acc, asset)
+        need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
         best = book.opposite(v.side).best()
         if (
-            v.type is OrderType.LIMIT_MAKER
+            v.type is LIMIT_MAKER
             and best is not None
-            and (best.price <= v.price if v.side is Side.BUY else best.price >= v.price)
+            and (best.price <= price if v.side is BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
-        with self._command() as cx:
-            order = Order(
+        cx = self._begin()
+        try:
+            order = LiveOrder(
                 order_id=self._next_order_id,
                 client_order_id=v.client_order_id,
                 user_id=req.user_id,
-                symbol=market.symbol,
                 side=v.side,
                 type=v.type,
                 time_in_force=v.time_in_force,
-                price=v.price,
-                orig_qty=v.quantity,
-                orig_quote_order_qty=v.quote_order_qty,
-                executed_qty=ZERO,
-                cummulative_quote_qty=ZERO,
-                status=OrderStatus.NEW,
-                self_trade_prevention_mode=v.stp_mode,
+                price=price,
+                orig_qty=lots,
+                orig_quote=quote,
+                executed_qty=0,
+                quote_done=0,
+                status=NEW,
+                stp=v.stp_mode,
                 time=cx.now,
                 update_time=cx.now,
                 working_time=cx.now,
+                locked=0,
+                units=units,
             )
             self._next_order_id += 1
             cx.new_order_ids.add(order.order_id)
@@ -275,53 +292,31 @@ class Exchange(ExchangeQueries, WalletCommands):
             # A MARKET order whose cost is unknown until it matches locks all it may spend.
             lock = (
                 free
-                if v.type is OrderType.MARKET
+                if v.type is MARKET
                 and need
-                and not (v.side is Side.BUY and v.quote_order_qty)
-                and not (v.side is Side.SELL and v.quantity)
+                and not (v.side is BUY and v.quote_order_qty)
+                and not (v.side is SELL and v.quantity)
                 else need
             )
-            self.ledger.lock(acc, asset, lock, order.order_id)
-            order.locked_amount = lock
-            self._execute(order, book, market, cx)
-        placed = PlacedOrder(order=dataclasses.replace(order), fills=list(cx.fills))
+            ledger.lock_units(acc, asset, lock, order.order_id)
+            order.locked = lock
+            execute(order, book, ledger, cx)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
+        placed = PlacedOrder(order=order.record(), fills=cx.fills)
         await self.sequencer.applied()
         return placed
 
-    def _execute(self, order: Order, book: OrderBook, market: MarketSpec, cx: Command) -> None:
-        if order.time_in_force is TimeInForce.FOK and fillable_qty(book, order) < order.orig_qty:
-            order.status = OrderStatus.EXPIRED
-            release(order, market, self.ledger, cx)
-            return
-        met_quote = False
-        if order.type is not OrderType.LIMIT_MAKER:
-            best = book.opposite(order.side).best()
-            if best is not None and crosses(order, best.price):
-                met_quote = match(order, book, market, self.ledger, cx)
-        if order.orig_quote_order_qty:
-            order.orig_qty = order.executed_qty
-        if order.status is OrderStatus.EXPIRED_IN_MATCH:
-            pass
-        elif order.executed_qty > 0 and (
-            order.remaining_qty == 0 and not order.orig_quote_order_qty or met_quote
-        ):
-            order.status = OrderStatus.FILLED
-        elif order.type is not OrderType.MARKET and order.time_in_force is TimeInForce.GTC:
-            order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty else OrderStatus.NEW
-            book.add(order)
-            cx.touch(order)
-            return
-        else:
-            order.status = OrderStatus.EXPIRED
-        release(order, market, self.ledger, cx)
-
-    @exact_command
     async def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        """Cancel one open order by id or client id; -2011 if it is not open (or not yours)."""
-        await self.sequencer.ready()
-        market = self._market(symbol)
+        """Cancel one open order by id or client id; -2011 if it is not open (or not yours).
+        Integers only, converted exactly on the way out: no :func:`exact_command` needed."""
+        if self.sequencer.stale:
+            await self.sequencer.ready()
+        self._market(symbol)
         if order_id is None and orig_client_order_id is None:
             raise InvalidParameter(
                 "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
@@ -329,15 +324,20 @@ class Exchange(ExchangeQueries, WalletCommands):
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is None:
             raise UnknownOrder()
-        with self._command() as cx:
-            self._cancel(order, market, cx)
-        cancelled = dataclasses.replace(order)
+        cx = self._begin()
+        try:
+            self._cancel(order, cx)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
+        cancelled = order.record()
         await self.sequencer.applied()
         return cancelled
 
     def _open_order(
         self, user_id: int, symbol: str, order_id: int | None, orig_client_order_id: str | None
-    ) -> Order | None:
+    ) -> LiveOrder | None:
         oid = order_id if order_id is not None else self._open_ids.get((user_id, orig_client_order_id or ""))
         order = self.books[symbol].by_id.get(oid) if oid is not None else None
         if (
@@ -348,24 +348,24 @@ class Exchange(ExchangeQueries, WalletCommands):
             return None
         return order
 
-    def _cancel(self, order: Order, market: MarketSpec, cx: Command) -> None:
-        self.books[market.symbol].remove(order)
-        order.status = OrderStatus.CANCELED
-        release(order, market, self.ledger, cx)
+    def _cancel(self, order: LiveOrder, cx: Command) -> None:
+        self.books[order.symbol].remove(order)
+        order.status = CANCELED
+        release(order, self.ledger, cx)
 
     @exact_command
     async def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
         """Cancel every open order of the user on ``symbol`` in one command; [] if none."""
         await self.sequencer.ready()
-        market = self._market(symbol)
+        self._market(symbol)
         mine = [o for o in self.books[symbol].by_id.values() if o.user_id == user_id]
         mine.sort(key=lambda o: o.order_id)
         if not mine:
             return []
         with self._command() as cx:
             for o in mine:
-                self._cancel(o, market, cx)
-        cancelled = [dataclasses.replace(o) for o in mine]
+                self._cancel(o, cx)
+        cancelled = [o.record() for o in mine]
         await self.sequencer.applied()
         return cancelled
 
@@ -381,7 +381,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             )
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is not None:
-            return dataclasses.replace(order)
+            return order.record()
 
         def committed() -> Order | None:
             with self.engine.connect() as conn:

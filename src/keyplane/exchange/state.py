@@ -7,15 +7,20 @@ on the event loop in one step, so no command ever sees half of an old and half o
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from sqlalchemy import Engine
 
-from keyplane.exchange.book import OrderBook
+from keyplane.exchange.book import LiveOrder, OrderBook
+from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
 from keyplane.store import wallet_transfer_repo
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(kw_only=True, slots=True)
@@ -24,6 +29,7 @@ class State:
 
     assets: dict[str, AssetSpec]
     markets: dict[str, MarketSpec]
+    units: dict[str, MarketUnits]
     ledger: Ledger
     books: dict[str, OrderBook]
     open_ids: dict[tuple[int, str], int]
@@ -44,10 +50,22 @@ def read_state(engine: Engine, now: int) -> State:
             accounts=repo.load_accounts(conn),
             balances=repo.load_balances(conn),
         )
-        books = {s: OrderBook(s) for s in markets}
+        units = {s: MarketUnits(m, assets) for s, m in markets.items()}
+        books = {s: OrderBook(u) for s, u in units.items()}
         open_ids: dict[tuple[int, str], int] = {}
         for o in repo.open_orders(conn):
-            books[o.symbol].add(o)
+            try:
+                live = LiveOrder.of(o, units[o.symbol])
+            except InexactAmount:
+                # Stored before its market's lots were coarsened (exact_lots): it cannot be matched
+                # exactly. Left out of the book, its funds stay locked until an operator acts.
+                log.error(
+                    "open order %s on %s is off its market's lot step; it is not in the book",
+                    o.order_id,
+                    o.symbol,
+                )
+                continue
+            books[o.symbol].add(live)
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
         last = repo.last_ids(conn)
         wallet = wallet_transfer_repo.load_memory(conn, now)
@@ -58,6 +76,7 @@ def read_state(engine: Engine, now: int) -> State:
     return State(
         assets=assets,
         markets=markets,
+        units=units,
         ledger=ledger,
         books=books,
         open_ids=open_ids,

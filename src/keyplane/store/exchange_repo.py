@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, func, or_, select, update
 
-from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry, Holding
+from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
 from keyplane.exchange.models import (
     AggTrade,
@@ -141,9 +141,10 @@ def insert_accounts(conn: Connection, accounts: Iterable[Account]) -> None:
         conn.execute(ex_accounts.insert(), rows)
 
 
-def load_balances(conn: Connection) -> dict[tuple[int, str], Holding]:
+def load_balances(conn: Connection) -> dict[tuple[int, str], tuple[Decimal, Decimal]]:
+    """(free, locked) per (account, asset)."""
     rows = conn.execute(select(ex_balances)).mappings()
-    return {(r["account_id"], r["asset"]): Holding(r["free"], r["locked"]) for r in rows}
+    return {(r["account_id"], r["asset"]): (r["free"], r["locked"]) for r in rows}
 
 
 # -- orders --------------------------------------------------------------------------------
