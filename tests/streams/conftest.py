@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.http.exchange.conftest import FUNDS, Venue
+from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
+from tests.http.exchange.conftest import FUNDS, Venue
 from tests.http.exchange.funding import fund_before_start
 from tests.support.databases import backend, fresh_database
-from tests.conftest import REDIS_URL, redis_available
 from tests.support.server import Instance, free_port, server_env
 
 

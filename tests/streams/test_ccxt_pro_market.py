@@ -25,7 +25,7 @@ def test_watch_trades_sees_each_trade_made_after_subscribing(venue: Venue) -> No
                 watcher.watch_trades("SOL/USDT"), lambda: _cross(alice, bob, "SOL/USDT", "100", "0.1")
             )
             assert trades and trades[-1]["symbol"] == "SOL/USDT"
-            assert Decimal(str(trades[-1]["price"])) == Decimal("100")
+            assert Decimal(str(trades[-1]["price"])) == Decimal(100)
             assert Decimal(str(trades[-1]["amount"])) == Decimal("0.1")
         finally:
             for ex in (watcher, alice, bob):
@@ -63,7 +63,7 @@ def test_watch_ohlcv_gives_the_current_candle(venue: Venue) -> None:
             candles = await until_answered(
                 watcher.watch_ohlcv("SOL/USDT", "1m"), lambda: _cross(alice, bob, "SOL/USDT", "102", "0.1")
             )
-            t, o, h, low, c, v = candles[-1]
+            t, _o, h, low, c, v = candles[-1]
             assert low <= c <= h and v > 0 and t % 60_000 == 0
         finally:
             for ex in (watcher, alice, bob):
