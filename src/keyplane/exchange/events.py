@@ -5,9 +5,12 @@ hold exactly the state that batch writes (later commands keep mutating the same 
 handed to subscribers once the batch is durable (:attr:`Exchange.listeners`), so nothing a stream
 shows can be undone by a failed commit, and nothing polls the database.
 
-Depth ids: a book change of one market covers command seqs ``first_update_id..last_update_id``,
-contiguous per market (each starts one after the previous one ended), and ``GET /api/v3/depth``
-answers ``lastUpdateId`` from the same seq, so a client can sync a local book as Binance documents.
+Depth ids are per market, as on Binance: each batch that changes a market's book gives it the next
+id (``U == u``, one more than the previous change's ``u``), and ``GET /api/v3/depth`` answers that
+market's latest id as ``lastUpdateId``, so a client syncs a local book as Binance documents (the
+next change after a snapshot has ``U == lastUpdateId + 1``; python-binance insists on it). Ids
+start from the command seq when memory is (re)built, so they never go back across restarts: a
+market's id grows by one per batch, the seq by at least one.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ class EventBuilder:
         for v in versions:
             if v.order.price:
                 touched.setdefault(v.order.symbol, set()).add((v.order.side, v.order.price))
-        book_changes = [self._book(symbol, levels, books[symbol], seq) for symbol, levels in touched.items()]
+        book_changes = [self._book(symbol, levels, books[symbol]) for symbol, levels in touched.items()]
         users = {acc: user for user, acc in ledger.accounts.items()}
         balances = [
             BalanceChange(user_id=users[b.account_id], asset=b.asset, free=b.free, locked=b.locked)
@@ -136,9 +139,8 @@ class EventBuilder:
             markets={s: (markets[s].base, markets[s].quote) for s in symbols if s in markets},
         )
 
-    def _book(self, symbol: str, levels: set[tuple[Side, Decimal]], book: OrderBook, seq: int) -> BookChange:
-        first = max(self._last_update.get(symbol, self._start), self._start) + 1
-        last = max(seq, first)
+    def _book(self, symbol: str, levels: set[tuple[Side, Decimal]], book: OrderBook) -> BookChange:
+        first = last = self.last_update_id(symbol) + 1
         self._last_update[symbol] = last
         bids = sorted(((p, level_qty(book, Side.BUY, p)) for s, p in levels if s is Side.BUY), reverse=True)
         asks = sorted((p, level_qty(book, Side.SELL, p)) for s, p in levels if s is Side.SELL)
@@ -152,9 +154,9 @@ class EventBuilder:
             top_asks=book.asks.depth(TOP),
         )
 
-    def last_update_id(self, symbol: str, seq: int) -> int:
-        """The depth id REST answers: never behind what a stream of this market has sent."""
-        return max(seq, self._last_update.get(symbol, 0))
+    def last_update_id(self, symbol: str) -> int:
+        """The id of the market's latest book change (what REST depth answers)."""
+        return max(self._last_update.get(symbol, self._start), self._start)
 
 
 def level_qty(book: OrderBook, side: Side, price: Decimal) -> Decimal:

@@ -136,19 +136,17 @@ class Exchange(ExchangeQueries, WalletCommands):
 
     def _close_batch(self) -> tuple[Batch, ExchangeEvents | None]:
         batch = self._journal.close(self.ledger)
-        if not self.listeners:
-            return batch, None
         built = self._events.build(batch, self._seq, self.now(), self.books, self.markets, self.ledger)
         return batch, built
 
     def _durable(self, closed: tuple[Batch, ExchangeEvents | None]) -> None:
-        if closed[1] is not None:
+        if closed[1] is not None:  # built for every batch: the depth ids advance without listeners too
             for listener in self.listeners:
                 listener(closed[1])
 
     def depth_update_id(self, symbol: str) -> int:
         """``lastUpdateId`` of a REST depth answer, consistent with the diff stream's ids."""
-        return self._events.last_update_id(symbol, self._seq)
+        return self._events.last_update_id(symbol)
 
     def _write(self, batch: Batch) -> None:
         with self.engine.begin() as conn:
