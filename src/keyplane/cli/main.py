@@ -70,7 +70,7 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
         timeout_keep_alive=5,
         # WebSockets as Binance runs them: a ping every 20 s, closed without a pong in a minute;
         # a frame over the limit closes the connection (1009), it is never read whole.
-        ws="websockets",
+        ws="websockets-sansio",
         ws_max_size=config.ws_max_frame_bytes,
         ws_ping_interval=20.0,
         ws_ping_timeout=60.0,

@@ -27,33 +27,29 @@ TOO_BIG = 1009
 _tokens = itertools.count(1)
 
 
-class Flooded(Exception):
-    """More incoming messages in one second than the limit."""
-
-
 class Connection:
     def __init__(self, ws: WebSocket, streams: Streams) -> None:
         self.ws = ws
         self.streams = streams
         self.token = next(_tokens)
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=streams.limits.queue)
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=streams.limits.queue + 1)
         self._window = 0.0
         self._count = 0
-        self._closing = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._closing: tuple[int, str] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     # -- the reader side (the hub calls it; must not block) -----------------------------------
     def deliver(self, name: str, text: str) -> None:
         self.send_text(text)
 
     def send_text(self, text: str) -> None:
-        if self._closing:
+        if self._closing is not None:
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if self._queue.qsize() >= self.streams.limits.queue:
             log.info("a WebSocket reader could not keep up; disconnected")
             self.close_soon(POLICY, "Too slow: messages were not read in time.")
+            return
+        self._queue.put_nowait(text)
 
     def send_json(self, data: Any) -> None:
         self.send_text(json.dumps(data, separators=(",", ":")))
@@ -64,22 +60,21 @@ class Connection:
         await self.ws.accept()
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self.streams.limits.max_age_s, self.close_soon, 1000, "Connection age limit.")
-        self._tasks.append(asyncio.create_task(self._send_loop()))
+        self._sender = asyncio.create_task(self._send_loop())
         try:
             await self.opened()
             await self._read_loop()
-        except (WebSocketDisconnect, Flooded):
+        except WebSocketDisconnect:
             pass
         finally:
             timer.cancel()
-            self._closing = True
             self.closed()
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await self._close(1000, "")
+            self.close_soon(1000, "")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._sender), 5)
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender
 
     async def opened(self) -> None:
         """Subclasses subscribe their initial streams here."""
@@ -91,11 +86,12 @@ class Connection:
         raise NotImplementedError
 
     async def _read_loop(self) -> None:
-        while not self._closing:
+        while self._closing is None:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            self._count_message()
+            if not self._within_budget():
+                return
             text = message.get("text")
             if text is None:
                 data = message.get("bytes") or b""
@@ -105,36 +101,40 @@ class Connection:
                     text = "\x00"  # not JSON: answered as invalid JSON
             await self.on_text(text)
 
-    def _count_message(self) -> None:
+    def _within_budget(self) -> bool:
+        """Binance's budget of incoming messages per second; past it the connection closes."""
         now = time.monotonic()
         if now - self._window >= 1.0:
             self._window, self._count = now, 0
         self._count += 1
         if self._count > self.streams.limits.messages_per_second:
-            self.close_soon(POLICY, "Too many messages; the limit is 5 per second.")
-            raise Flooded()
+            limit = self.streams.limits.messages_per_second
+            self.close_soon(POLICY, f"Too many messages; the limit is {limit} per second.")
+            return False
+        return True
 
     def close_soon(self, code: int, reason: str) -> None:
-        if self._closing:
+        """Stop sending messages and close once what was queued before is sent."""
+        if self._closing is not None:
             return
-        self._closing = True
-        self._tasks.append(asyncio.get_running_loop().create_task(self._close(code, reason)))
+        self._closing = (code, reason)
+        self._queue.put_nowait(None)
 
     async def close(self) -> None:
         """Close from outside (a revoked key): the read loop then ends."""
-        self._closing = True
-        await self._close(POLICY, "The API key was revoked or disabled.")
-
-    async def _close(self, code: int, reason: str) -> None:
-        if self.ws.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await self.ws.close(code, reason)
+        self.close_soon(POLICY, "The API key was revoked or disabled.")
 
     async def _send_loop(self) -> None:
         while True:
             text = await self._queue.get()
+            if text is None:
+                code, reason = self._closing or (1000, "")
+                if self.ws.application_state is WebSocketState.CONNECTED:
+                    with contextlib.suppress(Exception):
+                        await self.ws.close(code, reason)
+                return
             try:
                 await self.ws.send_text(text)
             except Exception:  # noqa: BLE001 - the peer went away; the read loop ends too
-                self._closing = True
+                self._closing = self._closing or (1000, "")
                 return
