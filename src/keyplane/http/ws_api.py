@@ -39,6 +39,8 @@ Json = dict[str, Any]
 
 
 class ApiConnection(Connection):
+    message_budget = False  # every request weighs, as on REST (per IP, and per key once signed)
+
     def __init__(self, ws: WebSocket, parts: ServerParts) -> None:
         assert parts.streams is not None
         super().__init__(ws, parts.streams)
@@ -92,10 +94,9 @@ class ApiConnection(Connection):
             self.send_json({"id": request_id, "status": response.status_code, "error": body})
 
     async def _call(self, method: Any, params: dict[str, str]) -> tuple[int, Any]:
-        if method == "ping":
-            return 200, {}
-        if method == "time":
-            return 200, {"serverTime": now_ms()}
+        if method in ("ping", "time"):
+            await self.parts.verifier.charge_public(self.ip, 1)
+            return 200, {} if method == "ping" else {"serverTime": now_ms()}
         if method == "session.logon":
             return 200, await self._logon(params)
         if method == "session.status":

@@ -28,6 +28,10 @@ _tokens = itertools.count(1)
 
 
 class Connection:
+    # Market streams allow a few control messages per second; the WebSocket API counts request
+    # weight instead (per IP and key, as REST), so its subclass turns the budget off.
+    message_budget = True
+
     def __init__(self, ws: WebSocket, streams: Streams) -> None:
         self.ws = ws
         self.streams = streams
@@ -90,7 +94,7 @@ class Connection:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            if not self._within_budget():
+            if self.message_budget and not self._within_budget():
                 return
             text = message.get("text")
             if text is None:
