@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +18,16 @@ def _levels(side: list[list[Any]]) -> list[tuple[Decimal, Decimal]]:
     return [(Decimal(str(p)), Decimal(str(a))) for p, a, *_ in side]
 
 
-async def _marked(watcher: Any, price: str) -> dict[str, Any]:
-    """Read the local book until it shows the marker bid at ``price`` (placed last)."""
-    for _ in range(2000):
-        book = await watcher.watch_order_book(SYMBOL)
-        if any(Decimal(str(p)) == Decimal(price) for p, *_ in book["bids"]):
-            return book  # type: ignore[no-any-return]
+async def _marked(watcher: Any, price: str) -> Any:
+    """The local book once it shows the marker bid at ``price`` (placed last). An update may land
+    between a look and the next watch (ccxt then resolves no one), so the watch is short and the
+    book is looked at again after it."""
+    for _ in range(600):
+        book = watcher.orderbooks.get(SYMBOL)
+        if book is not None and any(Decimal(str(p)) == Decimal(price) for p, *_ in book["bids"]):
+            return book
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watcher.watch_order_book(SYMBOL), 0.2)
     raise AssertionError("the marker never reached the local book")
 
 

@@ -78,10 +78,9 @@ class MemoryListenKeys:
 
 
 class RedisListenKeys:
-    PREFIX = "keyplane:listen-key:"
-
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, deployment: str) -> None:
         self._redis = redis
+        self.PREFIX = f"keyplane:listen-key:{deployment}:"
 
     async def create(self, key_id: str) -> str:
         live = _text(await self._redis.get(self.PREFIX + "of:" + key_id))

@@ -18,13 +18,14 @@ from redis.asyncio import Redis
 
 from keyplane.streams.hub import Hub, Message
 
-CHANNEL = "keyplane:streams"
+CHANNEL = "keyplane:streams:"  # + the deployment (its database), so deployments sharing a Redis never mix
 log = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, redis: Redis, hub: Hub) -> None:
+    def __init__(self, redis: Redis, hub: Hub, deployment: str) -> None:
         self._redis, self._hub = redis, hub
+        self._channel = CHANNEL + deployment
         self._me = secrets.token_hex(8)
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
@@ -51,7 +52,7 @@ class Relay:
         while True:
             text = await self._queue.get()
             try:
-                await self._redis.publish(CHANNEL, text)
+                await self._redis.publish(self._channel, text)
             except Exception:  # noqa: BLE001 - streams resync; the exchange goes on
                 log.warning("could not relay stream messages to Redis")
 
@@ -59,7 +60,7 @@ class Relay:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self._channel)
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue

@@ -7,6 +7,7 @@ endpoints use it. ``attach`` hooks the publisher to the exchange when this proce
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -49,10 +50,12 @@ class Streams:
     @staticmethod
     def build(engine: Engine, cache: KeyCache, redis: Redis | None, limits: StreamLimits) -> Streams:
         hub = Hub()
-        relay = Relay(redis, hub) if redis is not None else None
+        # Instances of one deployment share its database: its address names their Redis channels.
+        deployment = hashlib.sha256(str(engine.url).encode()).hexdigest()[:16]
+        relay = Relay(redis, hub, deployment) if redis is not None else None
         sessions = Sessions(cache)
         cache.on_invalidate.append(sessions.key_changed)
-        keys: ListenKeys = RedisListenKeys(redis) if redis is not None else MemoryListenKeys()
+        keys: ListenKeys = RedisListenKeys(redis, deployment) if redis is not None else MemoryListenKeys()
         publisher = Publisher(hub, relay.send if relay is not None else None)
         derived = Derived(hub, engine, now_ms)
         return Streams(hub, sessions, keys, derived, publisher, engine, limits, relay)
