@@ -4,6 +4,7 @@ UNSUBSCRIBE / LIST_SUBSCRIPTIONS / properties with ids, and Binance's error repl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -11,6 +12,8 @@ from websockets.exceptions import ConnectionClosed
 from tests.http.exchange.conftest import Venue
 from tests.streams.pro import pro
 from tests.support.aio import run
+from tests.support.databases import fresh_database
+from tests.support.server import Instance, free_port, server_env
 from tests.support.wsclient import ask, connect, next_json
 
 
@@ -89,16 +92,43 @@ def test_combined_streams_wrap_each_payload_with_its_stream_name(venue: Venue) -
     run(go())
 
 
-def test_too_many_streams_on_one_connection_are_refused(venue: Venue) -> None:
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    """A server with 3 streams per connection and connections that live one second."""
+    tmp = tmp_path_factory.mktemp("strict")
+    with fresh_database(tmp) as url:
+        env = server_env(
+            tmp / "data", url, None, KEYPLANE_WS_MAX_STREAMS="3", KEYPLANE_WS_MAX_AGE_SECONDS="1"
+        )
+        instance = Instance(env, free_port())
+        instance.start(tmp / "server.log")
+        yield instance
+        instance.stop()
+
+
+def test_too_many_streams_on_one_connection_are_refused_and_nothing_changes(strict: Instance) -> None:
     async def go() -> None:
-        ws = await connect(venue.url, "/ws")
+        ws = await connect(strict.url, "/ws/solusdt@trade")
         try:
-            names = [f"solusdt@kline_{i}" for i in ("1m", "3m", "5m")] + ["solusdt@trade"]
-            many = names * 1  # distinct names are counted; the limit is tested with a lower setting below
-            answer = await ask(ws, {"method": "SUBSCRIBE", "params": many, "id": 1})
-            assert answer["result"] is None
+            two = ["solusdt@aggTrade", "solusdt@bookTicker"]
+            assert (await ask(ws, {"method": "SUBSCRIBE", "params": two, "id": 1}))["result"] is None
+            refused = await ask(ws, {"method": "SUBSCRIBE", "params": ["solusdt@depth"], "id": 2})
+            assert refused["error"]["code"] == 2 and "3" in refused["error"]["msg"]
+            listed = await ask(ws, {"method": "LIST_SUBSCRIPTIONS", "id": 3})
+            assert sorted(listed["result"]) == ["solusdt@aggTrade", "solusdt@bookTicker", "solusdt@trade"]
         finally:
             await ws.close()
+
+    run(go())
+
+
+def test_a_connection_is_closed_at_its_age_limit(strict: Instance) -> None:
+    async def go() -> None:
+        ws = await connect(strict.url, "/ws/solusdt@trade")
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await next_json(ws, timeout=60)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
 
     run(go())
 

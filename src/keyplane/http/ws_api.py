@@ -132,10 +132,7 @@ class ApiConnection(Connection):
             return verified.key
         signature = params.get("signature")
         unsigned = {k: v for k, v in params.items() if k != "signature"}
-        ordered = sorted(unsigned.items())
-        raw = "&".join(f"{k}={v}" for k, v in ordered).encode()
-        encoded = urlencode(ordered).encode()
-        parsed = ParsedRequest(unsigned, signature, (raw,) if raw == encoded else (raw, encoded))
+        parsed = ParsedRequest(unsigned, signature, ws_methods.signing_payloads(unsigned))
         state_changing = needs.permission is not Permission.READ
         method = "POST" if state_changing else "GET"
         signed = SignedRequest(method, parsed, params.get("apiKey"), self.ip, "ws " + binding)

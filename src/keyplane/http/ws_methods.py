@@ -6,6 +6,7 @@ One table, so a WebSocket request needs the same permission and weighs the same 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from keyplane.http.binance_system import SYSTEM_ROUTES
 from keyplane.http.exchange_routes import EXCHANGE_ROUTES
@@ -60,6 +61,16 @@ def string_params(params: Any) -> dict[str, str]:
             raise BadParameter(-1100, f"Illegal characters found in parameter '{name[:40]}'.")
         out[name] = text
     return out
+
+
+def signing_payloads(params: dict[str, str]) -> tuple[bytes, ...]:
+    """What a WebSocket API signature covers: every parameter but ``signature``, sorted by name,
+    as ``k=v`` joined by ``&`` (Binance's rule, what ccxt signs); python-binance percent-encodes
+    the values first, so that spelling is the second candidate."""
+    ordered = sorted(params.items())
+    raw = "&".join(f"{k}={v}" for k, v in ordered).encode()
+    encoded = urlencode(ordered).encode()
+    return (raw,) if raw == encoded else (raw, encoded)
 
 
 class Relayed(Exception):
