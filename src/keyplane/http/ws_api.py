@@ -104,9 +104,13 @@ class ApiConnection(Connection):
         if method == "session.logout":
             self.session = None
             return 200, self._status()
-        if method in ("userDataStream.subscribe.signature", "userDataStream.subscribe"):
+        if method == "userDataStream.subscribe.signature":
             key = await self._verify(params, RouteNeeds(Permission.READ, 2, None), method)
             return 200, self._subscribe(key)
+        if method == "userDataStream.subscribe":  # the logged-on session's key, no parameters
+            if self.session is None or await self.streams.user_of(self.session.key_id) is None:
+                raise RequestRefused("Log on first (session.logon) with a usable API key.")
+            return 200, self._subscribe(self.session)
         if method == "userDataStream.unsubscribe":
             if self._subscription is not None:
                 self.streams.hub.unsubscribe(self, user_topic(self._subscription[1]), "user")
