@@ -17,7 +17,32 @@ from tests.exchange.conftest import Clock, make_users
 from tests.exchange.test_matching import limit
 from tests.support.aio import run
 
-pytest_plugins = ["tests.exchange.conftest"]  # its ex, clock, alice and bob fixtures
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ex(engine: Engine, clock: Clock) -> Exchange:
+    return Exchange(engine, now=clock)
+
+
+def _funded(engine: Engine, ex: Exchange, name: str) -> int:
+    (uid,) = make_users(engine, name)
+    run(ex.credit(uid, "USDT", D(100000), "test"))
+    run(ex.credit(uid, "BTC", D(10), "test"))
+    return uid
+
+
+@pytest.fixture
+def alice(engine: Engine, ex: Exchange) -> int:
+    return _funded(engine, ex, "alice")
+
+
+@pytest.fixture
+def bob(engine: Engine, ex: Exchange) -> int:
+    return _funded(engine, ex, "bob")
 
 
 @pytest.fixture

@@ -105,7 +105,15 @@ class EventBuilder:
         books: dict[str, OrderBook],
         markets: dict[str, MarketSpec],
         ledger: Ledger,
+        full: bool = True,
     ) -> ExchangeEvents:
+        """The batch's events; with ``full`` false (nobody listens) only the depth ids advance."""
+        if not full:
+            for symbol in {
+                v.order.symbol for v in [*batch.order_inserts, *batch.order_updates] if v.order.price
+            }:
+                self._last_update[symbol] = self.last_update_id(symbol) + 1
+            return ExchangeEvents(time=now)
         versions = [*batch.order_inserts, *batch.order_updates]
         versions.sort(key=lambda v: v.order.order_id)
         new_ids = {v.order.order_id for v in batch.order_inserts}

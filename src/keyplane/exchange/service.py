@@ -136,7 +136,8 @@ class Exchange(ExchangeQueries, WalletCommands):
 
     def _close_batch(self) -> tuple[Batch, ExchangeEvents | None]:
         batch = self._journal.close(self.ledger)
-        built = self._events.build(batch, self._seq, self.now(), self.books, self.markets, self.ledger)
+        full = bool(self.listeners)
+        built = self._events.build(batch, self._seq, self.now(), self.books, self.markets, self.ledger, full)
         return batch, built
 
     def _durable(self, closed: tuple[Batch, ExchangeEvents | None]) -> None:

@@ -122,10 +122,14 @@ class ApiConnection(Connection):
             raise InvalidParameter(f"Unknown method {shown!r}.", -1100)
         if route.security.value == "public":
             await self.parts.verifier.charge_public(self.ip, route.weight_of(params))
+            if route.on_exchange and not self.parts.platform.runs_exchange:
+                return await self._forward(route, params, None)
             return 200, await route.handler(Call(self.ws, self.parts, params, self.ip))
         key = await self._verify(params, route.needs(params), route.method + " " + route.path)
         params = {k: v for k, v in params.items() if k not in ("apiKey", "signature")}
         if route.on_exchange and not self.parts.platform.runs_exchange:
+            if self.parts.redis is None:
+                raise NoSharedReplayGuard()
             return await self._forward(route, params, key)
         return 200, await route.handler(Call(self.ws, self.parts, params, self.ip, key))
 
@@ -169,17 +173,15 @@ class ApiConnection(Connection):
         self._watch_key(key.key_id)
         return {"subscriptionId": 0}
 
-    async def _forward(self, route: Route, params: dict[str, str], key: ApiKey) -> tuple[int, Any]:
+    async def _forward(self, route: Route, params: dict[str, str], key: ApiKey | None) -> tuple[int, Any]:
         """On a gateway instance: the writer runs the command, as for a forwarded REST request."""
-        if self.parts.redis is None:
-            raise NoSharedReplayGuard()
         envelope = Forwarded(
             method=route.method,
             path=route.path,
             query=urlencode(params).encode(),
             headers=[],
             client_ip=self.ip,
-            key_id=key.key_id,
+            key_id=key.key_id if key is not None else None,
             weight=route.weight_of(params),
         )
         answer = await self.parts.gateway.forward(envelope, b"")

@@ -40,6 +40,10 @@ class Hub:
     def wants(self, topic: str) -> bool:
         return topic in self._topics
 
+    @property
+    def has_readers(self) -> bool:
+        return bool(self._topics)
+
     def topics(self) -> list[str]:
         return list(self._topics)
 

@@ -21,6 +21,8 @@ class Publisher:
         self._send = send
 
     def on_events(self, events: ExchangeEvents) -> None:
+        if self._send is None and not self._hub.has_readers:
+            return  # one instance and nobody reading: nothing to format
         messages = [*market_messages(events), *user_messages(events)]
         self._hub.publish(messages)
         if self._send is not None:
