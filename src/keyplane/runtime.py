@@ -48,6 +48,7 @@ from keyplane.settings import Settings
 from keyplane.store import key_repo
 from keyplane.store.engine import make_engine, migrate
 from keyplane.store.writer_lock import Deposed, WriterLock, claim, current_writer, fence, try_acquire
+from keyplane.streams.service import StreamLimits, Streams
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,13 @@ class ServerParts:
     channel: Channel
     gateway: Gateway
     redis: Redis | None = None
+    streams: Streams | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _wallet_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.streams is not None:
+            await self.streams.start()
         await self.watcher.start()
         self.platform.elect_on_demand = False
         await self._try_to_lead()
@@ -242,6 +246,8 @@ class ServerParts:
         self._tasks.append(asyncio.create_task(self._lead_loop()))
 
     async def stop(self) -> None:
+        if self.streams is not None:
+            await self.streams.stop()
         await self.watcher.stop()
         self._stop_wallet()
         for task in self._tasks:
@@ -263,6 +269,8 @@ class ServerParts:
                     # refuse state changes signed before now (clients sign again).
                     self.replay.remembers_since_ms = max(self.replay.remembers_since_ms, now_ms())
                 self._start_wallet()
+            if self.streams is not None and self.platform.runs_exchange:
+                self.streams.attach(self.platform.exchange)
         except Exception:
             log.exception("taking over the exchange failed; trying again")
 
@@ -343,4 +351,10 @@ def build_server_parts(platform: Platform) -> ServerParts:
     watcher = KeyChangeWatcher(platform.engine, cache, settings.key_change_poll_seconds, redis)
     channel = Channel(platform.sealer.derived_keys(PURPOSE))
     gateway = Gateway(channel, lambda: current_writer(platform.engine), settings.instance_url())
-    return ServerParts(platform, cache, verifier, usage, watcher, replay, channel, gateway, redis)
+    stream_limits = StreamLimits(
+        max_age_s=settings.ws_max_age_seconds,
+        messages_per_second=settings.ws_messages_per_second,
+        max_streams=settings.ws_max_streams,
+    )
+    streams = Streams.build(platform.engine, cache, redis, stream_limits)
+    return ServerParts(platform, cache, verifier, usage, watcher, replay, channel, gateway, redis, streams)

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # and, again, its body (a slow sender holds a connection and memory for nothing).
     request_body_max_bytes: int = Field(default=1024 * 1024, gt=0)
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # WebSocket connections (streams and the WebSocket API), as Binance limits them.
+    ws_max_age_seconds: float = Field(default=86_400.0, gt=0)
+    ws_messages_per_second: int = Field(default=5, gt=0)
+    ws_max_streams: int = Field(default=1024, gt=0)
+    ws_max_frame_bytes: int = Field(default=64 * 1024, gt=0)
     # Console.
     require_2fa_for_keys: bool = True
     demo_mode: bool = False

@@ -165,8 +165,8 @@ class Demo:
     """A running ``keyplane demo``: its market maker quotes and trades; ``key`` is the demo user's."""
 
     url: str
-    env: dict[str, str]
-    key: dict[str, str]
+    env: dict[str, str] = field(repr=False)
+    key: dict[str, str] = field(repr=False)  # holds the secret: never in a failure's output
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(

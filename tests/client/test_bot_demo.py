@@ -95,7 +95,10 @@ def test_grid_killed_and_restarted_adopts_its_orders_and_never_doubles_a_level(
             assert len(set(levels(now, prefix))) == len(now), now
             time.sleep(0.3)
         adopted = int(re.findall(r"adopted (\d+) open orders", log.read_text())[-1])
-        assert 1 <= adopted <= len(left)
+        # The market maker may fill some of them between the kill and the restart; any still open
+        # now was adopted (the bot cancels nothing of its own while it runs).
+        still_open = {o["id"] for o in left} & {o["id"] for o in ours(client, prefix)}
+        assert len(still_open) <= adopted <= len(left)
         eventually(lambda: log.read_text().count("placed ") > placed_before, 90)  # it carries on trading
         # ... against the market maker: some of its orders fill.
         eventually(lambda: [o for o in ours(client, prefix, open_only=False) if o["filled"]], 120)
@@ -116,7 +119,7 @@ def test_grid_killed_and_restarted_adopts_its_orders_and_never_doubles_a_level(
             ended = earlier.get("lastUpdateTimestamp") or earlier["timestamp"]
             assert later["timestamp"] >= ended, (level, earlier["clientOrderId"], later["clientOrderId"])
     assert demo.key["secret"] not in text and demo.key["key"] not in text and "signature" not in text
-    assert "order stream unavailable" in text  # Keyplane has no WebSocket yet: the bot polls
+    assert "watching the order stream" in text and "order stream unavailable" not in text
 
 
 def test_grid_dry_run_places_nothing(demo: Demo, tmp_path: Path) -> None:

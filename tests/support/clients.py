@@ -37,3 +37,20 @@ def python_binance(base: str, key: str, secret: str | None = None, private_key: 
     if private_key is not None:
         return LocalClient(key, private_key=private_key)
     return LocalClient(key, secret)
+
+
+def point_pro(exchange: Any, base: str) -> Any:
+    """ccxt pro: every REST URL as ``point_at`` does, and every string under ``urls['api']['ws']``
+    (nested ones too) at the same server, keeping its path (``/ws``, ``/ws-api/v3``)."""
+    point_at(exchange, base)
+    ws_base = "ws://" + base.split("://", 1)[1]
+
+    def rewrite(node: dict[str, Any]) -> None:
+        for name, url in list(node.items()):
+            if isinstance(url, dict):
+                rewrite(url)
+            elif isinstance(url, str) and url.startswith("wss://"):
+                node[name] = ws_base + "/" + url.split("/", 3)[3]
+
+    rewrite(exchange.urls["api"]["ws"])
+    return exchange

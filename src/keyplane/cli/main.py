@@ -74,6 +74,12 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
         # keep-alive connections close after 5 s. Bodies are bounded by the app's RequestLimits.
         http=bounded_protocol(config.request_timeout_seconds),
         timeout_keep_alive=5,
+        # WebSockets as Binance runs them: a ping every 20 s, closed without a pong in a minute;
+        # a frame over the limit closes the connection (1009), it is never read whole.
+        ws="websockets-sansio",
+        ws_max_size=config.ws_max_frame_bytes,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=60.0,
     )
     server = AnnouncingServer(
         uv_config, f"Keyplane serving on http://{config.host}:{config.port}", console.print

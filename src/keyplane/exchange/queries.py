@@ -35,6 +35,9 @@ class ExchangeQueries:
 
     def _current(self) -> None: ...
 
+    def depth_update_id(self, symbol: str) -> int:
+        raise NotImplementedError  # Exchange's: the depth stream's id
+
     def _market(self, symbol: str) -> MarketSpec:
         m = self.markets.get(symbol)
         if m is None:
@@ -93,7 +96,7 @@ class ExchangeQueries:
         n = clamp_limit(limit, 100, 5000)
         self._current()
         book = self.books[symbol]
-        return md.Depth(self._seq, book.depth(book.bids, n), book.depth(book.asks, n))
+        return md.Depth(self.depth_update_id(symbol), book.depth(book.bids, n), book.depth(book.asks, n))
 
     def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
         self._market(symbol)

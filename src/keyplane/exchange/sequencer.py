@@ -47,8 +47,10 @@ class Sequencer(Generic[B, S]):
         write: Callable[[B], None],
         read: Callable[[], S],
         install: Callable[[S], None],
+        durable: Callable[[B], None] | None = None,
     ) -> None:
         self._close, self._write, self._read, self._install = close, write, read, install
+        self._durable = durable  # told of each batch once it is written (on the loop)
         self._waiting: list[asyncio.Future[None]] = []  # the open batch's callers
         self._committer: asyncio.Task[None] | None = None
         self._rebuilder: asyncio.Task[None] | None = None
@@ -115,6 +117,11 @@ class Sequencer(Generic[B, S]):
                     raise
                 return
             self.batches += 1
+            if self._durable is not None:
+                try:
+                    self._durable(batch)
+                except Exception:
+                    log.exception("a listener of durable batches failed")
             for future in waiting:
                 if not future.done():
                     future.set_result(None)

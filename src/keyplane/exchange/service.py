@@ -32,6 +32,7 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
+from keyplane.exchange.events import EventBuilder, ExchangeEvents
 from keyplane.exchange.journal import Closed, Journal
 from keyplane.exchange.markets import (
     AssetSpec,
@@ -87,11 +88,15 @@ class Exchange(ExchangeQueries, WalletCommands):
             with engine.begin() as conn:
                 if not repo.load_markets(conn):
                     self._seed(conn, default_assets(), default_markets())
-        self.sequencer: Sequencer[Closed, State] = Sequencer(
-            close=lambda: self._journal.close(self.ledger),
-            write=self._write,
+        # Told of each durable batch's events (streams); building them is skipped while empty.
+        self.listeners: list[Callable[[ExchangeEvents], None]] = []
+        self._events = EventBuilder(0)
+        self.sequencer: Sequencer[tuple[Closed, ExchangeEvents | None], State] = Sequencer(
+            close=self._close_batch,
+            write=lambda closed: self._write(closed[0]),
             read=self._read,
             install=self._install,
+            durable=self._durable,
         )
         self._install(self._read())
 
@@ -121,6 +126,22 @@ class Exchange(ExchangeQueries, WalletCommands):
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self.wallet = state.wallet
         self._journal = Journal()
+        self._events.reset(state.seq)
+
+    def _close_batch(self) -> tuple[Closed, ExchangeEvents | None]:
+        closed = self._journal.close(self.ledger)
+        full = bool(self.listeners)
+        built = self._events.build(closed, self._seq, self.now(), self.books, self.markets, self.ledger, full)
+        return closed, built
+
+    def _durable(self, closed: tuple[Closed, ExchangeEvents | None]) -> None:
+        if closed[1] is not None:  # built for every batch: the depth ids advance without listeners too
+            for listener in self.listeners:
+                listener(closed[1])
+
+    def depth_update_id(self, symbol: str) -> int:
+        """``lastUpdateId`` of a REST depth answer, consistent with the diff stream's ids."""
+        return self._events.last_update_id(symbol)
 
     def _write(self, closed: Closed) -> None:
         """Convert a closed batch to records and write it in one transaction (in the writer's thread)."""

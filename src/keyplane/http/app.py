@@ -26,6 +26,9 @@ from keyplane.http.forwarding import ForwardedRequests
 from keyplane.http.limits import RequestLimits
 from keyplane.http.operator_routes import OPERATOR_ROUTES
 from keyplane.http.routing import Route, handle
+from keyplane.http.ws_api import API_ROUTES
+from keyplane.http.ws_streams import STREAM_ROUTES
+from keyplane.http.ws_user import USER_STREAM_ROUTES
 from keyplane.runtime import Platform, build_server_parts
 
 
@@ -110,6 +113,9 @@ def create_app(platform: Platform, background: Sequence[Background] = ()) -> Sta
         routes=[
             StarletteRoute("/", _root, methods=["GET"]),
             *starlette_routes(api_routes),
+            *USER_STREAM_ROUTES,
+            *STREAM_ROUTES,
+            *API_ROUTES,
             *OPERATOR_ROUTES,
             *console_routes(),
         ],

@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,7 +38,7 @@ def forwarded_of(request: Request) -> Forwarded | None:
     return found if isinstance(found, Forwarded) else None
 
 
-def request_ip(request: Request) -> str:
+def request_ip(request: HTTPConnection) -> str:
     client = request.scope.get("client")
     peer = client[0] if client else ""
     trusted = request.app.state.trusted_proxies

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 
 from keyplane.cluster.channel import Forwarded
@@ -35,7 +35,7 @@ class Security(str, Enum):
 class Call:
     """One request as a handler sees it: parameters, the verified key (signed routes) and the app."""
 
-    request: Request
+    request: HTTPConnection  # a WebSocket for the WebSocket API
     parts: ServerParts
     params: Params
     client_ip: str

@@ -44,6 +44,8 @@ class KeyCache:
         self._clock = clock
         self._entries: dict[str, CachedKey] = {}
         self._missing: dict[str, float] = {}
+        # Told of every invalidated key id (live sessions of a revoked key close on it).
+        self.on_invalidate: list[Callable[[str], None]] = []
 
     def peek(self, key_id: str) -> CachedKey | None:
         """The cached entry if it is still fresh; never loads."""
@@ -72,6 +74,8 @@ class KeyCache:
     def invalidate(self, key_id: str) -> None:
         self._entries.pop(key_id, None)
         self._missing.pop(key_id, None)
+        for listener in self.on_invalidate:
+            listener(key_id)
 
     def clear(self) -> None:
         self._entries.clear()

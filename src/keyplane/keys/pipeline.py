@@ -133,6 +133,51 @@ class Verifier:
             raise
         return await self._admit(request, needs, ip_bucket, proven)
 
+    async def verify_key_only(self, api_key: str | None, client_ip: str, weight: int) -> ApiKey:
+        """Binance's USER_STREAM security (listenKey routes): the API key, no signature. The key
+        must be known and usable and the IP allowed; refusals are generic, as before a signature."""
+        ip_bucket, now = "ip:" + client_ip, self._now_ms()
+        await self._check_standing(ip_bucket, now)
+        try:
+            if not is_well_formed_key_id(api_key or ""):
+                raise MalformedKey()
+            entry = await self._cache.get(api_key or "")
+            if entry is None or not entry.key.is_usable(now):
+                raise RequestRefused()
+            if entry.networks:
+                self._check_ip(entry, client_ip)
+        except KeyError_ as error:
+            self._usage.refused(error, api_key, client_ip)
+            weight += self._limits.refused_weight
+            raise
+        finally:
+            used = await self._limiter.spend_ip(ip_bucket, weight, now, self._limits.weight_per_ip)
+            self._check_ip_weight(ip_bucket, used, now)
+        return entry.key
+
+    async def verify_session(
+        self, key_id: str, params: Params, client_ip: str, needs: RouteNeeds
+    ) -> Verified:
+        """A request on a WebSocket API session logged on with this key's signature: no signature
+        again, every other step (usable key, timestamp window, IP, permission, symbol, weight)."""
+        ip_bucket, now = "ip:" + client_ip, self._now_ms()
+        await self._check_standing(ip_bucket, now)
+        entry = await self._cache.get(key_id)
+        if entry is None or not entry.key.is_usable(now):
+            raise RequestRefused()
+        timestamp, recv_window = self._timing(params)
+        if timestamp >= now + self._limits.future_tolerance_ms or now - timestamp > recv_window:
+            raise TimestampRejected("Timestamp for this request is outside of the recvWindow.")
+        if entry.networks:
+            self._check_ip(entry, client_ip)
+        self._check_permission(entry.key, needs, params)
+        ip_used, key_used = await self._limiter.spend((ip_bucket, "key:" + key_id), needs.weight, now)
+        if key_used > self._limits.weight_per_key:
+            raise self._limited(self._limits.weight_per_key, "API key", now)
+        self._check_ip_weight(ip_bucket, ip_used, now)
+        self._usage.mark_used(key_id, now)
+        return Verified(entry.key, params, ip_used)
+
     async def _prove(self, request: SignedRequest, needs: RouteNeeds, now: int) -> _Proven:
         """Steps 1-4, the memory guard's start, and 6-7 decided (not raised)."""
         # 1. A cached key id is well-formed by construction; check the format only on a miss.

@@ -33,6 +33,7 @@ def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
 
 async def _stream(pro: Any, symbol: str, wake: asyncio.Event, poll_seconds: float) -> None:
     """Set ``wake`` on every order update; give up quietly (and say so once) if there is no stream."""
+    log.info("watching the order stream; polling every %.1f s as well", poll_seconds)
     try:
         while True:
             await pro.watch_orders(symbol)

@@ -1,0 +1,140 @@
+"""User data events in Binance's shapes: executionReport, outboundAccountPosition, balanceUpdate.
+
+One batch may hold several steps of one order (placed, filled twice, expired): the reports are
+rebuilt step by step from the batch's trades, so a client sees NEW, then one TRADE per fill with
+its ``l``/``L``/``n``/``t``, then the final state, as Binance sends them. ``listStatus`` and the
+stop/take-profit fields (``P``, ``g``, ``O``-list ids) keep Binance's places so order lists and
+conditional orders can fill them later.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from keyplane.exchange.events import ExchangeEvents
+from keyplane.exchange.marketdata import fmt
+from keyplane.exchange.models import Order, OrderStatus, TradeRecord
+from keyplane.streams.names import user_topic
+
+Json = dict[str, Any]
+ZERO = Decimal(0)
+FINAL_EXECUTION = {
+    OrderStatus.CANCELED: "CANCELED",
+    OrderStatus.EXPIRED: "EXPIRED",
+    OrderStatus.EXPIRED_IN_MATCH: "TRADE_PREVENTION",
+    OrderStatus.REJECTED: "REJECTED",
+}
+
+
+def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
+    """Every user event of one batch, on the topic of the user it belongs to."""
+    by_order: dict[int, list[TradeRecord]] = defaultdict(list)
+    for t in events.trades:
+        by_order[t.buyer_order_id].append(t)
+        by_order[t.seller_order_id].append(t)
+    for change in events.orders:
+        o = change.order
+        base, quote = events.markets.get(o.symbol, ("", ""))
+        for report in execution_reports(
+            o, change.new, by_order.get(o.order_id, []), base, quote, events.time
+        ):
+            yield user_topic(o.user_id), report
+    for move in events.moves:
+        yield (
+            user_topic(move.user_id),
+            {
+                "e": "balanceUpdate",
+                "E": events.time,
+                "a": move.asset,
+                "d": fmt(move.delta),
+                "T": move.time,
+            },
+        )
+    positions: dict[int, list[Json]] = defaultdict(list)
+    for b in events.balances:
+        positions[b.user_id].append({"a": b.asset, "f": fmt(b.free), "l": fmt(b.locked)})
+    for user_id, assets in positions.items():
+        yield (
+            user_topic(user_id),
+            {
+                "e": "outboundAccountPosition",
+                "E": events.time,
+                "u": events.time,
+                "B": assets,
+            },
+        )
+
+
+def execution_reports(
+    o: Order, new: bool, trades: list[TradeRecord], base: str, quote: str, now: int
+) -> Iterator[Json]:
+    z = o.executed_qty - sum((t.qty for t in trades), ZERO)
+    quote_total = o.cummulative_quote_qty - sum((t.quote_qty for t in trades), ZERO)
+    if new:
+        yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
+    for i, t in enumerate(trades):
+        z += t.qty
+        quote_total += t.quote_qty
+        last = i == len(trades) - 1
+        status = o.status if last and o.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED) else None
+        if status is None:
+            status = OrderStatus.FILLED if z == o.orig_qty else OrderStatus.PARTIALLY_FILLED
+        buyer = t.buyer_order_id == o.order_id
+        fee, fee_asset = (t.buyer_fee, base) if buyer else (t.seller_fee, quote)
+        yield _report(o, "TRADE", status, z, quote_total, t, fee_asset, fee, now)
+    final = FINAL_EXECUTION.get(o.status)
+    if final is not None:
+        yield _report(o, final, o.status, z, quote_total, None, "", ZERO, now)
+
+
+def _report(
+    o: Order,
+    execution: str,
+    status: OrderStatus,
+    z: Decimal,
+    quote_total: Decimal,
+    t: TradeRecord | None,
+    fee_asset: str,
+    fee: Decimal,
+    now: int,
+) -> Json:
+    buyer = t is not None and t.buyer_order_id == o.order_id
+    return {
+        "e": "executionReport",
+        "E": now,
+        "s": o.symbol,
+        "c": o.client_order_id,
+        "S": o.side.value,
+        "o": o.type.value,
+        "f": o.time_in_force.value,
+        "q": fmt(o.orig_qty),
+        "p": fmt(o.price),
+        "P": fmt(ZERO),
+        "F": fmt(ZERO),
+        "g": -1,
+        "C": "",
+        "x": execution,
+        "X": status.value,
+        "r": "NONE",
+        "i": o.order_id,
+        "l": fmt(t.qty) if t else fmt(ZERO),
+        "z": fmt(z),
+        "L": fmt(t.price) if t else fmt(ZERO),
+        "n": fmt(fee),
+        "N": fee_asset or None,
+        "T": t.time if t else o.update_time,
+        "t": t.id if t else -1,
+        "I": o.update_time,
+        "w": status.is_open,
+        "m": t is not None and t.is_buyer_maker == buyer,
+        "M": False,
+        "O": o.time,
+        "Z": fmt(quote_total),
+        "Y": fmt(t.quote_qty) if t else fmt(ZERO),
+        "Q": fmt(o.orig_quote_order_qty),
+        "W": o.working_time,
+        "V": o.self_trade_prevention_mode.value,
+    }

@@ -1,0 +1,120 @@
+"""The exchange's events after each durable batch, as streams format them (no server needed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from keyplane.exchange.events import ExchangeEvents
+from keyplane.exchange.service import Exchange
+from keyplane.streams.market_streams import market_messages
+from keyplane.streams.names import user_topic
+from keyplane.streams.user_streams import user_messages
+from tests.exchange.conftest import Clock, make_users
+from tests.exchange.test_matching import limit
+from tests.support.aio import run
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ex(engine: Engine, clock: Clock) -> Exchange:
+    return Exchange(engine, now=clock)
+
+
+def _funded(engine: Engine, ex: Exchange, name: str) -> int:
+    (uid,) = make_users(engine, name)
+    run(ex.credit(uid, "USDT", D(100000), "test"))
+    run(ex.credit(uid, "BTC", D(10), "test"))
+    return uid
+
+
+@pytest.fixture
+def alice(engine: Engine, ex: Exchange) -> int:
+    return _funded(engine, ex, "alice")
+
+
+@pytest.fixture
+def bob(engine: Engine, ex: Exchange) -> int:
+    return _funded(engine, ex, "bob")
+
+
+@pytest.fixture
+def seen(ex: Exchange) -> list[ExchangeEvents]:
+    events: list[ExchangeEvents] = []
+    ex.listeners.append(events.append)
+    return events
+
+
+def _reports(events: list[ExchangeEvents], user: int) -> list[dict[str, Any]]:
+    return [
+        p
+        for e in events
+        for t, p in user_messages(e)
+        if t == user_topic(user) and p["e"] == "executionReport"
+    ]
+
+
+def test_an_ioc_order_that_fills_in_part_reports_new_trades_then_expired(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    run(ex.place_order(limit(bob, "SELL", "0.5", "30000")))
+    run(ex.place_order(limit(bob, "SELL", "0.3", "30001")))
+    run(ex.place_order(limit(alice, "BUY", "1", "30001", "IOC")))
+    mine = _reports(seen, alice)
+    assert [(r["x"], r["X"], r["l"], r["z"]) for r in mine] == [
+        ("NEW", "NEW", "0.00000000", "0.00000000"),
+        ("TRADE", "PARTIALLY_FILLED", "0.50000000", "0.50000000"),
+        ("TRADE", "PARTIALLY_FILLED", "0.30000000", "0.80000000"),
+        ("EXPIRED", "EXPIRED", "0.00000000", "0.80000000"),
+    ]
+    assert mine[1]["L"] == "30000.00000000" and mine[1]["N"] == "BTC" and mine[1]["m"] is False
+    makers = _reports(seen, bob)
+    assert [(r["x"], r["X"]) for r in makers][-2:] == [("TRADE", "FILLED"), ("TRADE", "FILLED")]
+    assert all(r["m"] is True and r["N"] == "USDT" for r in makers if r["x"] == "TRADE")
+
+
+def test_balances_and_a_credit_reach_only_their_owner(
+    engine: Engine, ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    seen.clear()
+    run(ex.credit(alice, "ETH", D("2.5"), "test"))
+    topics = [(t, p["e"]) for e in seen for t, p in user_messages(e)]
+    assert (user_topic(alice), "balanceUpdate") in topics
+    assert (user_topic(alice), "outboundAccountPosition") in topics
+    assert all(t == user_topic(alice) for t, _ in topics)
+    update = next(p for e in seen for t, p in user_messages(e) if p["e"] == "balanceUpdate")
+    assert update["a"] == "ETH" and update["d"] == "2.50000000"
+
+
+def test_depth_ids_follow_each_other_per_market_and_rest_depth_shows_the_latest(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int, clock: Clock
+) -> None:
+    run(ex.place_order(limit(alice, "BUY", "0.1", "29000")))
+    run(ex.place_order(limit(bob, "SELL", "0.1", "31000")))
+    run(ex.place_order(limit(alice, "BUY", "0.2", "29000")))
+    diffs = [p for e in seen for t, p in market_messages(e) if t == "btcusdt@depth"]
+    assert [d["U"] for d in diffs][1:] == [d["u"] + 1 for d in diffs][:-1]
+    assert diffs[-1]["b"] == [["29000.00000000", "0.30000000"]]
+    assert ex.depth("BTCUSDT").last_update_id == diffs[-1]["u"]
+
+
+def test_a_failed_commit_tells_no_listener(engine: Engine, clock: Clock) -> None:
+    failing = Exchange(engine, now=clock)
+    (uid,) = make_users(engine, "carol")
+    told: list[ExchangeEvents] = []
+    failing.listeners.append(told.append)
+
+    def broken(batch: object) -> None:
+        raise RuntimeError("the database is gone")
+
+    failing._write = broken  # type: ignore[method-assign]
+    with pytest.raises(Exception):  # noqa: B017 - NotDurable, whatever wraps it
+        run(failing.credit(uid, "USDT", D(5), "test"))
+    assert told == []

@@ -1,0 +1,132 @@
+"""python-binance, unmodified: AsyncClient + BinanceSocketManager (trade socket, depth cache and the
+user socket, which subscribes through the WebSocket API) against Keyplane."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from binance import AsyncClient, BinanceSocketManager, DepthCacheManager
+
+from tests.http.exchange.conftest import Venue
+from tests.support.aio import run
+
+SYMBOL = "BTCUSDT"  # only this module trades BTCUSDT
+
+
+async def _client(venue: Venue, key: dict[str, str]) -> AsyncClient:
+    ws = "ws://" + venue.url.split("://", 1)[1]
+
+    class Local(AsyncClient):  # type: ignore[misc]
+        API_URL = venue.url + "/api"
+        MARGIN_API_URL = venue.url + "/sapi"
+        WS_API_URL = ws + "/ws-api/v3"
+
+    return await Local.create(key["key"], key["secret"])
+
+
+def _manager(venue: Venue, client: AsyncClient) -> BinanceSocketManager:
+    class Local(BinanceSocketManager):  # type: ignore[misc]
+        STREAM_URL = "ws://" + venue.url.split("://", 1)[1] + "/"
+
+    return Local(client)
+
+
+async def _until(socket: Any, poke: Any, wanted: Any, tries: int = 40) -> dict[str, Any]:
+    """Read ``socket`` until a message satisfies ``wanted``, poking between short waits."""
+    for _ in range(tries):
+        await poke()
+        try:
+            while True:
+                msg = await asyncio.wait_for(socket.recv(), 0.5)
+                if wanted(msg):
+                    return msg  # type: ignore[no-any-return]
+        except TimeoutError:
+            continue
+    raise AssertionError("the socket never gave the message")
+
+
+def test_trade_socket_and_user_socket_see_a_trade(venue: Venue) -> None:
+    async def go() -> None:
+        alice, bob = await _client(venue, venue.alice), await _client(venue, venue.bob)
+        try:
+            bm = _manager(venue, alice)
+
+            async def cross() -> None:
+                await bob.create_order(
+                    symbol=SYMBOL,
+                    side="SELL",
+                    type="LIMIT",
+                    timeInForce="GTC",
+                    quantity="0.001",
+                    price="30000",
+                )
+                await alice.create_order(
+                    symbol=SYMBOL,
+                    side="BUY",
+                    type="LIMIT",
+                    timeInForce="GTC",
+                    quantity="0.001",
+                    price="30000",
+                )
+
+            async with bm.trade_socket(SYMBOL) as ts:
+                msg = await _until(ts, cross, lambda m: m.get("e") == "trade")
+                assert (
+                    msg["s"] == SYMBOL
+                    and Decimal(msg["p"]) == 30000
+                    and Decimal(msg["q"]) == Decimal("0.001")
+                )
+            async with bm.user_socket() as us:
+                report = await _until(
+                    us, cross, lambda m: m.get("e") == "executionReport" and m.get("x") == "TRADE"
+                )
+                assert report["s"] == SYMBOL and report["S"] == "BUY" and Decimal(report["L"]) == 30000
+                position = await _until(us, cross, lambda m: m.get("e") == "outboundAccountPosition")
+                assert {b["a"] for b in position["B"]} >= {"BTC", "USDT"}
+        finally:
+            await alice.close_connection()
+            await bob.close_connection()
+
+    run(go())
+
+
+def test_depth_cache_equals_rest_depth(venue: Venue) -> None:
+    async def go() -> None:
+        alice = await _client(venue, venue.alice)
+        try:
+            dcm = DepthCacheManager(alice, SYMBOL, conv_type=Decimal, bm=_manager(venue, alice))
+            async with dcm as cache_socket:
+                for i in range(30):
+                    await alice.create_order(
+                        symbol=SYMBOL,
+                        side="BUY",
+                        type="LIMIT",
+                        timeInForce="GTC",
+                        quantity="0.001",
+                        price=str(20000 + i),
+                    )
+                marker = Decimal(20100)
+                await alice.create_order(
+                    symbol=SYMBOL,
+                    side="BUY",
+                    type="LIMIT",
+                    timeInForce="GTC",
+                    quantity="0.002",
+                    price=str(marker),
+                )
+                for _ in range(500):
+                    cache = await cache_socket.recv()
+                    if any(p == marker for p, _ in cache.get_bids()):
+                        break
+                rest = await alice.get_order_book(symbol=SYMBOL, limit=1000)
+                bids = [(Decimal(p), Decimal(q)) for p, q in rest["bids"]]
+                assert [tuple(level) for level in cache.get_bids()] == bids
+                assert [tuple(level) for level in cache.get_asks()] == [
+                    (Decimal(p), Decimal(q)) for p, q in rest["asks"]
+                ]
+        finally:
+            await alice.close_connection()
+
+    run(go())

@@ -1,0 +1,123 @@
+"""Two ``keyplane serve`` processes on one database and Redis: the one that does not run the
+exchange serves streams too (the writer relays each durable batch's messages over Redis), takes
+WebSocket orders (forwarded to the writer once verified) and closes a revoked key's sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import REDIS_URL
+from tests.http.conftest import issue_key
+from tests.http.exchange.funding import fund_before_start
+from tests.security.test_ws_api import signed
+from tests.streams.pro import pro, until_answered
+from tests.support.aio import run
+from tests.support.databases import fresh_database
+from tests.support.server import Instance, free_port, server_env
+from tests.support.wsclient import ask, connect, next_json
+
+FUNDS = {"USDT": "100000", "SOL": "1000"}
+
+
+@dataclass
+class Pair:
+    writer: Instance
+    gateway: Instance
+    alice: dict[str, str]
+    bob: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory, redis_url_module: str) -> Iterator[Pair]:
+    tmp = tmp_path_factory.mktemp("pair")
+    with fresh_database(tmp) as url:
+        env = server_env(tmp / "data", url, redis_url_module)
+        writer, gateway = Instance(env, free_port()), Instance(dict(env), free_port())
+        writer.cli("users", "create", "alice")
+        writer.cli("users", "create", "bob")
+        fund_before_start(url, {"alice": FUNDS, "bob": FUNDS})
+        writer.start(tmp / "writer.log")
+        gateway.start(tmp / "gateway.log")
+        try:
+            yield Pair(
+                writer,
+                gateway,
+                issue_key(writer, "--permissions", "read,trade"),
+                issue_key(writer, "--permissions", "read,trade", user="bob"),
+            )
+        finally:
+            gateway.stop()
+            writer.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url_module() -> str:
+    from tests.conftest import redis_available
+
+    if not redis_available():
+        pytest.skip("Redis is not running")
+    return REDIS_URL
+
+
+def test_a_stream_on_the_other_instance_sees_trades_made_through_the_writer(pair: Pair) -> None:
+    async def go() -> None:
+        watcher = pro(pair.gateway.url)
+        alice, bob = pro(pair.writer.url, pair.alice), pro(pair.writer.url, pair.bob)
+        mine = pro(pair.gateway.url, pair.alice)
+        try:
+            await watcher.load_markets()
+            await mine.load_markets()
+
+            async def cross() -> None:
+                await alice.create_order("SOL/USDT", "limit", "sell", "0.1", "100")
+                await bob.create_order("SOL/USDT", "limit", "buy", "0.1", "100")
+
+            trades = await until_answered(watcher.watch_trades("SOL/USDT"), cross)
+            assert trades[-1]["price"] == 100
+            my_trades = await until_answered(mine.watch_my_trades("SOL/USDT"), cross)
+            assert my_trades[-1]["side"] == "sell"
+            book = await until_answered(watcher.watch_order_book("SOL/USDT"), cross)
+            assert book["nonce"] > 0
+        finally:
+            for ex in (watcher, alice, bob, mine):
+                await ex.close()
+
+    run(go())
+
+
+def test_a_websocket_order_on_the_other_instance_is_made_by_the_writer(pair: Pair) -> None:
+    async def go() -> None:
+        gateway = pro(pair.gateway.url, pair.alice)
+        on_writer = pro(pair.writer.url, pair.alice)
+        try:
+            await gateway.load_markets()
+            order = await gateway.create_order_ws("SOL/USDT", "limit", "buy", 0.1, 50)
+            assert order["id"] in {o["id"] for o in await on_writer.fetch_open_orders("SOL/USDT")}
+            assert (await gateway.cancel_order_ws(order["id"], "SOL/USDT"))["status"] == "canceled"
+        finally:
+            await gateway.close()
+            await on_writer.close()
+
+    run(go())
+
+
+def test_revoking_a_key_on_the_writer_closes_its_session_on_the_other_instance(pair: Pair) -> None:
+    key = issue_key(pair.writer, "--permissions", "read")
+
+    async def go() -> None:
+        ws = await connect(pair.gateway.url, "/ws-api/v3")
+        answer = await ask(
+            ws, {"id": 1, "method": "userDataStream.subscribe.signature", "params": signed(key)}
+        )
+        assert answer["status"] == 200
+        pair.writer.cli("keys", "revoke", key["key"])
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await next_json(ws, timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    run(go())
