@@ -90,6 +90,9 @@ class Exchange(ExchangeQueries, WalletCommands):
                     self._seed(conn, default_assets(), default_markets())
         # Told of each durable batch's events (streams); building them is skipped while empty.
         self.listeners: list[Callable[[ExchangeEvents], None]] = []
+        # Whether anyone would read a batch's events now; while not, only the depth ids advance (the
+        # full events cost a conversion of the batch on the loop).
+        self.events_wanted: Callable[[], bool] = lambda: bool(self.listeners)
         self._events = EventBuilder(0)
         self.sequencer: Sequencer[tuple[Closed, ExchangeEvents | None], State] = Sequencer(
             close=self._close_batch,
@@ -130,7 +133,7 @@ class Exchange(ExchangeQueries, WalletCommands):
 
     def _close_batch(self) -> tuple[Closed, ExchangeEvents | None]:
         closed = self._journal.close(self.ledger)
-        full = bool(self.listeners)
+        full = self.events_wanted()
         built = self._events.build(closed, self._seq, self.now(), self.books, self.markets, self.ledger, full)
         return closed, built
 

@@ -20,8 +20,12 @@ class Publisher:
         self._hub = hub
         self._send = send
 
+    def wants_events(self) -> bool:
+        """False on one instance with nobody reading: the exchange then skips building events."""
+        return self._send is not None or self._hub.has_readers
+
     def on_events(self, events: ExchangeEvents) -> None:
-        if self._send is None and not self._hub.has_readers:
+        if not self.wants_events():
             return  # one instance and nobody reading: nothing to format
         messages = [*market_messages(events), *user_messages(events)]
         self._hub.publish(messages)

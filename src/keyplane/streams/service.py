@@ -63,6 +63,7 @@ class Streams:
     def attach(self, exchange: Exchange) -> None:
         if self.publisher.on_events not in exchange.listeners:
             exchange.listeners.append(self.publisher.on_events)
+            exchange.events_wanted = self.publisher.wants_events
 
     async def start(self) -> None:
         self.derived.start()
