@@ -6,7 +6,9 @@ Tests in different modules trade different symbols, so they do not see each othe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +43,13 @@ class Venue:
 
 @pytest.fixture(scope="package")
 def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
-    tmp = tmp_path_factory.mktemp("exchange")
+    with running_venue(tmp_path_factory.mktemp("exchange")) as running:
+        yield running
+
+
+@contextmanager
+def running_venue(tmp: Path) -> Iterator[Venue]:
+    """A server on a fresh database with alice and bob funded, and their keys (the package's venue)."""
     with fresh_database(tmp) as url:
         redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
         server = Instance(server_env(tmp / "data", url, redis_url), free_port())
