@@ -26,6 +26,7 @@ from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
 from tests.http.exchange.funding import fund_before_start
+from tests.support import launch
 from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
 from tests.support.server import Instance, free_port, server_env
@@ -169,14 +170,12 @@ class Demo:
     key: dict[str, str] = field(repr=False)  # holds the secret: never in a failure's output
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*SERVER_CLI, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
-        )
+        done = launch.run([*SERVER_CLI, *args], env=self.env)
         assert done.returncode == 0, done.stderr
         return done
 
 
-def _wait_for(log: Path, pattern: str, process: subprocess.Popen[bytes]) -> re.Match[str]:
+def _wait_for(log: Path, pattern: str, process: launch.Process) -> re.Match[str]:
     def found() -> re.Match[str] | None:
         assert process.poll() is None, f"keyplane demo exited: {log.read_text()}"
         return re.search(pattern, log.read_text())
@@ -191,7 +190,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with fresh_database(tmp) as url:
         env = server_env(tmp / "data", url, None, COLUMNS="200", KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000")
         with log.open("wb") as out:
-            process = subprocess.Popen(
+            process = launch.popen(
                 [*SERVER_CLI, "demo", "--port", str(port), "--data-dir", str(tmp / "data")],
                 env=env,
                 stdout=out,

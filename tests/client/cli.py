@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.client.conftest import PASSPHRASE
+from tests.support import launch
 from tests.support.server import KEYPLANE
 
 
@@ -19,6 +20,4 @@ def vault_env(vault_path: Path, passphrase: str | None = PASSPHRASE) -> dict[str
 
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*KEYPLANE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
-    )
+    return launch.run([*KEYPLANE, *args], env=env, input=stdin, timeout=120)

@@ -19,6 +19,7 @@ import httpx
 
 from keyplane.client.vault import Credentials, create_vault
 from tests.client.apps_fixtures import CLIENT, Demo, eventually
+from tests.support import launch
 from tests.support.clients import ccxt_binance
 
 PASSPHRASE = "bot vault passphrase"
@@ -37,9 +38,9 @@ def vault_with(tmp_path: Path, demo: Demo, key: dict[str, str], name: str = "dem
 
 
 @contextmanager
-def bot(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def bot(env: dict[str, str], log: Path, *args: str) -> Iterator[launch.Process]:
     with log.open("ab") as out:
-        process = subprocess.Popen([*CLIENT, "bot", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = launch.popen([*CLIENT, "bot", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -176,14 +177,7 @@ def test_bot_refuses_a_key_that_can_withdraw(demo: Demo, tmp_path: Path) -> None
                     "--ip", "127.0.0.1", "--json")  # fmt: skip
     key = json.loads(made.stdout)
     env = vault_with(tmp_path, demo, key)
-    refused = subprocess.run(
-        [*CLIENT, "bot", *grid_args(demo, "wd")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    refused = launch.run([*CLIENT, "bot", *grid_args(demo, "wd")], env=env, timeout=120)
     assert refused.returncode != 0
     assert "bot refuses account 'demo'" in refused.stderr and "withdraw" in refused.stderr
     assert "Traceback" not in refused.stderr and key["secret"] not in refused.stderr
@@ -194,14 +188,7 @@ def test_bot_refuses_a_key_that_can_withdraw(demo: Demo, tmp_path: Path) -> None
 def test_bot_refuses_a_read_only_key_it_cannot_trade_with(demo: Demo, tmp_path: Path) -> None:
     key = json.loads(demo.cli("keys", "create", "--user", "demo", "--permissions", "read", "--json").stdout)
     env = vault_with(tmp_path, demo, key)
-    done = subprocess.run(
-        [*CLIENT, "bot", *grid_args(demo, "ro")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = launch.run([*CLIENT, "bot", *grid_args(demo, "ro")], env=env, timeout=120)
     assert done.returncode != 0 and "trade" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from keyplane.client.history.formats import COINTRACKING, KOINLY, OURS
 from keyplane.client.vault import create_vault
 from tests.client.apps_fixtures import CLIENT, Venue
+from tests.support import launch
 
 PASSPHRASE = "history passphrase of a test"
 
@@ -19,7 +20,7 @@ def run(vault: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
     env.update(KEYPLANE_VAULT=str(vault), KEYPLANE_VAULT_PASSPHRASE=PASSPHRASE, KEYPLANE_VAULT_BACKEND="file")
     env["COLUMNS"] = "200"
-    return subprocess.run([*CLIENT, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+    return launch.run([*CLIENT, *args], env=env, timeout=300)
 
 
 def make_vault(tmp_path: Path, venues: tuple[Venue, Venue], permissions: str = "read") -> Path:
@@ -133,10 +134,7 @@ def test_headless_run_without_the_passphrase_fails_clearly_and_prints_nothing(
     vault = make_vault(tmp_path, history_venues[:1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
     env.update(KEYPLANE_VAULT=str(vault), KEYPLANE_VAULT_BACKEND="file")
-    done = subprocess.run(
-        [*CLIENT, "history", "export"], env=env, capture_output=True, text=True, timeout=60, check=False,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    done = launch.run([*CLIENT, "history", "export"], env=env)
     assert done.returncode != 0 and "KEYPLANE_VAULT_PASSPHRASE" in done.stderr and done.stdout == ""
     again = run(vault, "history", "export")  # with the passphrase it works: nothing was changed
     assert again.returncode == 0, again.stderr

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import launch
 from tests.support.server import KEYPLANE, free_port, server_env
 from tests.support.signing import hmac_hex
 
 
-def wait_for(log: Path, pattern: str, process: subprocess.Popen[bytes], seconds: float = 60) -> re.Match[str]:
+def wait_for(log: Path, pattern: str, process: launch.Process, seconds: float = 60) -> re.Match[str]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = re.search(pattern, log.read_text())
@@ -30,7 +31,7 @@ def test_demo_serves_a_live_two_sided_book_and_a_working_key(tmp_path: Path, dat
     port, log = free_port(), tmp_path / "demo.log"
     env = server_env(tmp_path / "data", database_url, None, COLUMNS="200")
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = launch.popen(
             [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
             env=env,
             stdout=out,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from keyplane.store.engine import make_engine
 from keyplane.store.exchange_tables import ex_orders
 from tests.http.conftest import issue_key
+from tests.support import launch
 from tests.support.databases import fresh_database
 from tests.support.server import KEYPLANE, Instance, free_port, server_env
 from tests.support.signing import hmac_hex
@@ -27,10 +28,13 @@ def test_with_redis_down_requests_are_refused_as_busy_and_nothing_is_applied(tmp
         server.cli("users", "create", "alice")
         key = issue_key(server, "--permissions", "read,trade")
         # Not Instance.start: it waits for a ping that answers 200, and none will.
-        log = (tmp_path / "server.log").open("ab")
-        server.process = subprocess.Popen(
-            [*KEYPLANE, "serve", "--port", str(server.port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        with (tmp_path / "server.log").open("ab") as log:
+            server.process = launch.popen(
+                [*KEYPLANE, "serve", "--port", str(server.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             deadline = time.monotonic() + 60
             while True:

@@ -30,6 +30,7 @@ from keyplane.store.tables import users
 from tests.conftest import REDIS_URL, redis_available
 from tests.demo.test_demo_command import wait_for
 from tests.http.conftest import issue_key
+from tests.support import launch
 from tests.support.clients import ccxt_binance, python_binance
 from tests.support.databases import backend, fresh_database
 from tests.support.server import KEYPLANE, Instance, free_port, server_env
@@ -286,7 +287,7 @@ def demo_deposit_address(tmp_path: Path, database_url: str, run: int) -> str:
     port, log = free_port(), tmp_path / f"demo{run}.log"
     env = server_env(tmp_path / "data", database_url, None, COLUMNS="200")
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = launch.popen(
             [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
             env=env,
             stdout=out,

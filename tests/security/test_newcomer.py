@@ -31,16 +31,17 @@ from keyplane.store.types import decimal_places
 from tests.demo.test_demo_command import wait_for
 from tests.http.conftest import issue_key
 from tests.http.exchange.raw import signed
+from tests.support import launch
 from tests.support.funded import funded_server
 from tests.support.server import KEYPLANE, Instance, free_port, server_env
 
 ADDRESS = "server.json"
 
 
-def start_demo(data: Path, database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_demo(data: Path, database_url: str, log: Path) -> tuple[launch.Process, str]:
     port = free_port()
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = launch.popen(
             [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(data)],
             env=server_env(data, database_url, None, COLUMNS="200"),
             stdout=out,
@@ -49,7 +50,7 @@ def start_demo(data: Path, database_url: str, log: Path) -> tuple[subprocess.Pop
     return process, f"http://127.0.0.1:{port}"
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: launch.Process) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -108,13 +109,9 @@ def test_demo_starts_again_on_the_same_data_directory_after_trading(
         assert httpx.get(f"{base}/api/v3/ping", timeout=5).status_code == 200
         assert "precision" not in (tmp_path / "second.log").read_text()
         # Item 14 as the issue tells it: `demo --port N`, then `funds credit` with no --server.
-        credit = subprocess.run(
+        credit = launch.run(
             [*KEYPLANE, "funds", "credit", "--user", "demo", "--asset", "USDT", "--amount", "1"],
             env=server_env(data, database_url, None),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
         )
         assert credit.returncode == 0, credit.stderr
     finally:

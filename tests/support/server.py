@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import launch
+
 KEYPLANE = [sys.executable, "-c", "from keyplane.cli import app; app()"]
 
 
@@ -27,28 +29,26 @@ class Instance:
 
     env: dict[str, str]
     port: int
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    process: launch.Process | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*KEYPLANE, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
-        )
+        result = launch.run([*KEYPLANE, *args], env=self.env)
         if check and result.returncode != 0:
             raise AssertionError(f"keyplane {' '.join(args)} failed: {result.stderr}")
         return result
 
     def start(self, log: Path) -> None:
-        handle = log.open("ab")
-        self.process = subprocess.Popen(
-            [*KEYPLANE, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
+        with log.open("ab") as handle:
+            self.process = launch.popen(
+                [*KEYPLANE, "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
