@@ -18,6 +18,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "order.place": ("POST", "/api/v3/order"),
     "order.test": ("POST", "/api/v3/order/test"),
     "order.cancel": ("DELETE", "/api/v3/order"),
+    "order.cancelReplace": ("POST", "/api/v3/order/cancelReplace"),
+    "order.amend.keepPriority": ("PUT", "/api/v3/order/amend/keepPriority"),
     "order.status": ("GET", "/api/v3/order"),
     "openOrders.status": ("GET", "/api/v3/openOrders"),
     "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, func, or_, select, update
 
+from keyplane.exchange.amend import Amendment
 from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
 from keyplane.exchange.models import (
@@ -92,6 +93,7 @@ class Batch:
     withdrawals: list[Withdrawal] = field(default_factory=list)
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
+    amends: list[Amendment] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -390,6 +392,12 @@ def write(conn: Connection, batch: Batch) -> None:
             .where(ex_orders.c.id == bindparam("o_id"))
             .values({c: bindparam("o_" + c) for c in ORDER_UPDATE_COLUMNS}),
             [_order_update_row(v.order, v.seq) for v in batch.order_updates],
+        )
+    for a in batch.amends:  # in order: an order amended twice in a batch ends with the second
+        conn.execute(
+            update(ex_orders)
+            .where(ex_orders.c.id == a.order_id)
+            .values(orig_qty=a.new_qty, client_order_id=a.new_client_order_id)
         )
     if batch.trades:
         conn.execute(ex_trades.insert(), [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in batch.trades])
