@@ -6,6 +6,7 @@ A server of its own (alice, bob, carol) so that no other module's orders share i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal as D
@@ -20,9 +21,12 @@ from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
 from tests.http.exchange.funding import fund_before_start
 from tests.http.exchange.raw import signed
+from tests.support.aio import run
 from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
 from tests.support.server import Instance, free_port, server_env
+from tests.support.signing import hmac_hex
+from tests.support.wsclient import ask, connect
 
 FUNDS = {"USDT": "1000000", "BTC": "10", "ETH": "100", "SOL": "1000"}
 NAMES = ("alice", "bob", "carol")
@@ -239,3 +243,57 @@ def test_exchange_info_says_both_are_allowed(floor: Floor) -> None:
     info = httpx.get(f"{floor.server.url}/api/v3/exchangeInfo", params={"symbol": "BTCUSDT"}).json()
     (market,) = info["symbols"]
     assert market["cancelReplaceAllowed"] is True and market["amendAllowed"] is True
+
+
+def _ws_signed(key: dict[str, str], **params: Any) -> dict[str, Any]:
+    """Params as ccxt signs them for the WebSocket API: sorted, ``k=v`` joined, HMAC-SHA256 hex."""
+    params = {"apiKey": key["key"], "timestamp": int(time.time() * 1000), **params}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return {**params, "signature": hmac_hex(key["secret"], payload)}
+
+
+def test_websocket_api_cancel_replace_and_amend(floor: Floor) -> None:
+    key = floor.keys["carol"]
+    first = floor.call(
+        "carol", "POST", "/api/v3/order", symbol="ETHBTC", side="SELL", type="LIMIT", timeInForce="GTC",
+        quantity="1", price="0.05",
+    ).json()  # fmt: skip
+    order = {"symbol": "ETHBTC", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "price": "0.05"}
+
+    async def go() -> list[dict[str, Any]]:
+        ws = await connect(floor.server.url, "/ws-api/v3")
+        try:
+            replace = _ws_signed(
+                key,
+                **order,
+                quantity="1",
+                cancelOrderId=first["orderId"],
+                cancelReplaceMode="STOP_ON_FAILURE",
+            )
+            replaced = await ask(ws, {"id": 1, "method": "order.cancelReplace", "params": replace})
+            new_id = replaced["result"]["newOrderResponse"]["orderId"]
+            amend = _ws_signed(key, symbol="ETHBTC", orderId=new_id, newQty="0.4")
+            amended = await ask(ws, {"id": 2, "method": "order.amend.keepPriority", "params": amend})
+            again = _ws_signed(
+                key,
+                **order,
+                quantity="1",
+                cancelOrderId=first["orderId"],
+                cancelReplaceMode="STOP_ON_FAILURE",
+            )
+            failed = await ask(ws, {"id": 3, "method": "order.cancelReplace", "params": again})
+            return [replaced, amended, failed]
+        finally:
+            await ws.close()
+
+    replaced, amended, failed = run(go())
+    assert replaced["status"] == 200 and replaced["result"]["cancelResult"] == "SUCCESS", replaced
+    assert amended["status"] == 200 and amended["result"]["amendedOrder"]["qty"] == "0.40000000", amended
+    assert failed["status"] == 400 and failed["error"]["code"] == -2022
+    assert failed["error"]["data"]["newOrderResult"] == "NOT_ATTEMPTED"
+    (still,) = floor.open_orders("carol", "ETHBTC")
+    assert (
+        still["orderId"] == replaced["result"]["newOrderResponse"]["orderId"]
+        and still["origQty"] == "0.40000000"
+    )
+    floor.call("carol", "DELETE", "/api/v3/openOrders", symbol="ETHBTC")
