@@ -224,3 +224,20 @@ def test_amend_reports_replaced_on_the_user_stream(ex: Exchange, alice: int, bob
     )
     depth = [b for e in seen for b in e.books]
     assert depth and depth[-1].asks == [(D(30000), D("0.03"))]
+
+
+def test_amendments_are_recorded_oldest_first_and_only_for_their_owner(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    mine = run(ex.place_order(limit(alice, "SELL", "0.1", "30000", client_order_id="v1"))).order
+    one = run(ex.amend_keep_priority(alice, "BTCUSDT", mine.order_id, None, D("0.08"), "v2")).amendment
+    two = run(ex.amend_keep_priority(alice, "BTCUSDT", None, "v2", D("0.05"), "v3")).amendment
+    found = run(ex.amendments(alice, "BTCUSDT", mine.order_id, None, None))
+    assert [(a.execution_id, a.orig_client_order_id, a.new_client_order_id) for a in found] == [
+        (one.execution_id, "v1", "v2"),
+        (two.execution_id, "v2", "v3"),
+    ]
+    assert [(a.orig_qty, a.new_qty) for a in found] == [(D("0.1"), D("0.08")), (D("0.08"), D("0.05"))]
+    assert run(ex.amendments(alice, "BTCUSDT", mine.order_id, two.execution_id, None)) == found[1:]
+    assert run(ex.amendments(alice, "BTCUSDT", mine.order_id, None, 1)) == found[:1]
+    assert run(ex.amendments(bob, "BTCUSDT", mine.order_id, None, None)) == []

@@ -15,17 +15,22 @@ the same checks and matching as any new order.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.errors import ExchangeError, InvalidParameter, UnknownOrder
 from keyplane.exchange.models import BUY, NEW, PARTIALLY_FILLED, Order, PlacedOrder
-from keyplane.exchange.orders import OrderRequest, validate
+from keyplane.exchange.orders import OrderRequest, clamp_limit, validate
+from keyplane.store import amendment_repo
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from keyplane.exchange.book import LiveOrder, OrderBook
     from keyplane.exchange.journal import Journal
     from keyplane.exchange.ledger import Ledger
@@ -33,6 +38,9 @@ if TYPE_CHECKING:
     from keyplane.exchange.matching import Command
     from keyplane.exchange.sequencer import Sequencer
     from keyplane.exchange.service import NewOrder
+
+
+MAX_AMENDMENTS = 1000  # what GET /api/v3/order/amendments answers at most (Binance's maximum)
 
 
 class CancelReplaceMode(str, Enum):
@@ -63,24 +71,6 @@ class AmendRejected(ExchangeError):
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
-class Amendment:
-    """One amend as it happened: what the user data stream reports and the order row takes.
-
-    ``next_trade_id``: trades of the same batch with this id or higher came after the amend."""
-
-    symbol: str
-    order_id: int
-    user_id: int
-    execution_id: int
-    orig_client_order_id: str
-    new_client_order_id: str
-    orig_qty: Decimal
-    new_qty: Decimal
-    time: int
-    next_trade_id: int
-
-
-@dataclass(kw_only=True, frozen=True, slots=True)
 class Amended:
     """An amend's answer: the order after it, and the amendment."""
 
@@ -108,6 +98,7 @@ class AmendCommands:
     """Mixed into :class:`~keyplane.exchange.service.Exchange`; uses its books, ledger and sequencer."""
 
     if TYPE_CHECKING:
+        engine: Engine
         ledger: Ledger
         books: dict[str, OrderBook]
         sequencer: Sequencer[Any, Any]
@@ -247,3 +238,17 @@ class AmendCommands:
         amended = Amended(order=order.record(), amendment=amendment)
         await self.sequencer.applied()
         return amended
+
+    async def amendments(
+        self, user_id: int, symbol: str, order_id: int, from_execution_id: int | None, limit: int | None
+    ) -> list[Amendment]:
+        """The user's amendments of one order, oldest first (committed rows; ``[]`` for an order
+        that is not theirs or was never amended). ``limit`` default 500, at most 1000."""
+        self._market(symbol)
+        count = clamp_limit(limit, 500, MAX_AMENDMENTS)
+
+        def committed() -> list[Amendment]:
+            with self.engine.connect() as conn:
+                return amendment_repo.amendments(conn, user_id, symbol, order_id, from_execution_id, count)
+
+        return await asyncio.to_thread(committed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from keyplane.exchange.amend import Amendment
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.journal import Closed
 from keyplane.exchange.ledger import EntryKind, Ledger

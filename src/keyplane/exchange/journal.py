@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from keyplane.exchange.amend import Amendment
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.book import LiveOrder, OrderFields, order_record
 from keyplane.exchange.ledger import Account, BalanceRecord, BalanceUnits, Entry, Ledger, Row
 from keyplane.exchange.matching import Command

@@ -1,5 +1,5 @@
-"""Binance's order amendment routes: ``POST /api/v3/order/cancelReplace`` and
-``PUT /api/v3/order/amend/keepPriority``.
+"""Binance's order amendment routes: ``POST /api/v3/order/cancelReplace``,
+``PUT /api/v3/order/amend/keepPriority`` and ``GET /api/v3/order/amendments``.
 
 Parameters are parsed here with Binance's codes (the new order's as for ``POST /api/v3/order``);
 the exchange runs each as one command (:mod:`keyplane.exchange.amend`). A cancel-replace whose
@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from keyplane.exchange.amend import Amended, CancelReplaceMode, CancelRestriction, Replaced
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.errors import ExchangeError, InvalidParameter
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.models import Order, PlacedOrder
@@ -149,3 +150,27 @@ async def amend_keep_priority(call: Call) -> Json:
         raise InvalidParameter.missing("newQty")
     amended = await exchange(call).amend_keep_priority(call.user_id, symbol, order_id, orig, new_qty, new_id)
     return amended_body(amended)
+
+
+def amendment(a: Amendment) -> Json:
+    return {
+        "symbol": a.symbol,
+        "orderId": a.order_id,
+        "executionId": a.execution_id,
+        "origClientOrderId": a.orig_client_order_id,
+        "newClientOrderId": a.new_client_order_id,
+        "origQty": fmt(a.orig_qty),
+        "newQty": fmt(a.new_qty),
+        "time": a.time,
+    }
+
+
+async def amendments(call: Call) -> list[Json]:
+    q = call.params
+    symbol = p.symbol(q)
+    order_id = p.integer(q, "orderId")
+    if order_id is None:
+        raise InvalidParameter.missing("orderId")
+    args = (p.integer(q, "fromExecutionId"), p.integer(q, "limit"))
+    found = await exchange(call).amendments(call.user_id, symbol, order_id, *args)
+    return [amendment(a) for a in found]

@@ -78,6 +78,7 @@ _ROUTES: list[Route] = [
     # amending orders (keyplane.http.binance_amend)
     Route("POST", "/api/v3/order/cancelReplace", amend.cancel_replace, SIGNED, TRADE, 1),
     Route("PUT", "/api/v3/order/amend/keepPriority", amend.amend_keep_priority, SIGNED, TRADE, 4),
+    Route("GET", "/api/v3/order/amendments", amend.amendments, SIGNED, READ, 4),
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),

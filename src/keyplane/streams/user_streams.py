@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from keyplane.exchange.amend import Amendment
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.models import Order, OrderStatus, TradeRecord

@@ -105,6 +105,21 @@ def test_amend_keep_priority_keeps_the_order_first_in_its_level(floor: Floor) ->
     assert (amended["origClientOrderId"], amended["clientOrderId"]) == ("eth-1", "eth-2")
     assert amended["status"] == "NEW" and amended["executedQty"] == "0.00000000"
     assert floor.balances("alice")["ETH"] == (D("99.4"), D("0.6"))
+    history = floor.call("alice", "GET", "/api/v3/order/amendments", symbol="ETHUSDT", orderId=first["id"])
+    assert history.json() == [
+        {
+            "symbol": "ETHUSDT",
+            "orderId": int(first["id"]),
+            "executionId": body["executionId"],
+            "origClientOrderId": "eth-1",
+            "newClientOrderId": "eth-2",
+            "origQty": "1.00000000",
+            "newQty": "0.60000000",
+            "time": body["transactTime"],
+        }
+    ]
+    theirs = floor.call("bob", "GET", "/api/v3/order/amendments", symbol="ETHUSDT", orderId=first["id"])
+    assert theirs.json() == []
     fetched = alice.fetch_order(first["id"], "ETH/USDT")
     assert fetched["amount"] == 0.6 and fetched["clientOrderId"] == "eth-2"
     carol.create_order("ETH/USDT", "market", "buy", 0.6)
