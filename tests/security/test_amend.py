@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import REDIS_URL
 from tests.http.conftest import issue_key
 from tests.http.exchange.funding import credit
+from tests.security.test_forwarding import ORDER as FORWARDED_ORDER
+from tests.security.test_forwarding import two_instances
 from tests.support.server import Instance
 from tests.support.signed_attacks import (
     ORDER,
@@ -106,3 +109,25 @@ def test_a_replayed_cancel_replace_cannot_split_the_pair(server: Instance, tmp_p
     usdt = next(b for b in account(server, alice) if b["asset"] == "USDT")
     assert usdt["locked"] == "9.00000000"
     signed_call(server, alice, "DELETE", "/api/v3/openOrders", {"symbol": "SOLUSDT"})
+
+
+def test_a_cancel_replace_through_a_gateway_runs_on_the_writer_and_relays_its_answer(tmp_path: Path) -> None:
+    """The gateway forwards the signed pair whole, and relays the writer's 409 with its data."""
+    with two_instances(tmp_path, REDIS_URL) as pair:
+        key = pair.key
+        signer = Signer("hmac", key["key"], secret=key["secret"])
+        order = {**FORWARDED_ORDER, "price": "20000"}
+        placed = signed_call(pair.gateway, signer, "POST", "/api/v3/order", order)
+        assert placed.status_code == 200, placed.text
+        new = {**order, "price": "20001", "cancelOrderId": placed.json()["orderId"]}
+        done = signed_call(
+            pair.gateway, signer, "POST", CANCEL_REPLACE, {**new, "cancelReplaceMode": "STOP_ON_FAILURE"}
+        )
+        assert done.status_code == 200 and done.json()["cancelResult"] == "SUCCESS", done.text
+        again = signed_call(
+            pair.gateway, signer, "POST", CANCEL_REPLACE, {**new, "cancelReplaceMode": "ALLOW_FAILURE"}
+        )
+        assert again.status_code == 409 and again.json()["code"] == -2021
+        assert again.json()["data"]["cancelResponse"] == {"code": -2011, "msg": "Unknown order sent."}
+        opened = open_orders(pair.gateway, signer, "BTCUSDT")
+        assert sorted(o["price"] for o in opened) == ["20001.00000000", "20001.00000000"]

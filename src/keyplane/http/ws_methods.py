@@ -83,3 +83,4 @@ class Relayed(Exception):
         self.code = int(body.get("code", -1000)) if isinstance(body, dict) else -1000
         self.msg = str(body.get("msg", "")) if isinstance(body, dict) else ""
         self.status = status
+        self.data = body.get("data") if isinstance(body, dict) else None  # a cancel-replace's results
