@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.journal import Closed
 from keyplane.exchange.ledger import EntryKind, Ledger
@@ -81,6 +82,7 @@ class ExchangeEvents:
     balances: list[BalanceChange] = field(default_factory=list)
     moves: list[BalanceMove] = field(default_factory=list)
     markets: dict[str, tuple[str, str]] = field(default_factory=dict)  # symbol -> (base, quote)
+    amends: list[Amendment] = field(default_factory=list)  # amend keepPriority, in order
 
 
 TOP = 20  # partial depth streams show at most 20 levels
@@ -144,6 +146,7 @@ class EventBuilder:
             balances=balances,
             moves=moves,
             markets={s: (markets[s].base, markets[s].quote) for s in symbols if s in markets},
+            amends=list(closed.amends),
         )
 
     def _book(self, symbol: str, levels: set[tuple[Side, Decimal]], book: OrderBook) -> BookChange:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.book import LiveOrder, OrderFields, order_record
 from keyplane.exchange.ledger import Account, BalanceRecord, BalanceUnits, Entry, Ledger, Row
 from keyplane.exchange.matching import Command
@@ -37,6 +38,7 @@ class Closed:
     withdrawals: Sequence[Withdrawal]
     new_withdrawal_ids: AbstractSet[int]
     deposit_credits: Sequence[DepositCredit]
+    amends: Sequence[Amendment] = ()  # amend keepPriority (keyplane.exchange.amend), in order
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
@@ -86,6 +88,7 @@ class Closed:
             withdrawals=list(self.withdrawals),
             new_withdrawal_ids=set(self.new_withdrawal_ids),
             deposit_credits=list(self.deposit_credits),
+            amends=list(self.amends),
         )
 
 
@@ -105,6 +108,7 @@ class Journal:
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
+    amends: list[Amendment] = field(default_factory=list)  # appended by the amend command itself
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -144,6 +148,7 @@ class Journal:
             withdrawals=[w.snapshot() for w in self.withdrawals.values()] if self.withdrawals else (),
             new_withdrawal_ids=self.new_withdrawal_ids or frozenset(),
             deposit_credits=self.deposit_credits or (),
+            amends=self.amends or (),
         )
         if self.accounts:
             self.accounts = []
@@ -159,4 +164,6 @@ class Journal:
             self.trades, self.aggs = [], []
         if self.withdrawals or self.new_withdrawal_ids or self.deposit_credits:
             self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
+        if self.amends:
+            self.amends = []
         return closed

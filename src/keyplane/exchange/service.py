@@ -16,12 +16,14 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine
 
 from keyplane.clock import now_ms
+from keyplane.exchange.amend import AmendCommands
 from keyplane.exchange.amounts import exact_command, ledger_amount
-from keyplane.exchange.book import LiveOrder
+from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -54,7 +56,7 @@ from keyplane.exchange.models import (
     Order,
     PlacedOrder,
 )
-from keyplane.exchange.orders import OrderRequest, validate
+from keyplane.exchange.orders import OrderRequest, ValidOrder, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
 from keyplane.exchange.state import State, read_state
@@ -65,7 +67,21 @@ from keyplane.store import key_repo
 ZERO = Decimal(0)
 
 
-class Exchange(ExchangeQueries, WalletCommands):
+class NewOrder(NamedTuple):
+    """A new order that passed :meth:`Exchange._check_new`, in the market's integer units."""
+
+    req: OrderRequest
+    v: ValidOrder
+    book: OrderBook
+    acc: int
+    asset: str
+    price: int
+    lots: int
+    quote: int
+    need: int
+
+
+class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
     """Markets, balances, orders and market data over one database.
 
     ``now`` is the millisecond clock (injected for tests). On an empty database the default
@@ -256,7 +272,25 @@ class Exchange(ExchangeQueries, WalletCommands):
 
         Not under :func:`exact_command`: its ``Decimal`` work is :func:`validate` (exact itself) and
         the conversions of :mod:`keyplane.exchange.units` (exact contexts of their own); the rest
-        is integers."""
+        is integers. In three steps so that a command placing an order after another change (a
+        cancel-replace) runs the same code: :meth:`_await_new` (what needs the database),
+        :meth:`_check_new` (refusals, no change), :meth:`_place_new` (the mutation)."""
+        avg = await self._await_new(req)
+        new = self._check_new(req, avg)
+        cx = self._begin()
+        try:
+            order = self._place_new(new, cx)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
+        placed = PlacedOrder(order=order.record(), fills=cx.fills)
+        await self.sequencer.applied()
+        return placed
+
+    async def _await_new(self, req: OrderRequest) -> Decimal:
+        """A new order's waits: the 5-minute average (MARKET by quantity), a user not yet in the
+        ledger, memory being rebuilt. Returns the average (0 if not needed)."""
         market = self._market(req.symbol)
         avg = ZERO
         if req.type is MARKET and req.quantity is not None:
@@ -265,6 +299,11 @@ class Exchange(ExchangeQueries, WalletCommands):
             await self._known(req.user_id)
         if self.sequencer.stale:
             await self.sequencer.ready()
+        return avg
+
+    def _check_new(self, req: OrderRequest, avg: Decimal, freed: str = "") -> NewOrder:
+        """Every refusal of a new order, against memory as it is now; changes nothing.
+        ``freed``: a client order id that the same command has just released (cancel-replace)."""
         market = self._market(req.symbol)
         book = self.books[market.symbol]
         units = book.units
@@ -272,7 +311,7 @@ class Exchange(ExchangeQueries, WalletCommands):
         # Into the market's integer units; a quoteOrderQty finer than the quote asset is refused here.
         price, lots = units.ticks(v.price), units.lots(v.quantity)
         quote = units.quote_units(v.quote_order_qty) if v.quote_order_qty else 0
-        if (req.user_id, v.client_order_id) in self._open_ids:
+        if (req.user_id, v.client_order_id) in self._open_ids and v.client_order_id != freed:
             raise DuplicateOrder()
         ledger = self.ledger
         acc = ledger.open_account(req.user_id)
@@ -288,50 +327,48 @@ class Exchange(ExchangeQueries, WalletCommands):
             and (best.price <= price if v.side is BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
-        cx = self._begin()
-        try:
-            order = LiveOrder(
-                order_id=self._next_order_id,
-                client_order_id=v.client_order_id,
-                user_id=req.user_id,
-                side=v.side,
-                type=v.type,
-                time_in_force=v.time_in_force,
-                price=price,
-                orig_qty=lots,
-                orig_quote=quote,
-                executed_qty=0,
-                quote_done=0,
-                status=NEW,
-                stp=v.stp_mode,
-                time=cx.now,
-                update_time=cx.now,
-                working_time=cx.now,
-                locked=0,
-                units=units,
-            )
-            self._next_order_id += 1
-            cx.new_order_ids.add(order.order_id)
-            cx.touch(order)
-            # A MARKET order whose cost is unknown until it matches locks all it may spend.
-            lock = (
-                free
-                if v.type is MARKET
-                and need
-                and not (v.side is BUY and v.quote_order_qty)
-                and not (v.side is SELL and v.quantity)
-                else need
-            )
-            ledger.lock_units(acc, asset, lock, order.order_id)
-            order.locked = lock
-            execute(order, book, ledger, cx)
-        except BaseException as error:
-            self._failed(cx, error)
-            raise
-        self._finish(cx)
-        placed = PlacedOrder(order=order.record(), fills=cx.fills)
-        await self.sequencer.applied()
-        return placed
+        return NewOrder(req, v, book, acc, asset, price, lots, quote, need)
+
+    def _place_new(self, new: NewOrder, cx: Command) -> LiveOrder:
+        """Lock, match and rest (or end) a checked order, as part of command ``cx``."""
+        v, book, ledger = new.v, new.book, self.ledger
+        order = LiveOrder(
+            order_id=self._next_order_id,
+            client_order_id=v.client_order_id,
+            user_id=new.req.user_id,
+            side=v.side,
+            type=v.type,
+            time_in_force=v.time_in_force,
+            price=new.price,
+            orig_qty=new.lots,
+            orig_quote=new.quote,
+            executed_qty=0,
+            quote_done=0,
+            status=NEW,
+            stp=v.stp_mode,
+            time=cx.now,
+            update_time=cx.now,
+            working_time=cx.now,
+            locked=0,
+            units=book.units,
+        )
+        self._next_order_id += 1
+        cx.new_order_ids.add(order.order_id)
+        cx.touch(order)
+        need = new.need
+        # A MARKET order whose cost is unknown until it matches locks all it may spend.
+        lock = (
+            ledger.free_units(new.acc, new.asset)
+            if v.type is MARKET
+            and need
+            and not (v.side is BUY and v.quote_order_qty)
+            and not (v.side is SELL and v.quantity)
+            else need
+        )
+        ledger.lock_units(new.acc, new.asset, lock, order.order_id)
+        order.locked = lock
+        execute(order, book, ledger, cx)
+        return order
 
     async def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None

@@ -46,8 +46,8 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
-        "amendAllowed": False,
+        "cancelReplaceAllowed": True,
+        "amendAllowed": True,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [

@@ -21,8 +21,13 @@ log = logging.getLogger("keyplane.http")
 BUSY = (RedisError, PoolTimeout)
 
 
-def error_response(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps({"code": code, "msg": msg})
+def error_response(
+    code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None, data: object = None
+) -> Response:
+    # ``data``: the details some Binance errors carry (a cancel-replace's two results).
+    body = json.dumps(
+        {"code": code, "msg": msg} if data is None else {"code": code, "msg": msg, "data": data}
+    )
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -39,6 +44,10 @@ def to_response(error: Exception) -> Response:
     if isinstance(code, int) and isinstance(msg, str):
         status = getattr(error, "status", 400)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
-        return error_response(code, redact_text(msg), status if isinstance(status, int) else 400, headers)
+        data = getattr(error, "data", None)
+        status = status if isinstance(status, int) else 400
+        return error_response(
+            code, redact_text(msg), status, headers, data if isinstance(data, dict) else None
+        )
     log.error("internal error: %s", redact_text(repr(error)), exc_info=error)
     return error_response(-1000, "An unknown error occurred while processing the request.", 500)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from keyplane.http import binance_amend as amend
 from keyplane.http import binance_market as market
 from keyplane.http import binance_trading as trading
 from keyplane.http import binance_wallet as wallet
@@ -74,6 +75,10 @@ _ROUTES: list[Route] = [
     Route("DELETE", "/api/v3/openOrders", trading.cancel_open_orders, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/allOrders", trading.all_orders, SIGNED, READ, 20),
     Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, _my_trades_weight),
+    # amending orders (keyplane.http.binance_amend)
+    Route("POST", "/api/v3/order/cancelReplace", amend.cancel_replace, SIGNED, TRADE, 1),
+    Route("PUT", "/api/v3/order/amend/keepPriority", amend.amend_keep_priority, SIGNED, TRADE, 4),
+    Route("GET", "/api/v3/order/amendments", amend.amendments, SIGNED, READ, 4),
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),

@@ -18,6 +18,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "order.place": ("POST", "/api/v3/order"),
     "order.test": ("POST", "/api/v3/order/test"),
     "order.cancel": ("DELETE", "/api/v3/order"),
+    "order.cancelReplace": ("POST", "/api/v3/order/cancelReplace"),
+    "order.amend.keepPriority": ("PUT", "/api/v3/order/amend/keepPriority"),
     "order.status": ("GET", "/api/v3/order"),
     "openOrders.status": ("GET", "/api/v3/openOrders"),
     "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),
@@ -81,3 +83,4 @@ class Relayed(Exception):
         self.code = int(body.get("code", -1000)) if isinstance(body, dict) else -1000
         self.msg = str(body.get("msg", "")) if isinstance(body, dict) else ""
         self.status = status
+        self.data = body.get("data") if isinstance(body, dict) else None  # a cancel-replace's results

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, func, or_, select, update
 
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
 from keyplane.exchange.models import (
@@ -31,7 +32,7 @@ from keyplane.exchange.models import (
     TradeRecord,
 )
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
-from keyplane.store import wallet_transfer_repo
+from keyplane.store import amendment_repo, wallet_transfer_repo
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -92,6 +93,7 @@ class Batch:
     withdrawals: list[Withdrawal] = field(default_factory=list)
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
+    amends: list[Amendment] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -391,6 +393,7 @@ def write(conn: Connection, batch: Batch) -> None:
             .values({c: bindparam("o_" + c) for c in ORDER_UPDATE_COLUMNS}),
             [_order_update_row(v.order, v.seq) for v in batch.order_updates],
         )
+    amendment_repo.write(conn, batch.amends)
     if batch.trades:
         conn.execute(ex_trades.insert(), [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in batch.trades])
     if batch.aggs:

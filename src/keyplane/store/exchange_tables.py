@@ -162,3 +162,18 @@ EXCHANGE_TABLES = (
     ex_trades,
     ex_agg_trades,
 )
+
+ex_order_amendments = Table(
+    "ex_order_amendments",
+    metadata,
+    Column("execution_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("orig_client_order_id", String(36), nullable=False),
+    Column("new_client_order_id", String(36), nullable=False),
+    Column("orig_qty", ExactDecimal, nullable=False),
+    Column("new_qty", ExactDecimal, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Index("ix_ex_order_amendments_order", "order_id", "execution_id"),
+)

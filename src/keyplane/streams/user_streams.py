@@ -10,10 +10,12 @@ conditional orders can fill them later.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.models import Order, OrderStatus, TradeRecord
@@ -35,11 +37,14 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
     for t in events.trades:
         by_order[t.buyer_order_id].append(t)
         by_order[t.seller_order_id].append(t)
+    amended: dict[int, list[Amendment]] = defaultdict(list)
+    for a in events.amends:
+        amended[a.order_id].append(a)
     for change in events.orders:
         o = change.order
         base, quote = events.markets.get(o.symbol, ("", ""))
         for report in execution_reports(
-            o, change.new, by_order.get(o.order_id, []), base, quote, events.time
+            o, change.new, by_order.get(o.order_id, []), base, quote, events.time, amended.get(o.order_id, ())
         ):
             yield user_topic(o.user_id), report
     for move in events.moves:
@@ -69,25 +74,54 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
 
 
 def execution_reports(
-    o: Order, new: bool, trades: list[TradeRecord], base: str, quote: str, now: int
+    o: Order,
+    new: bool,
+    trades: list[TradeRecord],
+    base: str,
+    quote: str,
+    now: int,
+    amends: Sequence[Amendment] = (),
 ) -> Iterator[Json]:
+    """The order's steps in this batch: NEW, each TRADE, each amend (REPLACED) where it happened
+    among the trades, then its final state. ``o`` is the order as the batch left it; before an
+    amend its quantity and client id were the amend's originals."""
     z = o.executed_qty - sum((t.qty for t in trades), ZERO)
     quote_total = o.cummulative_quote_qty - sum((t.quote_qty for t in trades), ZERO)
+    cur = o
+    if amends:
+        first = amends[0]
+        cur = replace(o, orig_qty=first.orig_qty, client_order_id=first.orig_client_order_id)
+    pending = list(amends)
     if new:
-        yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
+        yield _report(cur, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
     for i, t in enumerate(trades):
+        while pending and pending[0].next_trade_id <= t.id:
+            cur, report = _replaced(o, pending.pop(0), z, quote_total, now)
+            yield report
         z += t.qty
         quote_total += t.quote_qty
-        last = i == len(trades) - 1
+        last = i == len(trades) - 1 and not pending
         status = o.status if last and o.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED) else None
         if status is None:
-            status = OrderStatus.FILLED if z == o.orig_qty else OrderStatus.PARTIALLY_FILLED
+            status = OrderStatus.FILLED if z == cur.orig_qty else OrderStatus.PARTIALLY_FILLED
         buyer = t.buyer_order_id == o.order_id
         fee, fee_asset = (t.buyer_fee, base) if buyer else (t.seller_fee, quote)
-        yield _report(o, "TRADE", status, z, quote_total, t, fee_asset, fee, now)
+        yield _report(cur, "TRADE", status, z, quote_total, t, fee_asset, fee, now)
+    for a in pending:
+        cur, report = _replaced(o, a, z, quote_total, now)
+        yield report
     final = FINAL_EXECUTION.get(o.status)
     if final is not None:
         yield _report(o, final, o.status, z, quote_total, None, "", ZERO, now)
+
+
+def _replaced(o: Order, a: Amendment, z: Decimal, quote_total: Decimal, now: int) -> tuple[Order, Json]:
+    """The order after amend ``a``, and its REPLACED report (``C``: the client id it had before)."""
+    cur = replace(o, orig_qty=a.new_qty, client_order_id=a.new_client_order_id, update_time=a.time)
+    status = OrderStatus.PARTIALLY_FILLED if z else OrderStatus.NEW
+    report = _report(cur, "REPLACED", status, z, quote_total, None, "", ZERO, now)
+    report["C"] = a.orig_client_order_id
+    return cur, report
 
 
 def _report(
