@@ -19,20 +19,15 @@ from typing import Any, TypeVar
 import pytest
 
 from keyplane.client.vault import Credentials
-from keyplane.exchange.wallet.address_book import AddressBook
-from keyplane.store.engine import make_engine
-from keyplane.store.tables import users
 from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
-from tests.http.exchange.funding import fund_before_start
 from tests.support import launch
 from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
 from tests.support.server import Instance, free_port, server_env
-from tests.wallet.server_keys import wallet_env
+from tests.support.wallet_server import DESTINATION, alice_and_bob_wallet_server
 
-DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
 CLIENT = [sys.executable, "-c", "from keyplane.client.cli import app; app()"]
 SERVER_CLI = [sys.executable, "-c", "from keyplane.cli import app; app()"]
 WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
@@ -116,33 +111,15 @@ def _make_history(venue: Venue, deposits: list[str], buys: int, sells: int, with
 def _venue(tmp: Path, name: str) -> Iterator[Venue]:
     with fresh_database(tmp) as url:
         redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
-        env = server_env(
-            tmp / "data",
+        with alice_and_bob_wallet_server(
+            tmp,
             url,
             redis_url,
-            KEYPLANE_WITHDRAW_ADDRESS_COOLING_OFF_SECONDS="1",
-            KEYPLANE_WITHDRAW_SEND_DELAY_SECONDS="0.2",
-            KEYPLANE_CHAIN_BLOCK_MS="100",
-            KEYPLANE_WALLET_POLL_SECONDS="0.2",
-            KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000",
-            **wallet_env(),
-        )
-        server = Instance(env, free_port())
-        server.cli("users", "create", "alice")
-        server.cli("users", "create", "bob")
-        fund_before_start(url, {"bob": {"BTC": "10", "ETH": "100", "USDT": "1000000"}})
-        engine = make_engine(url)
-        try:
-            with engine.connect() as conn:
-                alice = conn.execute(users.select().where(users.c.name == "alice")).one().id
-            AddressBook(engine, cooling_off_ms=1000).add(alice, "USDT", "ETH", DESTINATION, actor="test")
-        finally:
-            engine.dispose()
-        server.start(tmp / "server.log")
-        try:
+            cooling_off_seconds="1",
+            send_delay_seconds="0.2",
+            bob_funds={"BTC": "10", "ETH": "100", "USDT": "1000000"},
+        ) as server:
             yield Venue(name, server)
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="package")

@@ -16,19 +16,14 @@ import ccxt
 import pytest
 from binance.exceptions import BinanceAPIException
 
-from keyplane.exchange.wallet.address_book import AddressBook
-from keyplane.store.engine import make_engine
-from keyplane.store.tables import users
 from tests.conftest import REDIS_URL
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
-from tests.http.exchange.funding import fund_before_start
 from tests.support.clients import ccxt_binance, python_binance
 from tests.support.databases import fresh_database
-from tests.support.server import Instance, free_port, server_env
-from tests.wallet.server_keys import wallet_env
+from tests.support.server import Instance
+from tests.support.wallet_server import DESTINATION, WALLET_OPTIONS, alice_and_bob_wallet_server
 
-DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
 T = TypeVar("T")
 
 
@@ -53,46 +48,21 @@ def eventually(check: Callable[[], T | None], seconds: float = 30) -> T:
 @pytest.fixture(scope="module")
 def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     tmp = tmp_path_factory.mktemp("wallet")
-    with fresh_database(tmp) as url:
-        env = server_env(
-            tmp / "data",
-            url,
-            REDIS_URL,
-            KEYPLANE_WITHDRAW_ADDRESS_COOLING_OFF_SECONDS="2",
-            KEYPLANE_WITHDRAW_SEND_DELAY_SECONDS="0.5",
-            KEYPLANE_CHAIN_BLOCK_MS="100",
-            KEYPLANE_WALLET_POLL_SECONDS="0.2",
-            KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000",
-            **wallet_env(),
+    with (
+        fresh_database(tmp) as url,
+        alice_and_bob_wallet_server(
+            tmp, url, REDIS_URL, cooling_off_seconds="2", send_delay_seconds="0.5", bob_funds={"BTC": "1"}
+        ) as server,
+    ):
+        bob = issue_key(server, "--permissions", "read,trade", user="bob")
+        bob_client = ccxt_binance(server.url, bob["key"], bob["secret"], **MINIMAL)
+        bob_client.create_order("BTC/USDT", "limit", "sell", 0.01, 30000)
+        yield Venue(
+            server,
+            server.url,
+            issue_key(server, "--permissions", "read,trade,withdraw", "--ip", "127.0.0.1"),
+            issue_key(server, "--permissions", "read"),
         )
-        server = Instance(env, free_port())
-        server.cli("users", "create", "alice")
-        server.cli("users", "create", "bob")
-        fund_before_start(url, {"bob": {"BTC": "1"}})
-        engine = make_engine(url)
-        try:
-            with engine.connect() as conn:
-                alice = conn.execute(users.select().where(users.c.name == "alice")).one().id
-            AddressBook(engine, cooling_off_ms=2000).add(alice, "USDT", "ETH", DESTINATION, actor="test")
-        finally:
-            engine.dispose()
-        server.start(tmp / "server.log")
-        try:
-            bob = issue_key(server, "--permissions", "read,trade", user="bob")
-            bob_client = ccxt_binance(server.url, bob["key"], bob["secret"], **MINIMAL)
-            bob_client.create_order("BTC/USDT", "limit", "sell", 0.01, 30000)
-            yield Venue(
-                server,
-                server.url,
-                issue_key(server, "--permissions", "read,trade,withdraw", "--ip", "127.0.0.1"),
-                issue_key(server, "--permissions", "read"),
-            )
-        finally:
-            server.stop()
-
-
-# Wallet calls need ccxt's currencies (from getall), so these clients load them, unlike MINIMAL.
-WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
 
 
 def client(venue: Venue, key: dict[str, str]) -> Any:

@@ -3,6 +3,9 @@ withdrawal destinations booked before it starts (the server is then the database
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -12,9 +15,18 @@ from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
 from tests.http.exchange.clients_async import ccxt_binance_async
 from tests.http.exchange.conftest import MINIMAL
+from tests.http.exchange.funding import fund_before_start
+from tests.support.server import Instance, free_port, server_env
 from tests.wallet.server_keys import wallet_env
 
-__all__ = ["DESTINATION", "book_before_start", "wallet_client_async", "wallet_env"]
+__all__ = [
+    "DESTINATION",
+    "WALLET_OPTIONS",
+    "alice_and_bob_wallet_server",
+    "book_before_start",
+    "wallet_client_async",
+    "wallet_env",
+]
 
 DESTINATION = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"  # a real EIP-55 address
 # Wallet calls need ccxt's currencies (from capital/config/getall), so these clients load them.
@@ -39,3 +51,38 @@ def wallet_client_async(base: str, key: dict[str, str], **options: Any) -> Any:
     client.enableRateLimit = False
     client.timeout = 30_000
     return client
+
+
+@contextmanager
+def alice_and_bob_wallet_server(
+    tmp: Path,
+    database_url: str,
+    redis_url: str | None,
+    *,
+    cooling_off_seconds: str,
+    send_delay_seconds: str,
+    bob_funds: dict[str, str],
+) -> Iterator[Instance]:
+    """A running wallet server with fast chain settings and users alice and bob: bob holds
+    ``bob_funds``; alice has :data:`DESTINATION` booked for USDT on ETH (mature after the cooling-off)."""
+    env = server_env(
+        tmp / "data",
+        database_url,
+        redis_url,
+        KEYPLANE_WITHDRAW_ADDRESS_COOLING_OFF_SECONDS=cooling_off_seconds,
+        KEYPLANE_WITHDRAW_SEND_DELAY_SECONDS=send_delay_seconds,
+        KEYPLANE_CHAIN_BLOCK_MS="100",
+        KEYPLANE_WALLET_POLL_SECONDS="0.2",
+        KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000",
+        **wallet_env(),
+    )
+    server = Instance(env, free_port())
+    server.cli("users", "create", "alice")
+    server.cli("users", "create", "bob")
+    fund_before_start(database_url, {"bob": bob_funds})
+    book_before_start(database_url, "alice", "USDT", "ETH", DESTINATION)
+    server.start(tmp / "server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
