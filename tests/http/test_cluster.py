@@ -20,10 +20,9 @@ from binance.exceptions import BinanceAPIException
 from tests.conftest import REDIS_URL
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
-from tests.http.exchange.funding import fund_before_start
 from tests.support.clients import ccxt_binance, python_binance
-from tests.support.databases import fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.cluster import writer_and_gateway
+from tests.support.server import Instance, free_port
 
 FUNDS = {"USDT": "100000", "BTC": "2"}
 
@@ -39,27 +38,15 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    tmp = tmp_path_factory.mktemp("cluster")
-    with fresh_database(tmp) as url:
-        redis_url = REDIS_URL  # gateways forward signed requests only with a shared replay guard
-        env = server_env(tmp / "data", url, redis_url)
-        writer, gateway = Instance(env, free_port()), Instance(dict(env), free_port())
-        writer.cli("users", "create", "alice")
-        writer.cli("users", "create", "bob")
-        fund_before_start(url, {"alice": FUNDS, "bob": FUNDS})
-        writer.start(tmp / "writer.log")
-        gateway.start(tmp / "gateway.log")
-        try:
-            yield Pair(
-                writer,
-                gateway,
-                issue_key(writer, "--permissions", "read,trade"),
-                issue_key(writer, "--permissions", "read,trade", user="bob"),
-                issue_key(writer, "--permissions", "read"),
-            )
-        finally:
-            gateway.stop()
-            writer.stop()
+    # Gateways forward signed requests only with a shared replay guard: Redis on both back ends.
+    with writer_and_gateway(tmp_path_factory.mktemp("cluster"), REDIS_URL, FUNDS) as (writer, gateway):
+        yield Pair(
+            writer,
+            gateway,
+            issue_key(writer, "--permissions", "read,trade"),
+            issue_key(writer, "--permissions", "read,trade", user="bob"),
+            issue_key(writer, "--permissions", "read"),
+        )
 
 
 def client(instance: Instance, key: dict[str, str]) -> Any:

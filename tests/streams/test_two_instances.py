@@ -12,12 +12,11 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import REDIS_URL
 from tests.http.conftest import issue_key
-from tests.http.exchange.funding import fund_before_start
 from tests.security.test_ws_api import signed
 from tests.streams.pro import pro, until_answered
 from tests.support.aio import run
-from tests.support.databases import fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.cluster import writer_and_gateway
+from tests.support.server import Instance
 from tests.support.wsclient import ask, connect, next_json
 
 FUNDS = {"USDT": "100000", "SOL": "1000"}
@@ -33,25 +32,13 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, redis_url_module: str) -> Iterator[Pair]:
-    tmp = tmp_path_factory.mktemp("pair")
-    with fresh_database(tmp) as url:
-        env = server_env(tmp / "data", url, redis_url_module)
-        writer, gateway = Instance(env, free_port()), Instance(dict(env), free_port())
-        writer.cli("users", "create", "alice")
-        writer.cli("users", "create", "bob")
-        fund_before_start(url, {"alice": FUNDS, "bob": FUNDS})
-        writer.start(tmp / "writer.log")
-        gateway.start(tmp / "gateway.log")
-        try:
-            yield Pair(
-                writer,
-                gateway,
-                issue_key(writer, "--permissions", "read,trade"),
-                issue_key(writer, "--permissions", "read,trade", user="bob"),
-            )
-        finally:
-            gateway.stop()
-            writer.stop()
+    with writer_and_gateway(tmp_path_factory.mktemp("pair"), redis_url_module, FUNDS) as (writer, gateway):
+        yield Pair(
+            writer,
+            gateway,
+            issue_key(writer, "--permissions", "read,trade"),
+            issue_key(writer, "--permissions", "read,trade", user="bob"),
+        )
 
 
 @pytest.fixture(scope="module")
