@@ -178,7 +178,7 @@ def test_without_a_shared_replay_guard_a_gateway_does_not_forward_signed_request
         assert httpx.post(alone.writer.url + "/api/v3/order?" + captured, headers=headers).status_code == 200
         # The gateway's own memory never saw it: forwarded, it would be executed twice.
         replayed = httpx.post(alone.gateway.url + "/api/v3/order?" + captured, headers=headers)
-        assert replayed.status_code == 503 and replayed.json()["code"] == -1008
+        assert replayed.status_code == 503 and replayed.json()["code"] == -1008, replayed.text
         assert "KEYPLANE_REDIS_URL" in replayed.json()["msg"]
         assert alone.orders() == 1
         # Public market data carries no signature to replay: it is still forwarded.

@@ -63,6 +63,18 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
         {"symbol": "BTCUSDT"},
         [*SIGNING, "orderId", "startTime", "endTime", "fromId", "limit"],
     ),
+    ("POST", "/api/v3/order/cancelReplace"): (
+        {**ORDER, **ORDER_AMOUNTS, "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrderId": "1"},
+        [*SIGNING, "quantity", "price", "cancelOrderId"],
+    ),
+    ("PUT", "/api/v3/order/amend/keepPriority"): (
+        {"symbol": "BTCUSDT", "orderId": "1", "newQty": "0.0005"},
+        [*SIGNING, "orderId", "newQty"],
+    ),
+    ("GET", "/api/v3/order/amendments"): (
+        {"symbol": "BTCUSDT", "orderId": "1"},
+        [*SIGNING, "orderId", "fromExecutionId", "limit"],
+    ),
     ("GET", "/sapi/v1/asset/tradeFee"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/config/getall"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/deposit/address"): ({"coin": "BTC"}, SIGNING),
