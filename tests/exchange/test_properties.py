@@ -60,6 +60,19 @@ market_cmd = st.tuples(
     st.integers(0, 3),
     st.booleans(),
 )
+stop_cmd = st.tuples(
+    st.just("stop"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.sampled_from(
+        [OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT]
+    ),
+    st.integers(0, 6),  # stop price
+    st.integers(0, 6),  # limit price
+    st.integers(0, 3),
+    st.sampled_from([None, None, 10, 200]),  # trailingDelta
+)
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
 credit_cmd = st.tuples(st.just("credit"), users_, st.sampled_from(["BTC", "USDT", "ETH"]), st.integers(1, 3))
@@ -93,6 +106,8 @@ commands = st.lists(
         limit_cmd,
         limit_cmd,
         market_cmd,
+        stop_cmd,
+        stop_cmd,
         cancel_cmd,
         cancel_all_cmd,
         credit_cmd,
@@ -141,6 +156,23 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
             await ex.place_order(
                 OrderRequest(user_id=uids[u], symbol=sym, side=side, type=OrderType.MARKET, quantity=qtys[qi])
             )
+    elif kind == "stop":
+        _, u, sym, side, otype, si, pi, qi, trailing = cmd
+        prices, qtys = MARKETS[sym]
+        limit = otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+        await ex.place_order(
+            OrderRequest(
+                user_id=uids[u],
+                symbol=sym,
+                side=side,
+                type=otype,
+                quantity=qtys[qi],
+                price=prices[pi] if limit else None,
+                time_in_force=TimeInForce.GTC if limit else None,
+                stop_price=None if trailing and si % 2 else prices[si],
+                trailing_delta=trailing,
+            )
+        )
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])

@@ -37,6 +37,7 @@ class Closed:
     withdrawals: Sequence[Withdrawal]
     new_withdrawal_ids: AbstractSet[int]
     deposit_credits: Sequence[DepositCredit]
+    triggered: AbstractSet[int] = frozenset()  # conditional orders the batch triggered
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
@@ -105,6 +106,7 @@ class Journal:
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
+    triggered: set[int] = field(default_factory=set)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -125,6 +127,8 @@ class Journal:
         if cx.trades:
             self.trades += cx.trades
             self.aggs += cx.aggs
+            if cx.triggered:
+                self.triggered.update(cx.triggered)
         if cx.withdrawals or cx.new_withdrawal_ids or cx.deposit_credits:
             self.withdrawals.update(cx.withdrawals)
             self.new_withdrawal_ids |= cx.new_withdrawal_ids
@@ -144,6 +148,7 @@ class Journal:
             withdrawals=[w.snapshot() for w in self.withdrawals.values()] if self.withdrawals else (),
             new_withdrawal_ids=self.new_withdrawal_ids or frozenset(),
             deposit_credits=self.deposit_credits or (),
+            triggered=self.triggered or frozenset(),
         )
         if self.accounts:
             self.accounts = []
@@ -157,6 +162,8 @@ class Journal:
             self.new_order_ids = set()
         if self.trades:
             self.trades, self.aggs = [], []
+        if self.triggered:
+            self.triggered = set()
         if self.withdrawals or self.new_withdrawal_ids or self.deposit_credits:
             self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
         return closed

@@ -67,6 +67,7 @@ class Command:
         "orders",
         "seq",
         "trades",
+        "triggered",
         "withdrawals",
     )
 
@@ -84,6 +85,7 @@ class Command:
         self.new_withdrawal_ids: set[int] = set()
         self.deposit_credits: list[DepositCredit] = []
         self.last_price = 0  # ticks of the last fill
+        self.triggered: list[int] = []  # conditional orders this command triggered
 
     def touch(self, order: LiveOrder) -> None:
         order.update_time = self.now
@@ -105,7 +107,7 @@ def release(order: LiveOrder, ledger: Ledger, cx: Command) -> None:
 
 
 def crosses(taker: LiveOrder, price: int) -> bool:
-    if taker.type is MARKET:
+    if not taker.price:  # unpriced: MARKET, or a triggered STOP_LOSS / TAKE_PROFIT
         return True
     return price <= taker.price if taker.side is BUY else price >= taker.price
 
@@ -158,7 +160,7 @@ def _taker_cap(taker: LiveOrder, u: MarketUnits, price: int) -> tuple[int, bool]
         cap, by_quote = (taker.orig_quote - taker.quote_done) // (price * u.lot_tick), True
     else:
         cap, by_quote = taker.orig_qty - taker.executed_qty, False
-    if taker.type is MARKET:
+    if not taker.price:
         if taker.side is BUY:
             affordable = taker.locked // (price * u.lot_tick)
         else:
@@ -181,7 +183,7 @@ def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Co
     q, b = u.quote, u.base
     fee_b = fee(qty, u.taker_fee if taker_buys else u.maker_fee, u.base_unit)
     fee_s = fee(cost, u.maker_fee if taker_buys else u.taker_fee, u.quote_unit)
-    reserved = lots * buyer.price * u.lot_tick if buyer.type is not MARKET else cost
+    reserved = lots * buyer.price * u.lot_tick if buyer.price else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
     rows: list[Row] = [
@@ -313,7 +315,7 @@ def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> N
         order.orig_qty == order.executed_qty and not order.orig_quote or met_quote
     ):
         order.status = FILLED
-    elif order.type is not MARKET and order.time_in_force is GTC:
+    elif order.price and order.time_in_force is GTC:
         order.status = PARTIALLY_FILLED if order.executed_qty else NEW
         book.add(order)
         cx.touch(order)

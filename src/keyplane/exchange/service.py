@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 from keyplane.clock import now_ms
 from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import LiveOrder
+from keyplane.exchange.conditional import check_not_triggered, conditional_lock, trigger
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -49,7 +50,10 @@ from keyplane.exchange.models import (
     MARKET,
     NEW,
     OPEN,
+    PENDING,
     SELL,
+    STOP_LOSS,
+    TAKE_PROFIT,
     Balance,
     Order,
     PlacedOrder,
@@ -259,7 +263,9 @@ class Exchange(ExchangeQueries, WalletCommands):
         is integers."""
         market = self._market(req.symbol)
         avg = ZERO
-        if req.type is MARKET and req.quantity is not None:
+        if (req.type is MARKET and req.quantity is not None) or (
+            (req.type is STOP_LOSS or req.type is TAKE_PROFIT) and req.stop_price is None
+        ):
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
         if req.user_id not in self.ledger.accounts:
             await self._known(req.user_id)
@@ -278,7 +284,14 @@ class Exchange(ExchangeQueries, WalletCommands):
         acc = ledger.open_account(req.user_id)
         asset = lock_asset(units, v.side)
         free = ledger.free_units(acc, asset)
-        need = lock_needed(v.side, v.type, price, lots, quote, book)
+        conditional = v.type.is_conditional
+        stop = delta = 0
+        if conditional:
+            stop, delta = units.ticks(v.stop_price), v.trailing_delta
+            check_not_triggered(v.type, v.side, stop, book)
+            need = conditional_lock(v.type, v.side, price, lots, stop, delta, book)
+        else:
+            need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
         best = book.opposite(v.side).best()
@@ -306,10 +319,14 @@ class Exchange(ExchangeQueries, WalletCommands):
                 stp=v.stp_mode,
                 time=cx.now,
                 update_time=cx.now,
-                working_time=cx.now,
+                working_time=PENDING if conditional else cx.now,
                 locked=0,
                 units=units,
+                stop_price=stop,
+                trailing_delta=delta,
             )
+            if delta and not stop:  # a trailing order without a stop price tracks from now on
+                order.trailing_time, order.trail_price = cx.now, book.last_price
             self._next_order_id += 1
             cx.new_order_ids.add(order.order_id)
             cx.touch(order)
@@ -317,6 +334,7 @@ class Exchange(ExchangeQueries, WalletCommands):
             lock = (
                 free
                 if v.type is MARKET
+                and not conditional
                 and need
                 and not (v.side is BUY and v.quote_order_qty)
                 and not (v.side is SELL and v.quantity)
@@ -324,12 +342,18 @@ class Exchange(ExchangeQueries, WalletCommands):
             )
             ledger.lock_units(acc, asset, lock, order.order_id)
             order.locked = lock
-            execute(order, book, ledger, cx)
+            if conditional:
+                book.stops[order.order_id] = order
+            else:
+                execute(order, book, ledger, cx)
+            fills = len(cx.fills)  # the order's own; those of orders it triggers come after
+            if cx.trades:
+                trigger(book, ledger, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
         self._finish(cx)
-        placed = PlacedOrder(order=order.record(), fills=cx.fills)
+        placed = PlacedOrder(order=order.record(), fills=cx.fills[:fills])
         await self.sequencer.applied()
         return placed
 
@@ -363,7 +387,8 @@ class Exchange(ExchangeQueries, WalletCommands):
         self, user_id: int, symbol: str, order_id: int | None, orig_client_order_id: str | None
     ) -> LiveOrder | None:
         oid = order_id if order_id is not None else self._open_ids.get((user_id, orig_client_order_id or ""))
-        order = self.books[symbol].by_id.get(oid) if oid is not None else None
+        book = self.books[symbol]
+        order = None if oid is None else book.by_id.get(oid) or book.stops.get(oid)
         if (
             order is None
             or order.user_id != user_id
@@ -373,7 +398,9 @@ class Exchange(ExchangeQueries, WalletCommands):
         return order
 
     def _cancel(self, order: LiveOrder, cx: Command) -> None:
-        self.books[order.symbol].remove(order)
+        book = self.books[order.symbol]
+        if book.stops.pop(order.order_id, None) is None:
+            book.remove(order)
         order.status = CANCELED
         release(order, self.ledger, cx)
 
@@ -382,7 +409,8 @@ class Exchange(ExchangeQueries, WalletCommands):
         """Cancel every open order of the user on ``symbol`` in one command; [] if none."""
         await self.sequencer.ready()
         self._market(symbol)
-        mine = [o for o in self.books[symbol].by_id.values() if o.user_id == user_id]
+        book = self.books[symbol]
+        mine = [o for o in (*book.by_id.values(), *book.stops.values()) if o.user_id == user_id]
         mine.sort(key=lambda o: o.order_id)
         if not mine:
             return []

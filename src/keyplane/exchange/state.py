@@ -15,6 +15,7 @@ from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.exchange.models import PENDING
 from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
@@ -65,8 +66,17 @@ def read_state(engine: Engine, now: int) -> State:
                     o.symbol,
                 )
                 continue
-            books[o.symbol].add(live)
+            if o.working_time == PENDING and o.type.is_conditional:
+                books[o.symbol].stops[o.order_id] = live  # waiting for its trigger, not in the book
+            else:
+                books[o.symbol].add(live)
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
+        for symbol, book in books.items():
+            last_price = repo.last_price(conn, symbol)
+            try:
+                book.last_price = book.units.ticks(last_price) if last_price is not None else 0
+            except InexactAmount:  # a trade from before the market's ticks were coarsened
+                book.last_price = 0
         last = repo.last_ids(conn)
         wallet = wallet_transfer_repo.load_memory(conn, now)
     _, _, system_accounts = ledger.take()

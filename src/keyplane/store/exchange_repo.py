@@ -52,6 +52,9 @@ ORDER_UPDATE_COLUMNS = (
     "is_open",
     "update_time",
     "update_seq",
+    "working_time",
+    "trailing_time",
+    "trail_price",
 )
 # Records whose fields are their table's columns (an aggregate also has its taker's order id,
 # which is not stored).
@@ -170,6 +173,10 @@ def _order_row(o: Order, seq: int) -> dict[str, Any]:
         "update_time": o.update_time,
         "working_time": o.working_time,
         "update_seq": seq,
+        "stop_price": o.stop_price,
+        "trailing_delta": o.trailing_delta,
+        "trailing_time": o.trailing_time,
+        "trail_price": o.trail_price,
     }
 
 
@@ -183,6 +190,9 @@ def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
         "o_is_open": o.status.is_open,
         "o_update_time": o.update_time,
         "o_update_seq": seq,
+        "o_working_time": o.working_time,
+        "o_trailing_time": o.trailing_time,
+        "o_trail_price": o.trail_price,
     }
 
 
@@ -206,6 +216,10 @@ def _order(r: RowMapping) -> Order:
         update_time=r["update_time"],
         working_time=r["working_time"],
         locked_amount=r["locked_amount"],
+        stop_price=r["stop_price"],
+        trailing_delta=r["trailing_delta"],
+        trailing_time=r["trailing_time"],
+        trail_price=r["trail_price"],
     )
 
 

@@ -2,9 +2,10 @@
 
 One batch may hold several steps of one order (placed, filled twice, expired): the reports are
 rebuilt step by step from the batch's trades, so a client sees NEW, then one TRADE per fill with
-its ``l``/``L``/``n``/``t``, then the final state, as Binance sends them. ``listStatus`` and the
-stop/take-profit fields (``P``, ``g``, ``O``-list ids) keep Binance's places so order lists and
-conditional orders can fill them later.
+its ``l``/``L``/``n``/``t``, then the final state, as Binance sends them. A conditional order is
+reported NEW off the book when placed (``w`` false, ``W`` -1) and NEW again, now working, when
+it triggers; ``P`` is its stop price, and a trailing order adds ``d`` (delta) and ``D`` (the
+time it started tracking). ``listStatus`` and the list ids (``g``) keep Binance's places.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import Order, OrderStatus, TradeRecord
+from keyplane.exchange.models import PENDING, Order, OrderStatus, TradeRecord
 from keyplane.streams.names import user_topic
 
 Json = dict[str, Any]
@@ -39,7 +40,7 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
         o = change.order
         base, quote = events.markets.get(o.symbol, ("", ""))
         for report in execution_reports(
-            o, change.new, by_order.get(o.order_id, []), base, quote, events.time
+            o, change.new, by_order.get(o.order_id, []), base, quote, events.time, change.triggered
         ):
             yield user_topic(o.user_id), report
     for move in events.moves:
@@ -69,11 +70,20 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
 
 
 def execution_reports(
-    o: Order, new: bool, trades: list[TradeRecord], base: str, quote: str, now: int
+    o: Order,
+    new: bool,
+    trades: list[TradeRecord],
+    base: str,
+    quote: str,
+    now: int,
+    triggered: bool = False,
 ) -> Iterator[Json]:
     z = o.executed_qty - sum((t.qty for t in trades), ZERO)
     quote_total = o.cummulative_quote_qty - sum((t.quote_qty for t in trades), ZERO)
     if new:
+        pending = triggered or o.working_time == PENDING
+        yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now, pending)
+    if triggered:
         yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
     for i, t in enumerate(trades):
         z += t.qty
@@ -100,9 +110,11 @@ def _report(
     fee_asset: str,
     fee: Decimal,
     now: int,
+    pending: bool = False,
 ) -> Json:
     buyer = t is not None and t.buyer_order_id == o.order_id
-    return {
+    pending = pending or o.working_time == PENDING
+    report = {
         "e": "executionReport",
         "E": now,
         "s": o.symbol,
@@ -112,7 +124,7 @@ def _report(
         "f": o.time_in_force.value,
         "q": fmt(o.orig_qty),
         "p": fmt(o.price),
-        "P": fmt(ZERO),
+        "P": fmt(o.stop_price),
         "F": fmt(ZERO),
         "g": -1,
         "C": "",
@@ -128,13 +140,17 @@ def _report(
         "T": t.time if t else o.update_time,
         "t": t.id if t else -1,
         "I": o.update_time,
-        "w": status.is_open,
+        "w": status.is_open and not pending,
         "m": t is not None and t.is_buyer_maker == buyer,
         "M": False,
         "O": o.time,
         "Z": fmt(quote_total),
         "Y": fmt(t.quote_qty) if t else fmt(ZERO),
         "Q": fmt(o.orig_quote_order_qty),
-        "W": o.working_time,
+        "W": PENDING if pending else o.working_time,
         "V": o.self_trade_prevention_mode.value,
     }
+    if o.trailing_delta:
+        report["d"] = o.trailing_delta
+        report["D"] = o.trailing_time
+    return report

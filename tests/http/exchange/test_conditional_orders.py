@@ -1,0 +1,85 @@
+"""Stop-loss and take-profit orders through unmodified ccxt: ``triggerPrice``, ``stopLossPrice``,
+``takeProfitPrice`` and ``trailingDelta`` become Binance's conditional order types."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+import pytest
+
+from tests.http.exchange.conftest import MINIMAL, Venue
+from tests.support.clients import ccxt_binance
+
+SYMBOL = "ETH/USDT"
+
+
+@pytest.fixture(scope="module")
+def alice(venue: Venue) -> Any:
+    return ccxt_binance(venue.url, venue.alice["key"], venue.alice["secret"], **MINIMAL)
+
+
+@pytest.fixture(scope="module")
+def bob(venue: Venue) -> Any:
+    return ccxt_binance(venue.url, venue.bob["key"], venue.bob["secret"], **MINIMAL)
+
+
+@pytest.fixture
+def last_at_2000(alice: Any, bob: Any) -> None:
+    """No open order of either account on the market, and a last trade at 2000."""
+    for client in (alice, bob):
+        if client.fetch_open_orders(SYMBOL):
+            client.cancel_all_orders(SYMBOL)
+    bob.create_order(SYMBOL, "limit", "sell", 0.01, 2000)
+    alice.create_order(SYMBOL, "limit", "buy", 0.01, 2000)
+
+
+def test_a_stop_loss_limit_placed_with_trigger_price_triggers_when_another_accounts_trade_crosses_it(
+    alice: Any, bob: Any, last_at_2000: None
+) -> None:
+    stop = alice.create_order(SYMBOL, "limit", "sell", 0.1, 1890, params={"triggerPrice": 1900})
+    assert stop["info"]["type"] == "STOP_LOSS_LIMIT" and stop["status"] == "open"
+    pending = alice.fetch_order(stop["id"], SYMBOL)
+    assert pending["triggerPrice"] == 1900 and pending["status"] == "open"
+    assert pending["info"]["workingTime"] == -1 and pending["info"]["isWorking"] is False
+    assert stop["id"] in {o["id"] for o in alice.fetch_open_orders(SYMBOL)}
+    assert alice.fetch_order_book(SYMBOL)["asks"] == []  # waits off the book
+    bob.create_order(SYMBOL, "limit", "buy", 0.1, 1895)
+    bob.create_order(SYMBOL, "limit", "sell", 0.01, 1900)
+    assert alice.fetch_order(stop["id"], SYMBOL)["info"]["workingTime"] == -1  # no trade yet
+    alice.create_order(SYMBOL, "limit", "buy", 0.01, 1900)  # trades at 1900: the stop triggers
+    done = alice.fetch_order(stop["id"], SYMBOL)
+    assert done["status"] == "closed" and done["filled"] == 0.1 and done["average"] == 1895
+    assert done["info"]["workingTime"] > 0 and done["triggerPrice"] == 1900
+
+
+def test_stop_loss_and_take_profit_prices_become_market_form_orders(
+    alice: Any, bob: Any, last_at_2000: None
+) -> None:
+    sl = alice.create_order(SYMBOL, "market", "sell", 0.05, None, params={"stopLossPrice": 1800})
+    tp = alice.create_order(SYMBOL, "market", "sell", 0.05, None, params={"takeProfitPrice": 2200})
+    assert (sl["info"]["type"], tp["info"]["type"]) == ("STOP_LOSS", "TAKE_PROFIT")
+    bob.create_order(SYMBOL, "limit", "buy", 0.05, 2150)
+    bob.create_order(SYMBOL, "limit", "sell", 0.01, 2200)
+    alice.create_order(SYMBOL, "limit", "buy", 0.01, 2200)  # trades at 2200: take profit sells
+    assert alice.fetch_order(tp["id"], SYMBOL)["status"] == "closed"
+    assert alice.fetch_order(tp["id"], SYMBOL)["average"] == 2150
+    assert alice.fetch_order(sl["id"], SYMBOL)["status"] == "open"
+    cancelled = alice.cancel_order(sl["id"], SYMBOL)
+    assert cancelled["status"] == "canceled" and cancelled["info"]["stopPrice"].startswith("1800")
+
+
+def test_a_trailing_stop_reports_its_delta(alice: Any, last_at_2000: None) -> None:
+    params = {"trailingPercent": 2.5, "stopLossOrTakeProfit": "stopLoss"}  # ccxt sends trailingDelta=250
+    order = alice.create_order(SYMBOL, "market", "sell", 0.05, None, params=params)
+    info = alice.fetch_order(order["id"], SYMBOL)["info"]
+    assert (info["type"], info["trailingDelta"], Decimal(info["stopPrice"])) == ("STOP_LOSS", 250, 0)
+    assert info["trailingTime"] > 0  # no stop price: it tracks from the last price at once
+    alice.cancel_order(order["id"], SYMBOL)
+
+
+def test_a_stop_price_the_last_trade_already_met_is_refused(alice: Any, last_at_2000: None) -> None:
+    with pytest.raises(ccxt.BaseError, match="Order would trigger immediately"):
+        alice.create_order(SYMBOL, "limit", "sell", 0.1, 2000, params={"triggerPrice": 2100})
+    assert alice.fetch_open_orders(SYMBOL) == []
