@@ -34,14 +34,6 @@ def status(ex: Exchange, uid: int, order_id: int) -> OrderStatus:
     return run(ex.get_order(uid, "BTCUSDT", order_id)).status
 
 
-@pytest.fixture
-def carol(engine: Engine, ex: Exchange) -> int:
-    (uid,) = make_users(engine, "carol")
-    run(ex.credit(uid, "USDT", D(100000), "test"))
-    run(ex.credit(uid, "BTC", D(10), "test"))
-    return uid
-
-
 def test_stop_loss_limit_sell_waits_off_the_book_then_triggers_when_the_price_falls_to_it(
     ex: Exchange, alice: int, bob: int, carol: int
 ) -> None:

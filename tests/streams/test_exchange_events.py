@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.models import OrderType
+from keyplane.exchange.order_lists import OcoRequest
 from keyplane.exchange.service import Exchange
 from keyplane.streams.market_streams import market_messages
 from keyplane.streams.names import user_topic
@@ -145,3 +146,29 @@ def test_a_stop_order_reports_new_off_the_book_then_new_working_when_it_triggers
     run(ex.place_order(trailing))
     report = _reports(seen, alice)[-1]
     assert (report["o"], report["d"], report["D"] > 0, report["w"]) == ("STOP_LOSS", 300, True, False)
+
+
+def test_an_oco_reports_list_status_when_placed_and_when_one_leg_fills(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    run(ex.place_order(limit(bob, "SELL", "0.01", "30000")))
+    run(ex.place_order(limit(alice, "BUY", "0.01", "30000")))
+    seen.clear()
+    oco = OcoRequest(
+        above=order(alice, "BTCUSDT", "SELL", "0.1", "31000", type=OrderType.LIMIT_MAKER),
+        below=order(alice, "BTCUSDT", "SELL", "0.1", type=OrderType.STOP_LOSS, stop="29000"),
+        list_client_order_id="list-1",
+    )
+    placed = run(ex.place_oco(oco))
+    run(ex.place_order(limit(bob, "BUY", "0.1", "31000")))
+    messages = [p for e in seen for t, p in user_messages(e) if t == user_topic(alice)]
+    lists = [p for p in messages if p["e"] == "listStatus"]
+    assert [(p["c"], p["l"], p["L"], p["C"]) for p in lists] == [
+        ("OCO", "EXEC_STARTED", "EXECUTING", "list-1"),
+        ("OCO", "ALL_DONE", "ALL_DONE", "list-1"),
+    ]
+    assert [o["i"] for o in lists[0]["O"]] == [o.order_id for o in placed.orders]
+    reports = [(p["i"], p["x"], p["g"]) for p in messages if p["e"] == "executionReport"]
+    above, below = (o.order_id for o in placed.orders)
+    list_id = placed.order_list.list_id
+    assert (below, "EXPIRED", list_id) in reports and (above, "TRADE", list_id) in reports

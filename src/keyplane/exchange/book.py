@@ -35,10 +35,12 @@ class LiveOrder:
         "executed_qty",
         "locked",
         "order_id",
+        "order_list_id",
         "orig_qty",
         "orig_quote",
         "price",
         "quote_done",
+        "sibling",
         "side",
         "status",
         "stop_price",
@@ -81,6 +83,7 @@ class LiveOrder:
         trailing_delta: int = 0,
         trailing_time: int = -1,
         trail_price: int = 0,
+        order_list_id: int = -1,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -105,6 +108,9 @@ class LiveOrder:
         self.trailing_delta = trailing_delta
         self.trailing_time = trailing_time
         self.trail_price = trail_price
+        self.order_list_id = order_list_id
+        # The other leg of an open OCO (memory only, linked on placement and rebuild).
+        self.sibling: LiveOrder | None = None
 
     @property
     def remaining_qty(self) -> int:
@@ -137,6 +143,7 @@ class LiveOrder:
             trailing_delta=o.trailing_delta,
             trailing_time=o.trailing_time,
             trail_price=units.ticks(o.trail_price),
+            order_list_id=o.order_list_id,
         )
 
     def fields(self) -> OrderFields:
@@ -164,6 +171,7 @@ class LiveOrder:
             self.trailing_delta,
             self.trailing_time,
             self.trail_price,
+            self.order_list_id,
         )
 
     def record(self) -> Order:
@@ -192,6 +200,7 @@ OrderFields = tuple[
     int,
     int,
     MarketUnits,
+    int,
     int,
     int,
     int,
@@ -225,6 +234,7 @@ def order_record(f: OrderFields) -> Order:
         trailing_delta=f[19],
         trailing_time=f[20],
         trail_price=u.price(f[21]),
+        order_list_id=f[22],
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import OrderRejected, WouldTriggerImmediately
 from keyplane.exchange.ledger import Ledger
-from keyplane.exchange.matching import Command, execute
+from keyplane.exchange.matching import Command, end_sibling, execute
 from keyplane.exchange.models import BUY, SELL, STOP_LOSS, STOP_LOSS_LIMIT, OrderType, Side
 
 BIPS = 10_000
@@ -130,7 +130,10 @@ def trigger(book: OrderBook, ledger: Ledger, cx: Command, start: int = 0) -> Non
                     fired.append(o)
                     break
         for o in fired:
-            del stops[o.order_id]
+            if stops.pop(o.order_id, None) is None:
+                continue  # the other leg of its OCO fired first and expired it
+            if o.sibling is not None:
+                end_sibling(o, book, ledger, cx)  # an OCO leg triggered: the other one expires
             o.working_time = cx.now
             cx.triggered.append(o.order_id)
             cx.touch(o)

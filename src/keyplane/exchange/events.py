@@ -22,7 +22,7 @@ from keyplane.exchange.book import OrderBook
 from keyplane.exchange.journal import Closed
 from keyplane.exchange.ledger import EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec
-from keyplane.exchange.models import PENDING, AggTradeRecord, Order, Side, TradeRecord
+from keyplane.exchange.models import PENDING, AggTradeRecord, Order, OrderList, Side, TradeRecord
 
 Level = tuple[Decimal, Decimal]
 ZERO = Decimal(0)
@@ -83,6 +83,7 @@ class ExchangeEvents:
     balances: list[BalanceChange] = field(default_factory=list)
     moves: list[BalanceMove] = field(default_factory=list)
     markets: dict[str, tuple[str, str]] = field(default_factory=dict)  # symbol -> (base, quote)
+    lists: list[OrderList] = field(default_factory=list)  # order lists placed or ended
 
 
 TOP = 20  # partial depth streams show at most 20 levels
@@ -150,6 +151,7 @@ class EventBuilder:
             balances=balances,
             moves=moves,
             markets={s: (markets[s].base, markets[s].quote) for s in symbols if s in markets},
+            lists=[lst for lst, _, _ in closed.lists],
         )
 
     def _book(self, symbol: str, levels: set[tuple[Side, Decimal]], book: OrderBook) -> BookChange:

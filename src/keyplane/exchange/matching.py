@@ -32,6 +32,7 @@ from keyplane.exchange.models import (
     SELL,
     AggTradeRecord,
     Fill,
+    OrderList,
     OrderType,
     Side,
     TradeRecord,
@@ -57,8 +58,10 @@ class Command:
     __slots__ = (
         "aggs",
         "deposit_credits",
+        "ended_lists",
         "fills",
         "last_price",
+        "lists",
         "new_order_ids",
         "new_withdrawal_ids",
         "next_agg_id",
@@ -86,6 +89,8 @@ class Command:
         self.deposit_credits: list[DepositCredit] = []
         self.last_price = 0  # ticks of the last fill
         self.triggered: list[int] = []  # conditional orders this command triggered
+        self.ended_lists: list[int] = []  # order lists whose legs this command ended
+        self.lists: dict[int, tuple[OrderList, bool]] = {}  # order lists it placed (True) or ended
 
     def touch(self, order: LiveOrder) -> None:
         order.update_time = self.now
@@ -104,6 +109,23 @@ def release(order: LiveOrder, ledger: Ledger, cx: Command) -> None:
         ledger.unlock_units(acc, lock_asset(order.units, order.side), order.locked, order.order_id)
     order.locked = 0
     cx.touch(order)
+
+
+def end_sibling(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """``order``, a leg of an OCO, executed or triggered: the other leg expires (Binance), and the
+    list's one lock, wherever it was held, passes to ``order``, which now spends it."""
+    other = order.sibling
+    if other is None:
+        return
+    order.sibling = other.sibling = None
+    if other.status is NEW or other.status is PARTIALLY_FILLED:
+        if book.stops.pop(other.order_id, None) is None:
+            book.remove(other)
+        other.status = EXPIRED
+        order.locked += other.locked
+        other.locked = 0
+        cx.touch(other)
+    cx.ended_lists.append(order.order_list_id)
 
 
 def crosses(taker: LiveOrder, price: int) -> bool:
@@ -279,6 +301,8 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
             if stp is EXPIRE_MAKER or stp is EXPIRE_BOTH:
                 book.remove(maker)
                 maker.status = EXPIRED_IN_MATCH
+                if maker.sibling is not None:  # its OCO ends: the other leg's lock comes back too
+                    end_sibling(maker, book, ledger, cx)
                 release(maker, ledger, cx)
             if stp is EXPIRE_TAKER or stp is EXPIRE_BOTH:
                 taker.status = EXPIRED_IN_MATCH
@@ -289,6 +313,8 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
         if lots <= 0:
             return by_quote
         settle(taker, maker, lots, ledger, cx)
+        if maker.sibling is not None:
+            end_sibling(maker, book, ledger, cx)
         if maker.status is FILLED:
             book.remove(maker)
             release(maker, ledger, cx)

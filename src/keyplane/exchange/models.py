@@ -107,6 +107,7 @@ class Order:
     trailing_delta: int = 0
     trailing_time: int = -1
     trail_price: Decimal = ZERO
+    order_list_id: int = -1
 
     def snapshot(self) -> Order:
         """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
@@ -133,6 +134,7 @@ class Order:
             trailing_delta=self.trailing_delta,
             trailing_time=self.trailing_time,
             trail_price=self.trail_price,
+            order_list_id=self.order_list_id,
         )
 
     @property
@@ -143,6 +145,41 @@ class Order:
     def is_working(self) -> bool:
         """Open and in the book (a conditional order waiting for its trigger is not)."""
         return self.status.is_open and self.working_time != PENDING
+
+
+@dataclass(kw_only=True, slots=True)
+class OrderList:
+    """An order list (OCO): its legs are orders whose ``order_list_id`` is ``list_id``.
+
+    ``list_status_type`` is EXEC_STARTED while it works, ALL_DONE once a leg executed, triggered
+    or was cancelled (the other leg then ends too); ``list_order_status`` EXECUTING, then ALL_DONE."""
+
+    list_id: int
+    user_id: int
+    symbol: str
+    contingency_type: str
+    list_status_type: str
+    list_order_status: str
+    list_client_order_id: str
+    transaction_time: int
+    orders: list[tuple[int, str]] = field(default_factory=list)  # (order id, client order id) per leg
+
+    def snapshot(self) -> OrderList:
+        return OrderList(
+            list_id=self.list_id,
+            user_id=self.user_id,
+            symbol=self.symbol,
+            contingency_type=self.contingency_type,
+            list_status_type=self.list_status_type,
+            list_order_status=self.list_order_status,
+            list_client_order_id=self.list_client_order_id,
+            transaction_time=self.transaction_time,
+            orders=list(self.orders),
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.list_status_type == "EXEC_STARTED"
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)

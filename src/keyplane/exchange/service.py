@@ -58,6 +58,7 @@ from keyplane.exchange.models import (
     Order,
     PlacedOrder,
 )
+from keyplane.exchange.order_lists import OrderListCommands
 from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
@@ -69,7 +70,7 @@ from keyplane.store import key_repo
 ZERO = Decimal(0)
 
 
-class Exchange(ExchangeQueries, WalletCommands):
+class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
     """Markets, balances, orders and market data over one database.
 
     ``now`` is the millisecond clock (injected for tests). On an empty database the default
@@ -132,6 +133,7 @@ class Exchange(ExchangeQueries, WalletCommands):
         self._next_order_id, self._next_trade_id = state.next_order_id, state.next_trade_id
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self.wallet = state.wallet
+        self.lists, self._next_list_id = state.lists, state.next_list_id
         self._journal = Journal()
         self._events.reset(state.seq)
 
@@ -196,6 +198,13 @@ class Exchange(ExchangeQueries, WalletCommands):
 
     def _finish(self, cx: Command) -> None:
         self._next_trade_id, self._next_agg_id = cx.next_trade_id, cx.next_agg_id
+        if cx.ended_lists:
+            for list_id in cx.ended_lists:
+                ended = self.lists.pop(list_id, None)
+                if ended is not None:
+                    ended.list_status_type = ended.list_order_status = "ALL_DONE"
+                    ended.transaction_time = cx.now
+                    cx.lists[list_id] = (ended, False)
         self._journal.add(cx, self.ledger)
         open_ids = self._open_ids
         for o in cx.orders.values():
@@ -403,6 +412,11 @@ class Exchange(ExchangeQueries, WalletCommands):
             book.remove(order)
         order.status = CANCELED
         release(order, self.ledger, cx)
+        other = order.sibling
+        if other is not None:  # cancelling one leg of an OCO cancels the list (Binance)
+            order.sibling = other.sibling = None
+            self._cancel(other, cx)
+            cx.ended_lists.append(order.order_list_id)
 
     @exact_command
     async def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
@@ -416,7 +430,8 @@ class Exchange(ExchangeQueries, WalletCommands):
             return []
         with self._command() as cx:
             for o in mine:
-                self._cancel(o, cx)
+                if o.status in OPEN:  # not the other leg of an OCO cancelled just before
+                    self._cancel(o, cx)
         cancelled = [o.record() for o in mine]
         await self.sequencer.applied()
         return cancelled

@@ -15,7 +15,7 @@ from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
-from keyplane.exchange.models import PENDING
+from keyplane.exchange.models import PENDING, OrderList
 from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
@@ -39,6 +39,8 @@ class State:
     next_agg_id: int
     seq: int
     wallet: WalletMemory
+    lists: dict[int, OrderList]  # the open order lists
+    next_list_id: int
 
 
 def read_state(engine: Engine, now: int) -> State:
@@ -77,6 +79,12 @@ def read_state(engine: Engine, now: int) -> State:
                 book.last_price = book.units.ticks(last_price) if last_price is not None else 0
             except InexactAmount:  # a trade from before the market's ticks were coarsened
                 book.last_price = 0
+        lists = {lst.list_id: lst for lst in repo.open_order_lists(conn)}
+        for lst in lists.values():
+            book = books[lst.symbol]
+            legs = [book.by_id.get(i) or book.stops.get(i) for i, _ in lst.orders]
+            if len(legs) == 2 and legs[0] is not None and legs[1] is not None:
+                legs[0].sibling, legs[1].sibling = legs[1], legs[0]
         last = repo.last_ids(conn)
         wallet = wallet_transfer_repo.load_memory(conn, now)
     _, _, system_accounts = ledger.take()
@@ -95,4 +103,6 @@ def read_state(engine: Engine, now: int) -> State:
         next_agg_id=last.agg_id + 1,
         seq=last.seq,
         wallet=wallet,
+        lists=lists,
+        next_list_id=last.list_id + 1,
     )

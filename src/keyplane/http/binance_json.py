@@ -13,7 +13,15 @@ from typing import Any
 from keyplane.exchange import marketdata as md
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
-from keyplane.exchange.models import AggTrade, Balance, Order, PlacedOrder, PublicTrade, Trade
+from keyplane.exchange.models import (
+    AggTrade,
+    Balance,
+    Order,
+    OrderList,
+    PlacedOrder,
+    PublicTrade,
+    Trade,
+)
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 
 ZERO = Decimal(0)
@@ -51,7 +59,7 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
         "quoteCommissionPrecision": quote_p,
         "orderTypes": ORDER_TYPES,
         "icebergAllowed": False,
-        "ocoAllowed": False,
+        "ocoAllowed": True,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,
@@ -211,7 +219,7 @@ def _core(o: Order) -> Json:
     return {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
     }
 
@@ -287,12 +295,26 @@ def canceled(o: Order, cancel_client_id: str) -> Json:
         "symbol": o.symbol,
         "origClientOrderId": o.client_order_id,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": cancel_client_id,
         "transactTime": o.update_time,
         **_state(o),
         **_conditional(o),
         "selfTradePreventionMode": o.self_trade_prevention_mode.value,
+    }
+
+
+def order_list(lst: OrderList) -> Json:
+    """An order list as ``GET /api/v3/orderList`` answers it (legs as symbol, id, client id)."""
+    return {
+        "orderListId": lst.list_id,
+        "contingencyType": lst.contingency_type,
+        "listStatusType": lst.list_status_type,
+        "listOrderStatus": lst.list_order_status,
+        "listClientOrderId": lst.list_client_order_id,
+        "transactionTime": lst.transaction_time,
+        "symbol": lst.symbol,
+        "orders": [{"symbol": lst.symbol, "orderId": i, "clientOrderId": c} for i, c in lst.orders],
     }
 
 

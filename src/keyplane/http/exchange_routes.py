@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 
 from keyplane.http import binance_market as market
+from keyplane.http import binance_order_lists as lists
 from keyplane.http import binance_trading as trading
 from keyplane.http import binance_wallet as wallet
 from keyplane.http.routing import Route, Security
@@ -74,6 +75,11 @@ _ROUTES: list[Route] = [
     Route("DELETE", "/api/v3/openOrders", trading.cancel_open_orders, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/allOrders", trading.all_orders, SIGNED, READ, 20),
     Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, _my_trades_weight),
+    Route("POST", "/api/v3/orderList/oco", lists.new_oco, SIGNED, TRADE, 1),
+    Route("GET", "/api/v3/orderList", lists.get_order_list, SIGNED, READ, 4, None),
+    Route("DELETE", "/api/v3/orderList", lists.cancel_order_list, SIGNED, TRADE, 1),
+    Route("GET", "/api/v3/allOrderList", lists.all_order_lists, SIGNED, READ, 20, None),
+    Route("GET", "/api/v3/openOrderList", lists.open_order_lists, SIGNED, READ, 6, None),
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),

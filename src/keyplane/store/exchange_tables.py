@@ -118,6 +118,24 @@ ex_orders = Table(
     Index("ix_ex_orders_user_symbol_id", "user_id", "symbol", "id"),
     Index("ix_ex_orders_user_client", "user_id", "client_order_id"),
     Index("ix_ex_orders_open", "is_open", "id"),
+    Index("ix_ex_orders_list", "order_list_id"),
+)
+
+# Order lists (OCO); their legs are the orders with this ``order_list_id``.
+ex_order_lists = Table(
+    "ex_order_lists",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("symbol", String(32), ForeignKey("ex_markets.symbol"), nullable=False),
+    Column("contingency_type", String(8), nullable=False),
+    Column("list_status_type", String(16), nullable=False),
+    Column("list_order_status", String(16), nullable=False),
+    Column("list_client_order_id", String(36), nullable=False),
+    Column("transaction_time", BigInteger, nullable=False),
+    Column("update_seq", BigInteger, nullable=False),
+    Index("ix_ex_order_lists_user_id", "user_id", "id"),
+    Index("ix_ex_order_lists_status", "list_status_type", "id"),
 )
 
 ex_trades = Table(
@@ -165,6 +183,7 @@ EXCHANGE_TABLES = (
     ex_balances,
     ex_entries,
     ex_orders,
+    ex_order_lists,
     ex_trades,
     ex_agg_trades,
 )

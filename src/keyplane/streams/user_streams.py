@@ -17,7 +17,7 @@ from typing import Any
 
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import PENDING, Order, OrderStatus, TradeRecord
+from keyplane.exchange.models import PENDING, Order, OrderList, OrderStatus, TradeRecord
 from keyplane.streams.names import user_topic
 
 Json = dict[str, Any]
@@ -43,6 +43,8 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
             o, change.new, by_order.get(o.order_id, []), base, quote, events.time, change.triggered
         ):
             yield user_topic(o.user_id), report
+    for lst in events.lists:
+        yield user_topic(lst.user_id), list_status(lst, events.time)
     for move in events.moves:
         yield (
             user_topic(move.user_id),
@@ -67,6 +69,23 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
                 "B": assets,
             },
         )
+
+
+def list_status(lst: OrderList, now: int) -> Json:
+    """Binance's ``listStatus`` event of an order list placed or ended."""
+    return {
+        "e": "listStatus",
+        "E": now,
+        "s": lst.symbol,
+        "g": lst.list_id,
+        "c": lst.contingency_type,
+        "l": lst.list_status_type,
+        "L": lst.list_order_status,
+        "r": "NONE",
+        "C": lst.list_client_order_id,
+        "T": lst.transaction_time,
+        "O": [{"s": lst.symbol, "i": i, "c": c} for i, c in lst.orders],
+    }
 
 
 def execution_reports(
@@ -126,7 +145,7 @@ def _report(
         "p": fmt(o.price),
         "P": fmt(o.stop_price),
         "F": fmt(ZERO),
-        "g": -1,
+        "g": o.order_list_id,
         "C": "",
         "x": execution,
         "X": status.value,

@@ -1,5 +1,6 @@
 """Stop-loss and take-profit orders through unmodified ccxt: ``triggerPrice``, ``stopLossPrice``,
-``takeProfitPrice`` and ``trailingDelta`` become Binance's conditional order types."""
+``takeProfitPrice`` and ``trailingDelta`` become Binance's conditional order types; OCO lists
+through ccxt's raw ``orderList`` endpoints (ccxt has no unified call for them)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,84 @@ def test_a_stop_price_the_last_trade_already_met_is_refused(alice: Any, last_at_
     with pytest.raises(ccxt.BaseError, match="Order would trigger immediately"):
         alice.create_order(SYMBOL, "limit", "sell", 0.1, 2000, params={"triggerPrice": 2100})
     assert alice.fetch_open_orders(SYMBOL) == []
+
+
+def _sell_oco(client: Any, drop: tuple[str, ...] = (), **extra: str) -> dict[str, Any]:
+    """A SELL OCO on ETH/USDT through ccxt's raw endpoint: LIMIT_MAKER at 2100 above, STOP_LOSS_LIMIT
+    (stop 1900, limit 1890) below; ``extra`` changes parameters, ``drop`` leaves some out."""
+    params = {
+        "symbol": "ETHUSDT",
+        "side": "SELL",
+        "quantity": "0.1",
+        "aboveType": "LIMIT_MAKER",
+        "abovePrice": "2100",
+        "belowType": "STOP_LOSS_LIMIT",
+        "belowStopPrice": "1900",
+        "belowPrice": "1890",
+        "belowTimeInForce": "GTC",
+        **extra,
+    }
+    placed: dict[str, Any] = client.private_post_orderlist_oco(
+        {k: v for k, v in params.items() if k not in drop}
+    )
+    return placed
+
+
+def test_an_oco_where_the_limit_leg_fills_expires_the_stop_leg_and_ends_the_list(
+    alice: Any, bob: Any, last_at_2000: None
+) -> None:
+    placed = _sell_oco(alice, newOrderRespType="RESULT")
+    list_id = placed["orderListId"]
+    assert (placed["contingencyType"], placed["listStatusType"], placed["listOrderStatus"]) == (
+        "OCO",
+        "EXEC_STARTED",
+        "EXECUTING",
+    )
+    above, below = (str(o["orderId"]) for o in placed["orders"])
+    assert [r["type"] for r in placed["orderReports"]] == ["LIMIT_MAKER", "STOP_LOSS_LIMIT"]
+    assert all(r["orderListId"] == list_id for r in placed["orderReports"])
+    mine = {o["id"]: o for o in alice.fetch_open_orders(SYMBOL)}
+    assert {above, below} <= set(mine) and mine[below]["info"]["orderListId"] == list_id
+    assert [x["orderListId"] for x in alice.private_get_openorderlist()] == [list_id]
+    bob.create_order(SYMBOL, "limit", "buy", 0.1, 2100)  # fills the limit leg
+    assert alice.fetch_order(above, SYMBOL)["status"] == "closed"
+    assert alice.fetch_order(below, SYMBOL)["status"] == "expired"
+    done = alice.private_get_orderlist({"orderListId": list_id})
+    assert (done["listStatusType"], done["listOrderStatus"]) == ("ALL_DONE", "ALL_DONE")
+    assert [o["orderId"] for o in done["orders"]] == [int(above), int(below)]
+    assert alice.private_get_openorderlist() == []
+    assert list_id in [x["orderListId"] for x in alice.private_get_allorderlist()]
+
+
+def test_cancelling_a_leg_or_the_list_cancels_both_legs(alice: Any, last_at_2000: None) -> None:
+    first = _sell_oco(alice)
+    above, below = (str(o["orderId"]) for o in first["orders"])
+    alice.cancel_order(below, SYMBOL)
+    assert alice.fetch_order(above, SYMBOL)["status"] == "canceled"
+    second = _sell_oco(alice, listClientOrderId="my-list")
+    cancelled = alice.private_delete_orderlist({"symbol": "ETHUSDT", "listClientOrderId": "my-list"})
+    assert cancelled["orderListId"] == second["orderListId"] and cancelled["listStatusType"] == "ALL_DONE"
+    assert [r["status"] for r in cancelled["orderReports"]] == ["CANCELED", "CANCELED"]
+    assert alice.fetch_open_orders(SYMBOL) == [] and alice.private_get_openorderlist() == []
+    with pytest.raises(ccxt.BaseError, match="Unknown order list sent"):
+        alice.private_delete_orderlist({"symbol": "ETHUSDT", "orderListId": second["orderListId"]})
+
+
+@pytest.mark.parametrize(
+    ("extra", "msg"),
+    [
+        (
+            {"aboveType": "STOP_LOSS", "aboveStopPrice": "2100"},
+            "A stop loss order in a sell OCO must be below.",
+        ),
+        ({"belowType": "LIMIT_MAKER"}, "A limit order in a sell OCO must be above."),
+        ({"abovePrice": "1950"}, "The relationship of the prices for the orders is not correct."),
+        ({"aboveType": "LIMIT"}, "Order type not supported in OCO."),
+    ],
+)
+def test_bad_oco_combinations_are_refused(
+    alice: Any, last_at_2000: None, extra: dict[str, str], msg: str
+) -> None:
+    with pytest.raises(ccxt.BaseError, match=msg):
+        _sell_oco(alice, **extra)
+    assert alice.fetch_open_orders(SYMBOL) == [] and alice.private_get_openorderlist() == []
