@@ -77,6 +77,18 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
         },
         [*SIGNING, "quantity", "abovePrice", "belowStopPrice", "belowPrice", "belowTrailingDelta"],
     ),
+    ("POST", "/api/v3/order/oco"): (
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": "0.001",
+            "price": "40000",
+            "stopPrice": "20000",
+            "stopLimitPrice": "19000",
+            "stopLimitTimeInForce": "GTC",
+        },
+        [*SIGNING, "quantity", "price", "stopPrice", "stopLimitPrice", "trailingDelta"],
+    ),
     ("GET", "/api/v3/orderList"): ({"orderListId": "1"}, [*SIGNING, "orderListId"]),
     ("DELETE", "/api/v3/orderList"): ({"symbol": "BTCUSDT", "orderListId": "1"}, [*SIGNING, "orderListId"]),
     ("GET", "/api/v3/allOrderList"): ({}, [*SIGNING, "fromId", "startTime", "endTime", "limit"]),

@@ -84,11 +84,7 @@ async def new_oco(call: Call) -> dict[str, Any]:
     )
     if symbol not in ex.markets:
         raise InvalidSymbol()
-    stp_raw = p.optional(q, "selfTradePreventionMode")
-    stp = None
-    if stp_raw is not None:
-        msg = "Data sent for parameter 'selfTradePreventionMode' is not valid."
-        stp = _enum_or(stp_raw, StpMode, msg, -1130)
+    stp = _stp(q)
     if p.decimal(q, "quantity") is None:
         raise InvalidParameter.missing("quantity")
     req = OcoRequest(
@@ -98,6 +94,74 @@ async def new_oco(call: Call) -> dict[str, Any]:
     )
     placed = await ex.place_oco(req)
     return _placed(placed, resp or "ACK")
+
+
+def _legacy_leg(
+    q: Params, user_id: int, symbol: str, side: Side, stp: StpMode | None, stop: bool
+) -> OrderRequest:
+    """One leg of the deprecated ``POST /api/v3/order/oco``: the LIMIT_MAKER at ``price``, or the
+    STOP_LOSS_LIMIT at ``stopLimitPrice`` (STOP_LOSS without it) triggered at ``stopPrice``."""
+    if not stop:
+        return OrderRequest(
+            user_id=user_id,
+            symbol=symbol,
+            side=side,
+            type=OrderType.LIMIT_MAKER,
+            quantity=p.decimal(q, "quantity"),
+            price=p.decimal(q, "price"),
+            client_order_id=p.optional(q, "limitClientOrderId"),
+            self_trade_prevention_mode=stp,
+        )
+    limit_price = p.decimal(q, "stopLimitPrice")
+    tif_raw = p.optional(q, "stopLimitTimeInForce")
+    tif = None if tif_raw is None else _enum_or(tif_raw, TimeInForce, "Invalid timeInForce.", -1115)
+    return OrderRequest(
+        user_id=user_id,
+        symbol=symbol,
+        side=side,
+        type=OrderType.STOP_LOSS if limit_price is None else OrderType.STOP_LOSS_LIMIT,
+        quantity=p.decimal(q, "quantity"),
+        price=limit_price,
+        time_in_force=tif,
+        client_order_id=p.optional(q, "stopClientOrderId"),
+        self_trade_prevention_mode=stp,
+        stop_price=p.decimal(q, "stopPrice"),
+        trailing_delta=p.integer(q, "trailingDelta"),
+    )
+
+
+async def new_legacy_oco(call: Call) -> dict[str, Any]:
+    """The deprecated OCO: a limit and a stop leg instead of above and below; the same list."""
+    q = call.params
+    ex = exchange(call)
+    symbol = p.symbol(q)
+    side = _enum_or(p.required(q, "side"), Side, "Invalid side.", -1117)
+    p.not_sent(q, "limitIcebergQty", "stopIcebergQty", "limitStrategyId", "stopStrategyId")
+    resp = p.one_of(
+        q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
+    )
+    if symbol not in ex.markets:
+        raise InvalidSymbol()
+    stp = _stp(q)
+    for name in ("quantity", "price", "stopPrice"):
+        if p.decimal(q, name) is None:
+            raise InvalidParameter.missing(name)
+    limit_leg = _legacy_leg(q, call.user_id, symbol, side, stp, stop=False)
+    stop_leg = _legacy_leg(q, call.user_id, symbol, side, stp, stop=True)
+    above, below = (limit_leg, stop_leg) if side is Side.SELL else (stop_leg, limit_leg)
+    req = OcoRequest(above=above, below=below, list_client_order_id=p.optional(q, "listClientOrderId"))
+    placed = await ex.place_oco(req)
+    return _placed(placed, resp or "ACK")
+
+
+def _stp(q: Params) -> StpMode | None:
+    raw = p.optional(q, "selfTradePreventionMode")
+    if raw is None:
+        return None
+    mode: StpMode = _enum_or(
+        raw, StpMode, "Data sent for parameter 'selfTradePreventionMode' is not valid.", -1130
+    )
+    return mode
 
 
 def _list_ref(q: Params, client_name: str) -> tuple[int | None, str | None]:

@@ -23,6 +23,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),
     "allOrders": ("GET", "/api/v3/allOrders"),
     "myTrades": ("GET", "/api/v3/myTrades"),
+    "orderList.place": ("POST", "/api/v3/order/oco"),
     "orderList.place.oco": ("POST", "/api/v3/orderList/oco"),
     "orderList.status": ("GET", "/api/v3/orderList"),
     "orderList.cancel": ("DELETE", "/api/v3/orderList"),

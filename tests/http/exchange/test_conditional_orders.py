@@ -165,3 +165,25 @@ def test_bad_oco_combinations_are_refused(
     with pytest.raises(ccxt.BaseError, match=msg):
         _sell_oco(alice, **extra)
     assert alice.fetch_open_orders(SYMBOL) == [] and alice.private_get_openorderlist() == []
+
+
+def test_the_deprecated_oco_endpoint_places_the_same_list(alice: Any, bob: Any, last_at_2000: None) -> None:
+    placed = alice.private_post_order_oco(
+        {
+            "symbol": "ETHUSDT",
+            "side": "BUY",
+            "quantity": "0.1",
+            "price": "1900",
+            "stopPrice": "2100",
+            "stopLimitPrice": "2110",
+            "stopLimitTimeInForce": "GTC",
+            "newOrderRespType": "RESULT",
+        }
+    )
+    assert placed["contingencyType"] == "OCO"
+    by_type = {r["type"]: r for r in placed["orderReports"]}
+    assert set(by_type) == {"LIMIT_MAKER", "STOP_LOSS_LIMIT"}
+    assert Decimal(by_type["STOP_LOSS_LIMIT"]["stopPrice"]) == 2100
+    bob.create_order(SYMBOL, "limit", "sell", 0.1, 1900)  # fills the limit leg
+    stop_id = str(by_type["STOP_LOSS_LIMIT"]["orderId"])
+    assert alice.fetch_order(stop_id, SYMBOL)["status"] == "expired"
