@@ -237,3 +237,16 @@ def test_a_restart_keeps_pending_stops_and_their_tracked_peak(
     trade_at(again, bob, carol, 30690)  # 1 % under the 31000 peak: the trailing stop sells
     assert status(again, alice, trail.order_id) is FILLED
     assert status(again, alice, stop.order_id) is NEW
+
+
+def test_a_triggered_stop_keeps_its_place_behind_older_orders_across_a_restart(
+    engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int, carol: int
+) -> None:
+    trade_at(ex, bob, carol, 30000)
+    stop = run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.1", 29600, type=SLL, stop=29500))).order
+    older = run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29600))).order
+    trade_at(ex, bob, carol, 29500)  # triggers the stop: it joins the level at 29600 behind bob's
+    asks = [oid for oid, _, _ in ex.books["BTCUSDT"].snapshot()[1]]
+    assert asks == [older.order_id, stop.order_id]
+    again = Exchange(engine, now=clock)
+    assert [oid for oid, _, _ in again.books["BTCUSDT"].snapshot()[1]] == asks

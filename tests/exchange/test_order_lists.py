@@ -1,4 +1,5 @@
-"""OCO order lists: two linked legs, one lock; one leg executing, triggering or being cancelled ends both."""
+"""Order lists. OCO: two linked legs, one lock; one leg executing, triggering or being cancelled
+ends both. OTO: the pending order is placed once the working order fills."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import Engine
 
 from keyplane.exchange.errors import ExchangeError
 from keyplane.exchange.models import OrderStatus, OrderType
-from keyplane.exchange.order_lists import OcoRequest
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest
 from keyplane.exchange.service import Exchange
 from tests.exchange.conftest import Clock
 from tests.exchange.orders import order
@@ -157,3 +158,70 @@ def test_a_buy_oco_locks_the_larger_leg_and_a_restart_keeps_the_link(
     done = run(again.get_order(alice, "BTCUSDT", above.order_id))
     assert (done.status, done.cummulative_quote_qty) == (OrderStatus.FILLED, D(3100))
     assert balance(again, alice, "USDT") == (D(100000) - D(3100), D(0))
+
+
+def oto(user: int, working_price: int = 29000, pending_price: int = 31000, tif: str = "GTC") -> OtoRequest:
+    """Buy 0.1 BTC at ``working_price``; once bought, sell it at ``pending_price``."""
+    return OtoRequest(
+        working=order(user, "BTCUSDT", "BUY", "0.1", working_price, tif),
+        pending=order(user, "BTCUSDT", "SELL", "0.1", pending_price),
+        list_client_order_id="my-oto",
+    )
+
+
+def test_an_oto_places_its_pending_order_once_the_working_order_fills(
+    ex: Exchange, alice: int, bob: int, carol: int
+) -> None:
+    placed = run(ex.place_oto(oto(alice)))
+    working, pending = placed.orders
+    assert (working.status, pending.status, pending.working_time) == (
+        OrderStatus.NEW,
+        OrderStatus.PENDING_NEW,
+        -1,
+    )
+    assert balance(ex, alice, "BTC") == (D(10), D(0))  # the pending sell locks nothing yet
+    assert {o.order_id for o in ex.open_orders(alice)} == {working.order_id, pending.order_id}
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    assert leg_status(ex, alice, pending.order_id) is OrderStatus.PENDING_NEW  # half filled: still waits
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    now = run(ex.get_order(alice, "BTCUSDT", pending.order_id))
+    assert (now.status, now.is_working) == (OrderStatus.NEW, True)
+    assert ex.books["BTCUSDT"].snapshot()[1] == [(pending.order_id, D(31000), D("0.1"))]
+    assert balance(ex, alice, "BTC")[1] == D("0.1")
+    done = run(ex.get_order_list(alice, placed.order_list.list_id, None))
+    assert done.contingency_type == "OTO" and done.list_status_type == "ALL_DONE"
+
+
+def test_an_oto_filled_at_once_places_its_pending_order_in_the_same_command(
+    ex: Exchange, alice: int, bob: int, carol: int
+) -> None:
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29000)))
+    run(ex.place_order(order(carol, "BTCUSDT", "BUY", "1", 28500)))  # the pending sell will hit this
+    working, pending = run(ex.place_oto(oto(alice, pending_price=28000))).orders
+    assert working.status is OrderStatus.FILLED
+    assert leg_status(ex, alice, pending.order_id) is OrderStatus.FILLED
+    assert balance(ex, alice, "BTC")[1] == 0 and balance(ex, alice, "USDT")[1] == 0
+
+
+def test_cancelling_either_order_of_an_oto_cancels_both_and_an_expired_working_order_expires_the_other(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    working, pending = run(ex.place_oto(oto(alice))).orders
+    run(ex.cancel_order(alice, "BTCUSDT", pending.order_id))
+    assert leg_status(ex, alice, working.order_id) is OrderStatus.CANCELED
+    assert balance(ex, alice, "USDT") == (D(100000), D(0)) and ex.open_order_lists(alice) == []
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    working, pending = run(ex.place_oto(oto(alice, tif="IOC"))).orders
+    assert working.status is OrderStatus.EXPIRED
+    assert leg_status(ex, alice, pending.order_id) is OrderStatus.EXPIRED  # partly filled is not filled
+    assert ex.open_orders(alice) == []
+
+
+def test_a_restart_keeps_an_oto_waiting(
+    engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int
+) -> None:
+    pending = run(ex.place_oto(oto(alice))).orders[1]
+    again = Exchange(engine, now=clock)
+    assert set(again.books["BTCUSDT"].waiting) == {pending.order_id}
+    run(again.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29000)))
+    assert run(again.get_order(alice, "BTCUSDT", pending.order_id)).status is OrderStatus.NEW

@@ -24,7 +24,7 @@ from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.models import OrderType, Side, TimeInForce
-from keyplane.exchange.order_lists import OcoRequest
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -85,6 +85,17 @@ oco_cmd = st.tuples(
     st.integers(0, 6),  # the stop-loss leg's price
     st.integers(0, 3),
 )
+oto_cmd = st.tuples(
+    st.just("oto"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(0, 6),  # working price
+    st.integers(0, 6),  # pending price
+    st.integers(0, 3),
+    st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, None]),  # None: a LIMIT_MAKER working order
+    st.sampled_from([OrderType.LIMIT, OrderType.STOP_LOSS, OrderType.MARKET]),
+)
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
 credit_cmd = st.tuples(st.just("credit"), users_, st.sampled_from(["BTC", "USDT", "ETH"]), st.integers(1, 3))
@@ -122,6 +133,8 @@ commands = st.lists(
         stop_cmd,
         oco_cmd,
         oco_cmd,
+        oto_cmd,
+        oto_cmd,
         cancel_cmd,
         cancel_all_cmd,
         credit_cmd,
@@ -207,6 +220,30 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
         tp, sl = leg(tp_type, prices[tpi]), leg(sl_type, prices[sli])
         above, below = (tp, sl) if side is Side.SELL else (sl, tp)
         await ex.place_oco(OcoRequest(above=above, below=below))
+    elif kind == "oto":
+        _, u, sym, side, wpi, ppi, qi, tif, ptype = cmd
+        prices, qtys = MARKETS[sym]
+        other = Side.SELL if side is Side.BUY else Side.BUY
+        working = OrderRequest(
+            user_id=uids[u],
+            symbol=sym,
+            side=side,
+            type=OrderType.LIMIT if tif else OrderType.LIMIT_MAKER,
+            quantity=qtys[qi],
+            price=prices[wpi],
+            time_in_force=tif,
+        )
+        pending = OrderRequest(
+            user_id=uids[u],
+            symbol=sym,
+            side=other,
+            type=ptype,
+            quantity=qtys[qi],
+            price=prices[ppi] if ptype is OrderType.LIMIT else None,
+            time_in_force=TimeInForce.GTC if ptype is OrderType.LIMIT else None,
+            stop_price=prices[ppi] if ptype is OrderType.STOP_LOSS else None,
+        )
+        await ex.place_oto(OtoRequest(working=working, pending=pending))
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.models import OrderType
-from keyplane.exchange.order_lists import OcoRequest
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest
 from keyplane.exchange.service import Exchange
 from keyplane.streams.market_streams import market_messages
 from keyplane.streams.names import user_topic
@@ -172,3 +172,18 @@ def test_an_oco_reports_list_status_when_placed_and_when_one_leg_fills(
     above, below = (o.order_id for o in placed.orders)
     list_id = placed.order_list.list_id
     assert (below, "EXPIRED", list_id) in reports and (above, "TRADE", list_id) in reports
+
+
+def test_an_oto_pending_order_reports_pending_new_then_new_when_placed(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    oto = OtoRequest(
+        working=order(alice, "BTCUSDT", "BUY", "0.1", "29000"),
+        pending=order(alice, "BTCUSDT", "SELL", "0.1", "31000"),
+    )
+    pending = run(ex.place_oto(oto)).orders[1]
+    run(ex.place_order(limit(bob, "SELL", "0.1", "29000")))
+    mine = [r for r in _reports(seen, alice) if r["i"] == pending.order_id]
+    assert [(r["x"], r["X"], r["w"]) for r in mine] == [("NEW", "PENDING_NEW", False), ("NEW", "NEW", True)]
+    lists = [p for e in seen for t, p in user_messages(e) if p["e"] == "listStatus"]
+    assert [(p["c"], p["l"]) for p in lists] == [("OTO", "EXEC_STARTED"), ("OTO", "ALL_DONE")]

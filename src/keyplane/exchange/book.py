@@ -33,12 +33,15 @@ class LiveOrder:
     __slots__ = (
         "client_order_id",
         "executed_qty",
+        "follower",
+        "leader",
         "locked",
         "order_id",
         "order_list_id",
         "orig_qty",
         "orig_quote",
         "price",
+        "queue",
         "quote_done",
         "sibling",
         "side",
@@ -84,6 +87,7 @@ class LiveOrder:
         trailing_time: int = -1,
         trail_price: int = 0,
         order_list_id: int = -1,
+        queue: int = 0,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -109,8 +113,12 @@ class LiveOrder:
         self.trailing_time = trailing_time
         self.trail_price = trail_price
         self.order_list_id = order_list_id
+        self.queue = queue  # when it entered the book: its time priority, kept across restarts
         # The other leg of an open OCO (memory only, linked on placement and rebuild).
         self.sibling: LiveOrder | None = None
+        # An OTO: the working order's pending order (follower), and the pending order's working one.
+        self.follower: LiveOrder | None = None
+        self.leader: LiveOrder | None = None
 
     @property
     def remaining_qty(self) -> int:
@@ -144,6 +152,7 @@ class LiveOrder:
             trailing_time=o.trailing_time,
             trail_price=units.ticks(o.trail_price),
             order_list_id=o.order_list_id,
+            queue=o.queue,
         )
 
     def fields(self) -> OrderFields:
@@ -172,6 +181,7 @@ class LiveOrder:
             self.trailing_time,
             self.trail_price,
             self.order_list_id,
+            self.queue,
         )
 
     def record(self) -> Order:
@@ -200,6 +210,7 @@ OrderFields = tuple[
     int,
     int,
     MarketUnits,
+    int,
     int,
     int,
     int,
@@ -235,6 +246,7 @@ def order_record(f: OrderFields) -> Order:
         trailing_time=f[20],
         trail_price=u.price(f[21]),
         order_list_id=f[22],
+        queue=f[23],
     )
 
 
@@ -293,6 +305,8 @@ class OrderBook:
         self.asks = _Side(descending=False)
         self.by_id: dict[int, LiveOrder] = {}
         self.stops: dict[int, LiveOrder] = {}
+        self.waiting: dict[int, LiveOrder] = {}  # OTO pending orders (PENDING_NEW)
+        self.next_queue = 1
         self.last_price = 0
 
     def side(self, side: Side) -> _Side:
@@ -300,6 +314,13 @@ class OrderBook:
 
     def opposite(self, side: Side) -> _Side:
         return self.asks if side is BUY else self.bids
+
+    def enter(self, order: LiveOrder) -> None:
+        """A new or just triggered order joins the book: behind every order there (``queue``, which
+        a rebuild sorts by: a triggered stop is younger in the book than its order id says)."""
+        order.queue = self.next_queue
+        self.next_queue += 1
+        self.add(order)
 
     def add(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)

@@ -343,7 +343,7 @@ def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> N
         order.status = FILLED
     elif order.price and order.time_in_force is GTC:
         order.status = PARTIALLY_FILLED if order.executed_qty else NEW
-        book.add(order)
+        book.enter(order)
         cx.touch(order)
         return
     else:

@@ -41,6 +41,7 @@ class TimeInForce(str, Enum):
 
 
 class OrderStatus(str, Enum):
+    PENDING_NEW = "PENDING_NEW"  # the pending order of an OTO until its working order fills
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
@@ -54,7 +55,7 @@ class OrderStatus(str, Enum):
         return self in OPEN
 
 
-OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
+OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_NEW))
 CONDITIONAL = frozenset(
     (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT)
 )
@@ -70,6 +71,7 @@ STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
 TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
 NEW, PARTIALLY_FILLED, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+PENDING_NEW = OrderStatus.PENDING_NEW
 CANCELED, EXPIRED, EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH
 
 
@@ -108,6 +110,7 @@ class Order:
     trailing_time: int = -1
     trail_price: Decimal = ZERO
     order_list_id: int = -1
+    queue: int = 0  # the order's place in the book's time priority (0: from before it was kept)
 
     def snapshot(self) -> Order:
         """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
@@ -135,6 +138,7 @@ class Order:
             trailing_time=self.trailing_time,
             trail_price=self.trail_price,
             order_list_id=self.order_list_id,
+            queue=self.queue,
         )
 
     @property

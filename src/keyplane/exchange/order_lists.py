@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from keyplane.exchange.book import LiveOrder
-from keyplane.exchange.conditional import check_not_triggered, conditional_lock
+from keyplane.exchange.conditional import check_not_triggered, conditional_lock, stop_met, trigger
 from keyplane.exchange.errors import (
     DuplicateOrder,
     InsufficientBalance,
@@ -29,12 +29,19 @@ from keyplane.exchange.errors import (
     UnknownOrder,
     WouldTakeAsMaker,
 )
-from keyplane.exchange.matching import Command, lock_asset
+from keyplane.exchange.matching import Command, execute, lock_asset, lock_needed
 from keyplane.exchange.models import (
     BUY,
+    EXPIRED,
+    FILLED,
+    LIMIT,
     LIMIT_MAKER,
+    MARKET,
     NEW,
+    OPEN,
     PENDING,
+    PENDING_NEW,
+    SELL,
     STOP_LOSS,
     STOP_LOSS_LIMIT,
     TAKE_PROFIT,
@@ -74,6 +81,16 @@ class OcoRequest:
 
     above: OrderRequest
     below: OrderRequest
+    list_client_order_id: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class OtoRequest:
+    """An OTO as sent: the working order (LIMIT or LIMIT_MAKER) and the pending order placed once
+    the working one is fully filled."""
+
+    working: OrderRequest
+    pending: OrderRequest
     list_client_order_id: str | None = None
 
 
@@ -198,7 +215,7 @@ class OrderListCommands:
             orders[holder].locked = lock
             for o in orders:
                 if o.type is LIMIT_MAKER:
-                    book.add(o)
+                    book.enter(o)
                 else:
                     book.stops[o.order_id] = o
             placed = OrderList(
@@ -214,6 +231,84 @@ class OrderListCommands:
             )
             self.lists[list_id] = placed
             cx.lists[list_id] = (placed, True)
+        except BaseException as error:
+            self._failed(cx, error)
+            raise
+        self._finish(cx)
+        answer = PlacedList(order_list=placed.snapshot(), orders=[o.record() for o in orders])
+        await self.sequencer.applied()
+        return answer
+
+    async def place_oto(self, req: OtoRequest) -> PlacedList:
+        """Place the working order (it may trade at once) and keep the pending one PENDING_NEW, off
+        the book and locking nothing, until the working order fills (:func:`run_after`)."""
+        working, pending = req.working, req.pending
+        market = self._market(working.symbol)
+        if working.user_id not in self.ledger.accounts:
+            await self._known(working.user_id)
+        if self.sequencer.stale:
+            await self.sequencer.ready()
+        if working.type is not LIMIT and working.type is not LIMIT_MAKER:
+            raise InvalidParameter("Order type not supported in OTO.", -1158)
+        if pending.type is MARKET and pending.quote_order_qty is not None:
+            raise InvalidParameter.not_required("pendingQuoteOrderQty")
+        list_cid = req.list_client_order_id or new_client_order_id()
+        if not CLIENT_ID_RE.match(list_cid):
+            raise InvalidParameter.illegal_chars("listClientOrderId", CLIENT_ID_PATTERN)
+        book = self.books[market.symbol]
+        units = book.units
+        legs = [validate(working, market, None), validate(pending, market, None)]
+        user = working.user_id
+        cids = {v.client_order_id for v in legs}
+        if (
+            len(cids) < 2
+            or any((user, c) in self._open_ids for c in cids)
+            or any(
+                lst.user_id == user and lst.list_client_order_id == list_cid for lst in self.lists.values()
+            )
+        ):
+            raise DuplicateOrder()
+        w = legs[0]
+        price, lots = units.ticks(w.price), units.lots(w.quantity)
+        best = book.opposite(w.side).best()
+        if (
+            w.type is LIMIT_MAKER
+            and best is not None
+            and (best.price <= price if w.side is BUY else best.price >= price)
+        ):
+            raise WouldTakeAsMaker()
+        acc = self.ledger.open_account(user)
+        asset = lock_asset(units, w.side)
+        need = lots * price * units.lot_tick if w.side is BUY else lots * units.lot_base
+        if need > self.ledger.free_units(acc, asset):
+            raise InsufficientBalance()
+        cx = self._begin()
+        try:
+            list_id = self._next_list_id
+            self._next_list_id += 1
+            orders = [self._leg(v, user, list_id, cx, book) for v in legs]
+            first, second = orders
+            second.status, second.working_time = PENDING_NEW, PENDING
+            second.trailing_time, second.trail_price = -1, 0  # a trailing order tracks once placed
+            book.waiting[second.order_id] = second
+            first.follower, second.leader = second, first
+            placed = OrderList(
+                list_id=list_id,
+                user_id=user,
+                symbol=market.symbol,
+                contingency_type="OTO",
+                list_status_type="EXEC_STARTED",
+                list_order_status="EXECUTING",
+                list_client_order_id=list_cid,
+                transaction_time=cx.now,
+                orders=[(o.order_id, o.client_order_id) for o in orders],
+            )
+            self.lists[list_id] = placed
+            cx.lists[list_id] = (placed, True)
+            self.ledger.lock_units(acc, asset, need, first.order_id)
+            first.locked = need
+            execute(first, book, self.ledger, cx)
+            run_after(book, self.ledger, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
@@ -242,7 +337,7 @@ class OrderListCommands:
         if found is None:
             raise UnknownOrder("Unknown order list sent.")
         book = self.books[symbol]
-        legs = [book.by_id.get(i) or book.stops.get(i) for i, _ in found.orders]
+        legs = [book.by_id.get(i) or book.stops.get(i) or book.waiting.get(i) for i, _ in found.orders]
         open_legs = [o for o in legs if o is not None]
         cx = self._begin()
         try:
@@ -351,3 +446,91 @@ def new_leg(v: ValidOrder, user: int, list_id: int, order_id: int, cx: Command, 
     cx.new_order_ids.add(order_id)
     cx.touch(leg)
     return leg
+
+
+def run_after(book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """After a command's own matching: trigger the stops its trades set off, place the OTO pending
+    orders whose working order filled and expire those whose working order ended otherwise; again
+    while that makes trades."""
+    start = 0
+    while True:
+        if len(cx.trades) > start:
+            trigger(book, ledger, cx, start)
+        start = len(cx.trades)
+        if not book.waiting or not _followers(book, ledger, cx) or len(cx.trades) == start:
+            return
+
+
+def _followers(book: OrderBook, ledger: Ledger, cx: Command) -> bool:
+    """Place or expire the pending orders of working orders that this command ended."""
+    ended = [o for o in list(cx.orders.values()) if o.follower is not None and o.status not in OPEN]
+    for o in ended:
+        f = o.follower
+        assert f is not None
+        o.follower = f.leader = None
+        if book.waiting.pop(f.order_id, None) is None:
+            continue
+        cx.ended_lists.append(o.order_list_id)
+        if o.status is FILLED:
+            _activate(f, book, ledger, cx)
+        else:
+            f.status = EXPIRED  # the working order was cancelled or expired: so is the pending one
+            cx.touch(f)
+    return bool(ended)
+
+
+def _activate(f: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """Place an OTO's pending order now that its working order filled: lock its funds and put it
+    in the book (running it first), or with the pending stops; expired when the account cannot pay
+    for it, a LIMIT_MAKER would take, or a stop price the last trade meets."""
+    units = book.units
+    acc = ledger.open_account(f.user_id)
+    asset = lock_asset(units, f.side)
+    free = ledger.free_units(acc, asset)
+    conditional = f.type.is_conditional
+    best = book.opposite(f.side).best()
+    try:
+        if conditional:
+            need = conditional_lock(f.type, f.side, f.price, f.orig_qty, f.stop_price, f.trailing_delta, book)
+        else:
+            need = lock_needed(f.side, f.type, f.price, f.orig_qty, f.orig_quote, book)
+    except OrderRejected:
+        need = free + 1
+    refused = (
+        need > free
+        or (
+            f.type is LIMIT_MAKER
+            and best is not None
+            and (best.price <= f.price if f.side is BUY else best.price >= f.price)
+        )
+        or (
+            conditional
+            and bool(f.stop_price)
+            and bool(book.last_price)
+            and stop_met(f.type, f.side, f.stop_price, book.last_price)
+        )
+    )
+    if refused:
+        f.status = EXPIRED
+        cx.touch(f)
+        return
+    lock = (
+        free
+        if f.type is MARKET
+        and need
+        and not (f.side is BUY and f.orig_quote)
+        and not (f.side is SELL and f.orig_qty)
+        else need
+    )
+    ledger.lock_units(acc, asset, lock, f.order_id)
+    f.locked = lock
+    f.status = NEW
+    cx.triggered.append(f.order_id)  # reported NEW again, now placed
+    cx.touch(f)
+    if conditional:
+        if f.trailing_delta and not f.stop_price:
+            f.trailing_time, f.trail_price = cx.now, book.last_price
+        book.stops[f.order_id] = f
+        return
+    f.working_time = cx.now
+    execute(f, book, ledger, cx)

@@ -59,7 +59,7 @@ class ExchangeQueries:
         found = [
             o.record()
             for b in books
-            for o in (*b.by_id.values(), *b.stops.values())  # pending conditional orders are open too
+            for o in (*b.by_id.values(), *b.stops.values(), *b.waiting.values())  # pending ones are open too
             if o.user_id == user_id
         ]
         return sorted(found, key=lambda o: o.order_id)

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from keyplane.clock import now_ms
 from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import LiveOrder
-from keyplane.exchange.conditional import check_not_triggered, conditional_lock, trigger
+from keyplane.exchange.conditional import check_not_triggered, conditional_lock
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -58,7 +58,7 @@ from keyplane.exchange.models import (
     Order,
     PlacedOrder,
 )
-from keyplane.exchange.order_lists import OrderListCommands
+from keyplane.exchange.order_lists import OrderListCommands, run_after
 from keyplane.exchange.orders import OrderRequest, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
@@ -204,7 +204,7 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
                 if ended is not None:
                     ended.list_status_type = ended.list_order_status = "ALL_DONE"
                     ended.transaction_time = cx.now
-                    cx.lists[list_id] = (ended, False)
+                    cx.lists[list_id] = (ended, cx.lists.get(list_id, (ended, False))[1])
         self._journal.add(cx, self.ledger)
         open_ids = self._open_ids
         for o in cx.orders.values():
@@ -356,8 +356,8 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
             else:
                 execute(order, book, ledger, cx)
             fills = len(cx.fills)  # the order's own; those of orders it triggers come after
-            if cx.trades:
-                trigger(book, ledger, cx)
+            if cx.trades or book.waiting:
+                run_after(book, ledger, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
@@ -397,7 +397,7 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
     ) -> LiveOrder | None:
         oid = order_id if order_id is not None else self._open_ids.get((user_id, orig_client_order_id or ""))
         book = self.books[symbol]
-        order = None if oid is None else book.by_id.get(oid) or book.stops.get(oid)
+        order = None if oid is None else book.by_id.get(oid) or book.stops.get(oid) or book.waiting.get(oid)
         if (
             order is None
             or order.user_id != user_id
@@ -408,7 +408,7 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
 
     def _cancel(self, order: LiveOrder, cx: Command) -> None:
         book = self.books[order.symbol]
-        if book.stops.pop(order.order_id, None) is None:
+        if book.stops.pop(order.order_id, None) is None and book.waiting.pop(order.order_id, None) is None:
             book.remove(order)
         order.status = CANCELED
         release(order, self.ledger, cx)
@@ -417,6 +417,12 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
             order.sibling = other.sibling = None
             self._cancel(other, cx)
             cx.ended_lists.append(order.order_list_id)
+        for linked in (order.follower, order.leader):  # an OTO: either order cancelled cancels both
+            if linked is not None:
+                order.follower = order.leader = linked.follower = linked.leader = None
+                if linked.status in OPEN:
+                    self._cancel(linked, cx)
+                cx.ended_lists.append(order.order_list_id)
 
     @exact_command
     async def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
@@ -424,7 +430,11 @@ class Exchange(ExchangeQueries, WalletCommands, OrderListCommands):
         await self.sequencer.ready()
         self._market(symbol)
         book = self.books[symbol]
-        mine = [o for o in (*book.by_id.values(), *book.stops.values()) if o.user_id == user_id]
+        mine = [
+            o
+            for o in (*book.by_id.values(), *book.stops.values(), *book.waiting.values())
+            if o.user_id == user_id
+        ]
         mine.sort(key=lambda o: o.order_id)
         if not mine:
             return []

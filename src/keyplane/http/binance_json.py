@@ -60,7 +60,7 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
         "orderTypes": ORDER_TYPES,
         "icebergAllowed": False,
         "ocoAllowed": True,
-        "otoAllowed": False,
+        "otoAllowed": True,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,
         "cancelReplaceAllowed": False,

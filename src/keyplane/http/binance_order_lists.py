@@ -12,7 +12,7 @@ from typing import Any
 from keyplane.exchange.errors import InvalidParameter, InvalidSymbol
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.models import OrderType, PlacedOrder, Side, TimeInForce
-from keyplane.exchange.order_lists import OcoRequest, PlacedList
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest, PlacedList
 from keyplane.exchange.orders import OrderRequest
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
@@ -44,7 +44,9 @@ def _enum_or(raw: str, cls: type[Any], msg: str, code: int) -> Any:
         raise InvalidParameter(msg, code) from None
 
 
-def _leg(q: Params, leg: str, user_id: int, symbol: str, side: Side, stp: StpMode | None) -> OrderRequest:
+def _leg(
+    q: Params, leg: str, user_id: int, symbol: str, side: Side, stp: StpMode | None, own_qty: bool = False
+) -> OrderRequest:
     otype = _enum_or(p.required(q, f"{leg}Type"), OrderType, "Invalid orderType.", -1116)
     tif_raw = p.optional(q, f"{leg}TimeInForce")
     tif = None if tif_raw is None else _enum_or(tif_raw, TimeInForce, "Invalid timeInForce.", -1115)
@@ -53,8 +55,9 @@ def _leg(q: Params, leg: str, user_id: int, symbol: str, side: Side, stp: StpMod
         symbol=symbol,
         side=side,
         type=otype,
-        quantity=p.decimal(q, "quantity"),
+        quantity=p.decimal(q, f"{leg}Quantity" if own_qty else "quantity"),
         price=p.decimal(q, f"{leg}Price"),
+        quote_order_qty=p.decimal(q, f"{leg}QuoteOrderQty") if own_qty else None,
         time_in_force=tif,
         client_order_id=p.optional(q, f"{leg}ClientOrderId"),
         self_trade_prevention_mode=stp,
@@ -93,6 +96,45 @@ async def new_oco(call: Call) -> dict[str, Any]:
         list_client_order_id=p.optional(q, "listClientOrderId"),
     )
     placed = await ex.place_oco(req)
+    return _placed(placed, resp or "ACK")
+
+
+async def new_oto(call: Call) -> dict[str, Any]:
+    """OTO: ``working*`` (LIMIT or LIMIT_MAKER) and ``pending*`` parameters, each with its side
+    and quantity."""
+    q = call.params
+    ex = exchange(call)
+    symbol = p.symbol(q)
+    sides = [
+        _enum_or(p.required(q, f"{leg}Side"), Side, "Invalid side.", -1117) for leg in ("working", "pending")
+    ]
+    p.not_sent(
+        q,
+        *(
+            f"{leg}{name}"
+            for leg in ("working", "pending")
+            for name in (
+                "IcebergQty",
+                "StrategyId",
+                "StrategyType",
+                "PegPriceType",
+                "PegOffsetType",
+                "PegOffsetValue",
+            )
+        ),
+    )
+    resp = p.one_of(
+        q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
+    )
+    if symbol not in ex.markets:
+        raise InvalidSymbol()
+    stp = _stp(q)
+    req = OtoRequest(
+        working=_leg(q, "working", call.user_id, symbol, sides[0], stp, own_qty=True),
+        pending=_leg(q, "pending", call.user_id, symbol, sides[1], stp, own_qty=True),
+        list_client_order_id=p.optional(q, "listClientOrderId"),
+    )
+    placed = await ex.place_oto(req)
     return _placed(placed, resp or "ACK")
 
 

@@ -57,6 +57,7 @@ ORDER_UPDATE_COLUMNS = (
     "working_time",
     "trailing_time",
     "trail_price",
+    "queue",
 )
 # Records whose fields are their table's columns (an aggregate also has its taker's order id,
 # which is not stored).
@@ -183,6 +184,7 @@ def _order_row(o: Order, seq: int) -> dict[str, Any]:
         "trailing_time": o.trailing_time,
         "trail_price": o.trail_price,
         "order_list_id": o.order_list_id,
+        "queue": o.queue,
     }
 
 
@@ -199,6 +201,7 @@ def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
         "o_working_time": o.working_time,
         "o_trailing_time": o.trailing_time,
         "o_trail_price": o.trail_price,
+        "o_queue": o.queue,
     }
 
 
@@ -227,6 +230,7 @@ def _order(r: RowMapping) -> Order:
         trailing_time=r["trailing_time"],
         trail_price=r["trail_price"],
         order_list_id=r["order_list_id"],
+        queue=r["queue"],
     )
 
 

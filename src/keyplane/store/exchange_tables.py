@@ -115,6 +115,7 @@ ex_orders = Table(
     Column("trailing_time", BigInteger, nullable=False, server_default="-1"),
     Column("trail_price", ExactDecimal, nullable=False, server_default="0"),
     Column("order_list_id", BigInteger, nullable=False, server_default="-1"),
+    Column("queue", BigInteger, nullable=False, server_default="0"),  # time priority in the book
     Index("ix_ex_orders_user_symbol_id", "user_id", "symbol", "id"),
     Index("ix_ex_orders_user_client", "user_id", "client_order_id"),
     Index("ix_ex_orders_open", "is_open", "id"),

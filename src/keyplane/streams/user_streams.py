@@ -101,7 +101,8 @@ def execution_reports(
     quote_total = o.cummulative_quote_qty - sum((t.quote_qty for t in trades), ZERO)
     if new:
         pending = triggered or o.working_time == PENDING
-        yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now, pending)
+        first = OrderStatus.PENDING_NEW if o.status is OrderStatus.PENDING_NEW else OrderStatus.NEW
+        yield _report(o, "NEW", first, z, quote_total, None, "", ZERO, now, pending)
     if triggered:
         yield _report(o, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
     for i, t in enumerate(trades):

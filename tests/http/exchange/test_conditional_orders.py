@@ -187,3 +187,33 @@ def test_the_deprecated_oco_endpoint_places_the_same_list(alice: Any, bob: Any, 
     bob.create_order(SYMBOL, "limit", "sell", 0.1, 1900)  # fills the limit leg
     stop_id = str(by_type["STOP_LOSS_LIMIT"]["orderId"])
     assert alice.fetch_order(stop_id, SYMBOL)["status"] == "expired"
+
+
+def test_an_oto_places_its_pending_take_profit_once_the_working_buy_fills(
+    alice: Any, bob: Any, last_at_2000: None
+) -> None:
+    placed = alice.private_post_orderlist_oto(
+        {
+            "symbol": "ETHUSDT",
+            "workingType": "LIMIT",
+            "workingSide": "BUY",
+            "workingPrice": "1950",
+            "workingQuantity": "0.1",
+            "workingTimeInForce": "GTC",
+            "pendingType": "LIMIT_MAKER",
+            "pendingSide": "SELL",
+            "pendingPrice": "2100",
+            "pendingQuantity": "0.1",
+            "newOrderRespType": "RESULT",
+        }
+    )
+    assert placed["contingencyType"] == "OTO"
+    assert [r["status"] for r in placed["orderReports"]] == ["NEW", "PENDING_NEW"]
+    working, pending = (str(o["orderId"]) for o in placed["orders"])
+    assert alice.fetch_order(pending, SYMBOL)["info"]["status"] == "PENDING_NEW"
+    bob.create_order(SYMBOL, "limit", "sell", 0.1, 1950)  # fills the working order
+    assert alice.fetch_order(working, SYMBOL)["status"] == "closed"
+    now = alice.fetch_order(pending, SYMBOL)
+    assert now["status"] == "open" and now["info"]["status"] == "NEW" and now["info"]["isWorking"] is True
+    assert alice.fetch_order_book(SYMBOL)["asks"][0][0] == 2100
+    alice.cancel_order(pending, SYMBOL)

@@ -22,6 +22,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("trailing_time", sa.BigInteger, nullable=False, server_default="-1"))
         batch.add_column(sa.Column("trail_price", ExactDecimal, nullable=False, server_default="0"))
         batch.add_column(sa.Column("order_list_id", sa.BigInteger, nullable=False, server_default="-1"))
+        batch.add_column(sa.Column("queue", sa.BigInteger, nullable=False, server_default="0"))
         batch.create_index("ix_ex_orders_list", ["order_list_id"])
     op.create_table(
         "ex_order_lists",
@@ -43,6 +44,13 @@ def downgrade() -> None:
     op.drop_table("ex_order_lists")
     with op.batch_alter_table("ex_orders") as batch:
         batch.drop_index("ix_ex_orders_list")
-        for name in ("order_list_id", "trail_price", "trailing_time", "trailing_delta", "stop_price"):
+        for name in (
+            "queue",
+            "order_list_id",
+            "trail_price",
+            "trailing_time",
+            "trailing_delta",
+            "stop_price",
+        ):
             batch.drop_column(name)
         batch.alter_column("type", existing_type=sa.String(24), type_=sa.String(16), existing_nullable=False)
