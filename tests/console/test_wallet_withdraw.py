@@ -1,7 +1,7 @@
 """The console's withdrawal form: a matured address, a fresh TOTP code, then history and cancel.
 
 In Chromium: sign up, turn on 2FA, get funds, add a withdrawal address with a TOTP code, see it
-pending, let it mature (a 3-second cooling-off), withdraw to it with another fresh code, see the
+pending, let it mature (a 10-second cooling-off), withdraw to it with another fresh code, see the
 withdrawal listed with its fee, cancel it, and see the funds back. Over plain HTTP: the form
 refuses a reused code and a pending address, and changes nothing when it refuses.
 """
@@ -23,7 +23,9 @@ from tests.support.server import Instance, free_port, server_env
 from tests.wallet.server_keys import wallet_env
 
 ETH_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
-COOLING_OFF_S = 3
+# Long enough that the address is still pending when the next fresh TOTP code is ready: a fresh
+# code can take up to about 5 s (the last seconds of a step are skipped), and the machine may be busy.
+COOLING_OFF_S = 10
 
 
 @pytest.fixture

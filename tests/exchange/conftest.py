@@ -57,3 +57,12 @@ def bob(engine: Engine, ex: Exchange) -> int:
     run(ex.credit(uid, "USDT", Decimal(100000), "test"))
     run(ex.credit(uid, "BTC", Decimal(10), "test"))
     return uid
+
+
+@pytest.fixture
+def carol(engine: Engine, ex: Exchange) -> int:
+    """A third funded user: the other side of the trades that move a price in the stop tests."""
+    (uid,) = make_users(engine, "carol")
+    run(ex.credit(uid, "USDT", Decimal(100000), "test"))
+    run(ex.credit(uid, "BTC", Decimal(10), "test"))
+    return uid

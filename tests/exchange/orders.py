@@ -23,10 +23,13 @@ def order(
     quote: Amount | None = None,
     client_id: str | None = None,
     stp: StpMode | None = None,
+    stop: Amount | None = None,
+    trailing: int | None = None,
 ) -> OrderRequest:
     """An :class:`OrderRequest`; amounts as text or ints become ``Decimal``, and a LIMIT order
-    without ``tif`` is GTC (other types send no timeInForce unless given)."""
-    if tif is None and type is OrderType.LIMIT:
+    without ``tif`` is GTC, as a ``*_LIMIT`` conditional one (other types send no timeInForce
+    unless given); ``stop`` is the stopPrice, ``trailing`` the trailingDelta."""
+    if tif is None and type in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
         tif = TimeInForce.GTC
     return OrderRequest(
         user_id=user,
@@ -39,4 +42,6 @@ def order(
         quote_order_qty=None if quote is None else D(quote),
         client_order_id=client_id,
         self_trade_prevention_mode=stp,
+        stop_price=None if stop is None else D(stop),
+        trailing_delta=trailing,
     )

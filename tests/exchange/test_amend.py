@@ -21,7 +21,10 @@ from keyplane.store.exchange_tables import ex_orders
 from keyplane.streams.names import user_topic
 from keyplane.streams.user_streams import user_messages
 from tests.exchange.conftest import Clock, make_users
+from tests.exchange.orders import order
+from tests.exchange.test_conditional import trade_at
 from tests.exchange.test_matching import limit, market
+from tests.exchange.test_order_lists import sell_oco
 from tests.support.aio import run
 
 STOP, ALLOW = CancelReplaceMode.STOP_ON_FAILURE, CancelReplaceMode.ALLOW_FAILURE
@@ -241,3 +244,20 @@ def test_amendments_are_recorded_oldest_first_and_only_for_their_owner(
     assert run(ex.amendments(alice, "BTCUSDT", mine.order_id, two.execution_id, None)) == found[1:]
     assert run(ex.amendments(alice, "BTCUSDT", mine.order_id, None, 1)) == found[:1]
     assert run(ex.amendments(bob, "BTCUSDT", mine.order_id, None, None)) == []
+
+
+def test_a_pending_stop_and_an_oco_leg_are_not_amended_and_nothing_changes(
+    ex: Exchange, alice: int, bob: int, carol: int
+) -> None:
+    """Their locks are not their own quantity at their own price: a STOP_LOSS buy locks at its stop
+    price, and an OCO locks once for both legs (one leg holds it); lowering one leg's quantity
+    would unlock funds the other still needs."""
+    trade_at(ex, bob, carol, 30000)
+    stop = run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.1", type=OrderType.STOP_LOSS, stop=31000)))
+    above, below = run(ex.place_oco(sell_oco(alice))).orders
+    before = snapshot(ex, alice, bob, carol)
+    for pending in (stop.order, above, below):
+        with pytest.raises(AmendRejected) as refused:
+            run(ex.amend_keep_priority(alice, "BTCUSDT", pending.order_id, None, D("0.05"), "smaller"))
+        assert refused.value.code == -2038
+    assert snapshot(ex, alice, bob, carol) == before

@@ -24,6 +24,7 @@ from keyplane.exchange.ledger import EXTERNAL_ACCOUNT, FEE_ACCOUNT, Bucket
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.matching import lock_asset
 from keyplane.exchange.models import OrderType, Side, TimeInForce
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -60,6 +61,41 @@ market_cmd = st.tuples(
     st.integers(0, 3),
     st.booleans(),
 )
+stop_cmd = st.tuples(
+    st.just("stop"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.sampled_from(
+        [OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT]
+    ),
+    st.integers(0, 6),  # stop price
+    st.integers(0, 6),  # limit price
+    st.integers(0, 3),
+    st.sampled_from([None, None, 10, 200]),  # trailingDelta
+)
+oco_cmd = st.tuples(
+    st.just("oco"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.sampled_from([OrderType.LIMIT_MAKER, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT]),
+    st.sampled_from([OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT]),
+    st.integers(0, 6),  # the take-profit leg's price
+    st.integers(0, 6),  # the stop-loss leg's price
+    st.integers(0, 3),
+)
+oto_cmd = st.tuples(
+    st.just("oto"),
+    users_,
+    symbols,
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(0, 6),  # working price
+    st.integers(0, 6),  # pending price
+    st.integers(0, 3),
+    st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, None]),  # None: a LIMIT_MAKER working order
+    st.sampled_from([OrderType.LIMIT, OrderType.STOP_LOSS, OrderType.MARKET]),
+)
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
 credit_cmd = st.tuples(st.just("credit"), users_, st.sampled_from(["BTC", "USDT", "ETH"]), st.integers(1, 3))
@@ -93,6 +129,12 @@ commands = st.lists(
         limit_cmd,
         limit_cmd,
         market_cmd,
+        stop_cmd,
+        stop_cmd,
+        oco_cmd,
+        oco_cmd,
+        oto_cmd,
+        oto_cmd,
         cancel_cmd,
         cancel_all_cmd,
         credit_cmd,
@@ -141,6 +183,67 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
             await ex.place_order(
                 OrderRequest(user_id=uids[u], symbol=sym, side=side, type=OrderType.MARKET, quantity=qtys[qi])
             )
+    elif kind == "stop":
+        _, u, sym, side, otype, si, pi, qi, trailing = cmd
+        prices, qtys = MARKETS[sym]
+        limit = otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+        await ex.place_order(
+            OrderRequest(
+                user_id=uids[u],
+                symbol=sym,
+                side=side,
+                type=otype,
+                quantity=qtys[qi],
+                price=prices[pi] if limit else None,
+                time_in_force=TimeInForce.GTC if limit else None,
+                stop_price=None if trailing and si % 2 else prices[si],
+                trailing_delta=trailing,
+            )
+        )
+    elif kind == "oco":
+        _, u, sym, side, tp_type, sl_type, tpi, sli, qi = cmd
+        prices, qtys = MARKETS[sym]
+
+        def leg(otype: OrderType, price: D) -> OrderRequest:
+            limit = otype is not OrderType.TAKE_PROFIT and otype is not OrderType.STOP_LOSS
+            return OrderRequest(
+                user_id=uids[u],
+                symbol=sym,
+                side=side,
+                type=otype,
+                quantity=qtys[qi],
+                price=price if limit else None,
+                time_in_force=TimeInForce.GTC if limit and otype is not OrderType.LIMIT_MAKER else None,
+                stop_price=None if otype is OrderType.LIMIT_MAKER else price,
+            )
+
+        tp, sl = leg(tp_type, prices[tpi]), leg(sl_type, prices[sli])
+        above, below = (tp, sl) if side is Side.SELL else (sl, tp)
+        await ex.place_oco(OcoRequest(above=above, below=below))
+    elif kind == "oto":
+        _, u, sym, side, wpi, ppi, qi, tif, ptype = cmd
+        prices, qtys = MARKETS[sym]
+        other = Side.SELL if side is Side.BUY else Side.BUY
+        working = OrderRequest(
+            user_id=uids[u],
+            symbol=sym,
+            side=side,
+            type=OrderType.LIMIT if tif else OrderType.LIMIT_MAKER,
+            quantity=qtys[qi],
+            price=prices[wpi],
+            time_in_force=tif,
+        )
+        pending = OrderRequest(
+            user_id=uids[u],
+            symbol=sym,
+            side=other,
+            type=ptype,
+            quantity=qtys[qi],
+            price=prices[ppi] if ptype is OrderType.LIMIT else None,
+            time_in_force=TimeInForce.GTC if ptype is OrderType.LIMIT else None,
+            stop_price=prices[ppi] if ptype is OrderType.STOP_LOSS else None,
+        )
+        await ex.place_oto(OtoRequest(working=working, pending=pending))
     elif kind == "cancel":
         _, u, n = cmd
         mine = ex.open_orders(uids[u])

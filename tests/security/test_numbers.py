@@ -75,6 +75,59 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
         {"symbol": "BTCUSDT", "orderId": "1"},
         [*SIGNING, "orderId", "fromExecutionId", "limit"],
     ),
+    ("POST", "/api/v3/orderList/oco"): (
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": "0.001",
+            "aboveType": "LIMIT_MAKER",
+            "abovePrice": "40000",
+            "belowType": "STOP_LOSS_LIMIT",
+            "belowStopPrice": "20000",
+            "belowPrice": "19000",
+            "belowTimeInForce": "GTC",
+        },
+        [*SIGNING, "quantity", "abovePrice", "belowStopPrice", "belowPrice", "belowTrailingDelta"],
+    ),
+    ("POST", "/api/v3/order/oco"): (
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": "0.001",
+            "price": "40000",
+            "stopPrice": "20000",
+            "stopLimitPrice": "19000",
+            "stopLimitTimeInForce": "GTC",
+        },
+        [*SIGNING, "quantity", "price", "stopPrice", "stopLimitPrice", "trailingDelta"],
+    ),
+    ("POST", "/api/v3/orderList/oto"): (
+        {
+            "symbol": "BTCUSDT",
+            "workingType": "LIMIT",
+            "workingSide": "BUY",
+            "workingPrice": "10000",
+            "workingQuantity": "0.001",
+            "workingTimeInForce": "GTC",
+            "pendingType": "LIMIT",
+            "pendingSide": "SELL",
+            "pendingPrice": "40000",
+            "pendingQuantity": "0.001",
+            "pendingTimeInForce": "GTC",
+        },
+        [
+            *SIGNING,
+            "workingPrice",
+            "workingQuantity",
+            "pendingPrice",
+            "pendingQuantity",
+            "pendingTrailingDelta",
+        ],
+    ),
+    ("GET", "/api/v3/orderList"): ({"orderListId": "1"}, [*SIGNING, "orderListId"]),
+    ("DELETE", "/api/v3/orderList"): ({"symbol": "BTCUSDT", "orderListId": "1"}, [*SIGNING, "orderListId"]),
+    ("GET", "/api/v3/allOrderList"): ({}, [*SIGNING, "fromId", "startTime", "endTime", "limit"]),
+    ("GET", "/api/v3/openOrderList"): ({}, SIGNING),
     ("GET", "/sapi/v1/asset/tradeFee"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/config/getall"): ({}, SIGNING),
     ("GET", "/sapi/v1/capital/deposit/address"): ({"coin": "BTC"}, SIGNING),
@@ -103,6 +156,10 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
 }
 SIGNED = {(r.method, r.path) for r in all_routes() if r.security.value == "signed"}
 MARKET_ORDER = ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"}, ["quoteOrderQty", "quantity"])
+STOP_ORDER = (
+    {**ORDER, **ORDER_AMOUNTS, "type": "STOP_LOSS_LIMIT", "stopPrice": "20000"},
+    ["stopPrice", "trailingDelta"],
+)
 
 
 @dataclass
@@ -149,9 +206,11 @@ def test_the_table_names_every_route() -> None:
     assert set(ROUTES) == {(r.method, r.path) for r in all_routes()}
 
 
-CASES = [(method, path, base, name) for (method, path), (base, names) in ROUTES.items() for name in names] + [
-    ("POST", "/api/v3/order", MARKET_ORDER[0], name) for name in MARKET_ORDER[1]
-]
+CASES = (
+    [(method, path, base, name) for (method, path), (base, names) in ROUTES.items() for name in names]
+    + [("POST", "/api/v3/order", MARKET_ORDER[0], name) for name in MARKET_ORDER[1]]
+    + [("POST", "/api/v3/order", STOP_ORDER[0], name) for name in STOP_ORDER[1]]
+)
 
 
 @pytest.mark.parametrize(

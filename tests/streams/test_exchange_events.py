@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy import Engine
 
 from keyplane.exchange.events import ExchangeEvents
+from keyplane.exchange.models import OrderType
+from keyplane.exchange.order_lists import OcoRequest, OtoRequest
 from keyplane.exchange.service import Exchange
 from keyplane.streams.market_streams import market_messages
 from keyplane.streams.names import user_topic
 from keyplane.streams.user_streams import user_messages
 from tests.exchange.conftest import Clock, make_users
+from tests.exchange.orders import order
 from tests.exchange.test_matching import limit
 from tests.support.aio import run
 
@@ -118,3 +121,69 @@ def test_a_failed_commit_tells_no_listener(engine: Engine, clock: Clock) -> None
     with pytest.raises(Exception):  # noqa: B017 - NotDurable, whatever wraps it
         run(failing.credit(uid, "USDT", D(5), "test"))
     assert told == []
+
+
+def test_a_stop_order_reports_new_off_the_book_then_new_working_when_it_triggers(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    run(ex.place_order(limit(bob, "SELL", "0.01", "30000")))
+    run(ex.place_order(limit(alice, "BUY", "0.01", "30000")))
+    seen.clear()
+    stop = order(alice, "BTCUSDT", "SELL", "0.1", "29000", type=OrderType.STOP_LOSS_LIMIT, stop="29500")
+    run(ex.place_order(stop))
+    assert not [p for e in seen for t, p in market_messages(e) if t == "btcusdt@depth"]  # off the book
+    run(ex.place_order(limit(bob, "BUY", "0.1", "29400")))
+    run(ex.place_order(limit(bob, "SELL", "0.01", "29500")))
+    run(ex.place_order(limit(alice, "BUY", "0.01", "29500")))  # trades at 29500: the stop triggers
+    mine = [r for r in _reports(seen, alice) if r["o"] == "STOP_LOSS_LIMIT"]
+    assert [(r["x"], r["X"], r["w"], r["W"] == -1, r["P"]) for r in mine] == [
+        ("NEW", "NEW", False, True, "29500.00000000"),
+        ("NEW", "NEW", True, False, "29500.00000000"),
+        ("TRADE", "FILLED", False, False, "29500.00000000"),
+    ]
+    assert mine[2]["L"] == "29400.00000000" and "d" not in mine[0]
+    trailing = order(alice, "BTCUSDT", "SELL", "0.1", type=OrderType.STOP_LOSS, trailing=300)
+    run(ex.place_order(trailing))
+    report = _reports(seen, alice)[-1]
+    assert (report["o"], report["d"], report["D"] > 0, report["w"]) == ("STOP_LOSS", 300, True, False)
+
+
+def test_an_oco_reports_list_status_when_placed_and_when_one_leg_fills(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    run(ex.place_order(limit(bob, "SELL", "0.01", "30000")))
+    run(ex.place_order(limit(alice, "BUY", "0.01", "30000")))
+    seen.clear()
+    oco = OcoRequest(
+        above=order(alice, "BTCUSDT", "SELL", "0.1", "31000", type=OrderType.LIMIT_MAKER),
+        below=order(alice, "BTCUSDT", "SELL", "0.1", type=OrderType.STOP_LOSS, stop="29000"),
+        list_client_order_id="list-1",
+    )
+    placed = run(ex.place_oco(oco))
+    run(ex.place_order(limit(bob, "BUY", "0.1", "31000")))
+    messages = [p for e in seen for t, p in user_messages(e) if t == user_topic(alice)]
+    lists = [p for p in messages if p["e"] == "listStatus"]
+    assert [(p["c"], p["l"], p["L"], p["C"]) for p in lists] == [
+        ("OCO", "EXEC_STARTED", "EXECUTING", "list-1"),
+        ("OCO", "ALL_DONE", "ALL_DONE", "list-1"),
+    ]
+    assert [o["i"] for o in lists[0]["O"]] == [o.order_id for o in placed.orders]
+    reports = [(p["i"], p["x"], p["g"]) for p in messages if p["e"] == "executionReport"]
+    above, below = (o.order_id for o in placed.orders)
+    list_id = placed.order_list.list_id
+    assert (below, "EXPIRED", list_id) in reports and (above, "TRADE", list_id) in reports
+
+
+def test_an_oto_pending_order_reports_pending_new_then_new_when_placed(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int, bob: int
+) -> None:
+    oto = OtoRequest(
+        working=order(alice, "BTCUSDT", "BUY", "0.1", "29000"),
+        pending=order(alice, "BTCUSDT", "SELL", "0.1", "31000"),
+    )
+    pending = run(ex.place_oto(oto)).orders[1]
+    run(ex.place_order(limit(bob, "SELL", "0.1", "29000")))
+    mine = [r for r in _reports(seen, alice) if r["i"] == pending.order_id]
+    assert [(r["x"], r["X"], r["w"]) for r in mine] == [("NEW", "PENDING_NEW", False), ("NEW", "NEW", True)]
+    lists = [p for e in seen for t, p in user_messages(e) if p["e"] == "listStatus"]
+    assert [(p["c"], p["l"]) for p in lists] == [("OTO", "EXEC_STARTED"), ("OTO", "ALL_DONE")]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.errors import ExchangeError, InvalidParameter, UnknownOrder
-from keyplane.exchange.models import BUY, NEW, PARTIALLY_FILLED, Order, PlacedOrder
+from keyplane.exchange.models import BUY, NEW, PARTIALLY_FILLED, PENDING, Fill, Order, PlacedOrder
 from keyplane.exchange.orders import OrderRequest, clamp_limit, validate
 from keyplane.store import amendment_repo
 
@@ -108,7 +108,7 @@ class AmendCommands:
 
         async def _await_new(self, req: OrderRequest) -> Decimal: ...
         def _check_new(self, req: OrderRequest, avg: Decimal, freed: str = "") -> NewOrder: ...
-        def _place_new(self, new: NewOrder, cx: Command) -> LiveOrder: ...
+        def _place_new(self, new: NewOrder, cx: Command) -> tuple[LiveOrder, list[Fill]]: ...
         def _begin(self) -> Command: ...
         def _failed(self, cx: Command, error: BaseException) -> None: ...
         def _finish(self, cx: Command) -> None: ...
@@ -146,6 +146,7 @@ class AmendCommands:
             return Replaced(cancel=cancel_error, new=None)
         new_error: ExchangeError | None = None
         placed: LiveOrder | None = None
+        fills: list[Fill] = []
         cx = self._begin()
         try:
             if old is not None and cancel_error is None:
@@ -155,7 +156,7 @@ class AmendCommands:
             except ExchangeError as error:
                 new_error = error
             else:
-                placed = self._place_new(new, cx)
+                placed, fills = self._place_new(new, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
@@ -163,7 +164,7 @@ class AmendCommands:
         cancelled = old.record() if old is not None and cancel_error is None else None
         result = Replaced(
             cancel=cancelled if cancelled is not None else (cancel_error or UnknownOrder()),
-            new=PlacedOrder(order=placed.record(), fills=cx.fills) if placed is not None else new_error,
+            new=PlacedOrder(order=placed.record(), fills=fills) if placed is not None else new_error,
         )
         if cx.orders:
             await self.sequencer.applied()
@@ -192,6 +193,11 @@ class AmendCommands:
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is None:
             raise AmendRejected()
+        if order.order_list_id != -1 or order.working_time == PENDING:  # -1: in no list (Binance)
+            # Their locks are shared (an OCO locks once for both legs) or priced at the stop price.
+            raise AmendRejected(
+                "Order amend is not supported for orders in an order list or not yet triggered."
+            )
         units = order.units
         lots = units.lots(new_qty)
         if lots > order.orig_qty:

@@ -23,23 +23,37 @@ from keyplane.exchange.units import MarketUnits
 class LiveOrder:
     """An order as the engine mutates it: ``price`` in ticks (0 for MARKET), ``orig_qty`` and
     ``executed_qty`` in lots, ``orig_quote``, ``quote_done`` in quote units, ``locked`` in units of
-    the asset it holds (quote for a buy, base for a sell). :meth:`record` is its ``Decimal`` form."""
+    the asset it holds (quote for a buy, base for a sell). :meth:`record` is its ``Decimal`` form.
+
+    ``price`` 0 means unpriced: a MARKET order, or a STOP_LOSS/TAKE_PROFIT working as one once
+    triggered; the matching tells priced from unpriced orders by it. Conditional orders add
+    ``stop_price`` and ``trail_price`` in ticks (0: none), ``trailing_delta`` in BIPS (0: none)
+    and ``trailing_time`` (-1: not tracking prices)."""
 
     __slots__ = (
         "client_order_id",
         "executed_qty",
+        "follower",
+        "leader",
         "locked",
         "order_id",
+        "order_list_id",
         "orig_qty",
         "orig_quote",
         "price",
+        "queue",
         "quote_done",
+        "sibling",
         "side",
         "status",
+        "stop_price",
         "stp",
         "symbol",
         "time",
         "time_in_force",
+        "trail_price",
+        "trailing_delta",
+        "trailing_time",
         "type",
         "units",
         "update_time",
@@ -68,6 +82,12 @@ class LiveOrder:
         working_time: int,
         locked: int,
         units: MarketUnits,
+        stop_price: int = 0,
+        trailing_delta: int = 0,
+        trailing_time: int = -1,
+        trail_price: int = 0,
+        order_list_id: int = -1,
+        queue: int = 0,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -88,6 +108,17 @@ class LiveOrder:
         self.working_time = working_time
         self.locked = locked
         self.units = units
+        self.stop_price = stop_price
+        self.trailing_delta = trailing_delta
+        self.trailing_time = trailing_time
+        self.trail_price = trail_price
+        self.order_list_id = order_list_id
+        self.queue = queue  # when it entered the book: its time priority, kept across restarts
+        # The other leg of an open OCO (memory only, linked on placement and rebuild).
+        self.sibling: LiveOrder | None = None
+        # An OTO: the working order's pending order (follower), and the pending order's working one.
+        self.follower: LiveOrder | None = None
+        self.leader: LiveOrder | None = None
 
     @property
     def remaining_qty(self) -> int:
@@ -116,6 +147,12 @@ class LiveOrder:
             working_time=o.working_time,
             locked=lock_units(o.locked_amount),
             units=units,
+            stop_price=units.ticks(o.stop_price),
+            trailing_delta=o.trailing_delta,
+            trailing_time=o.trailing_time,
+            trail_price=units.ticks(o.trail_price),
+            order_list_id=o.order_list_id,
+            queue=o.queue,
         )
 
     def fields(self) -> OrderFields:
@@ -139,6 +176,12 @@ class LiveOrder:
             self.working_time,
             self.locked,
             self.units,
+            self.stop_price,
+            self.trailing_delta,
+            self.trailing_time,
+            self.trail_price,
+            self.order_list_id,
+            self.queue,
         )
 
     def record(self) -> Order:
@@ -146,7 +189,8 @@ class LiveOrder:
         return order_record(self.fields())
 
 
-# LiveOrder's slots in order, frozen: what a closed batch keeps of an order.
+# LiveOrder's fields in order, frozen: what a closed batch keeps of an order ([6] price, [15]
+# working time, [17] units; the conditional fields come last).
 OrderFields = tuple[
     int,
     str,
@@ -166,6 +210,12 @@ OrderFields = tuple[
     int,
     int,
     MarketUnits,
+    int,
+    int,
+    int,
+    int,
+    int,
+    int,
 ]
 
 
@@ -191,6 +241,12 @@ def order_record(f: OrderFields) -> Order:
         update_time=f[14],
         working_time=f[15],
         locked_amount=u.quote_amount(f[16]) if side is BUY else u.base_amount(f[16]),
+        stop_price=u.price(f[18]),
+        trailing_delta=f[19],
+        trailing_time=f[20],
+        trail_price=u.price(f[21]),
+        order_list_id=f[22],
+        queue=f[23],
     )
 
 
@@ -238,18 +294,33 @@ class _Side:
 
 
 class OrderBook:
+    """Resting orders (``by_id``, in ``bids``/``asks``) and, apart from them, the conditional
+    orders waiting for their trigger (``stops``); ``last_price`` is the last trade's ticks (0:
+    none yet), what triggers them."""
+
     def __init__(self, units: MarketUnits) -> None:
         self.symbol = units.symbol
         self.units = units
         self.bids = _Side(descending=True)
         self.asks = _Side(descending=False)
         self.by_id: dict[int, LiveOrder] = {}
+        self.stops: dict[int, LiveOrder] = {}
+        self.waiting: dict[int, LiveOrder] = {}  # OTO pending orders (PENDING_NEW)
+        self.next_queue = 1
+        self.last_price = 0
 
     def side(self, side: Side) -> _Side:
         return self.bids if side is BUY else self.asks
 
     def opposite(self, side: Side) -> _Side:
         return self.asks if side is BUY else self.bids
+
+    def enter(self, order: LiveOrder) -> None:
+        """A new or just triggered order joins the book: behind every order there (``queue``, which
+        a rebuild sorts by: a triggered stop is younger in the book than its order id says)."""
+        order.queue = self.next_queue
+        self.next_queue += 1
+        self.add(order)
 
     def add(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)

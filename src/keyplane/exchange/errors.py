@@ -11,7 +11,8 @@
     ├── OrderRejected                -2010 (new order refused by the engine)
     │   ├── InsufficientBalance      "Account has insufficient balance for requested action."
     │   ├── WouldTakeAsMaker         "Order would immediately match and take."
-    │   └── DuplicateOrder           "Duplicate order sent."
+    │   ├── DuplicateOrder           "Duplicate order sent."
+    │   └── WouldTriggerImmediately  "Order would trigger immediately." (a stop price the last trade meets)
     ├── UnknownOrder                 -2011 "Unknown order sent."   (cancel)
     ├── NoSuchOrder                  -2013 "Order does not exist." (query)
     └── ExchangeUnavailable          -1008 another process is this database's one writer (HTTP 503)
@@ -124,6 +125,10 @@ class WouldTakeAsMaker(OrderRejected):
 
 class DuplicateOrder(OrderRejected):
     default_msg = "Duplicate order sent."
+
+
+class WouldTriggerImmediately(OrderRejected):
+    default_msg = "Order would trigger immediately."
 
 
 class UnknownOrder(ExchangeError):

@@ -23,7 +23,7 @@ from keyplane.exchange.book import OrderBook
 from keyplane.exchange.journal import Closed
 from keyplane.exchange.ledger import EntryKind, Ledger
 from keyplane.exchange.markets import MarketSpec
-from keyplane.exchange.models import AggTradeRecord, Order, Side, TradeRecord
+from keyplane.exchange.models import PENDING, AggTradeRecord, Order, OrderList, Side, TradeRecord
 
 Level = tuple[Decimal, Decimal]
 ZERO = Decimal(0)
@@ -33,10 +33,12 @@ MOVES = (EntryKind.CREDIT, EntryKind.DEPOSIT, EntryKind.WITHDRAWAL)
 
 @dataclass(kw_only=True, frozen=True, slots=True)
 class OrderChange:
-    """An order as its batch left it; ``new`` when the batch created it."""
+    """An order as its batch left it; ``new`` when the batch created it, ``triggered`` when the
+    batch triggered it (a conditional order that started working)."""
 
     order: Order
     new: bool
+    triggered: bool = False
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -83,6 +85,7 @@ class ExchangeEvents:
     moves: list[BalanceMove] = field(default_factory=list)
     markets: dict[str, tuple[str, str]] = field(default_factory=dict)  # symbol -> (base, quote)
     amends: list[Amendment] = field(default_factory=list)  # amend keepPriority, in order
+    lists: list[OrderList] = field(default_factory=list)  # order lists placed or ended
 
 
 TOP = 20  # partial depth streams show at most 20 levels
@@ -110,18 +113,22 @@ class EventBuilder:
         full: bool = True,
     ) -> ExchangeEvents:
         """The batch's events; with ``full`` false (nobody listens) only the depth ids advance."""
-        if not full:  # order fields: [6] is the price in ticks (0: a market order), [17] the units
-            for symbol in {fields[17].symbol for fields, _, _ in closed.orders if fields[6]}:
+        if not full:  # order fields: [6] the price in ticks (0: unpriced), [15] working time, [17] units
+            for symbol in {f[17].symbol for f, _, _ in closed.orders if f[6] and f[15] != PENDING}:
                 self._last_update[symbol] = self.last_update_id(symbol) + 1
             return ExchangeEvents(time=now)
         batch = closed.batch()  # the Decimal records, converted on the loop only when someone listens
         versions = [*batch.order_inserts, *batch.order_updates]
         versions.sort(key=lambda v: v.order.order_id)
         new_ids = {v.order.order_id for v in batch.order_inserts}
-        orders = [OrderChange(order=v.order, new=v.order.order_id in new_ids) for v in versions]
+        fired = closed.triggered
+        orders = [
+            OrderChange(order=v.order, new=v.order.order_id in new_ids, triggered=v.order.order_id in fired)
+            for v in versions
+        ]
         touched: dict[str, set[tuple[Side, Decimal]]] = {}
         for v in versions:
-            if v.order.price:
+            if v.order.price and v.order.working_time != PENDING:  # not a stop waiting off the book
                 touched.setdefault(v.order.symbol, set()).add((v.order.side, v.order.price))
         book_changes = [self._book(symbol, levels, books[symbol]) for symbol, levels in touched.items()]
         users = {acc: user for user, acc in ledger.accounts.items()}
@@ -147,6 +154,7 @@ class EventBuilder:
             moves=moves,
             markets={s: (markets[s].base, markets[s].quote) for s in symbols if s in markets},
             amends=list(closed.amends),
+            lists=[lst for lst, _, _ in closed.lists],
         )
 
     def _book(self, symbol: str, levels: set[tuple[Side, Decimal]], book: OrderBook) -> BookChange:

@@ -19,7 +19,7 @@ from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.book import LiveOrder, OrderFields, order_record
 from keyplane.exchange.ledger import Account, BalanceRecord, BalanceUnits, Entry, Ledger, Row
 from keyplane.exchange.matching import Command
-from keyplane.exchange.models import AggTradeRecord, TradeRecord
+from keyplane.exchange.models import AggTradeRecord, OrderList, TradeRecord
 from keyplane.exchange.units import from_units
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
@@ -39,6 +39,8 @@ class Closed:
     new_withdrawal_ids: AbstractSet[int]
     deposit_credits: Sequence[DepositCredit]
     amends: Sequence[Amendment] = ()  # amend keepPriority (keyplane.exchange.amend), in order
+    triggered: AbstractSet[int] = frozenset()  # conditional orders the batch triggered
+    lists: Sequence[tuple[OrderList, int, bool]] = ()  # (list as it stood, seq, new)
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
@@ -89,6 +91,8 @@ class Closed:
             new_withdrawal_ids=set(self.new_withdrawal_ids),
             deposit_credits=list(self.deposit_credits),
             amends=list(self.amends),
+            list_inserts=[(lst, seq) for lst, seq, new in self.lists if new],
+            list_updates=[(lst, seq) for lst, seq, new in self.lists if not new],
         )
 
 
@@ -109,6 +113,8 @@ class Journal:
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
     amends: list[Amendment] = field(default_factory=list)  # appended by the amend command itself
+    triggered: set[int] = field(default_factory=set)
+    lists: dict[int, tuple[OrderList, int, bool]] = field(default_factory=dict)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -129,6 +135,12 @@ class Journal:
         if cx.trades:
             self.trades += cx.trades
             self.aggs += cx.aggs
+            if cx.triggered:
+                self.triggered.update(cx.triggered)
+        if cx.lists:
+            for list_id, (lst, new) in cx.lists.items():
+                before = self.lists.get(list_id)
+                self.lists[list_id] = (lst, seq, new or (before is not None and before[2]))
         if cx.withdrawals or cx.new_withdrawal_ids or cx.deposit_credits:
             self.withdrawals.update(cx.withdrawals)
             self.new_withdrawal_ids |= cx.new_withdrawal_ids
@@ -149,6 +161,8 @@ class Journal:
             new_withdrawal_ids=self.new_withdrawal_ids or frozenset(),
             deposit_credits=self.deposit_credits or (),
             amends=self.amends or (),
+            triggered=self.triggered or frozenset(),
+            lists=[(lst.snapshot(), seq, new) for lst, seq, new in self.lists.values()] if self.lists else (),
         )
         if self.accounts:
             self.accounts = []
@@ -162,6 +176,10 @@ class Journal:
             self.new_order_ids = set()
         if self.trades:
             self.trades, self.aggs = [], []
+        if self.triggered:
+            self.triggered = set()
+        if self.lists:
+            self.lists = {}
         if self.withdrawals or self.new_withdrawal_ids or self.deposit_credits:
             self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
         if self.amends:

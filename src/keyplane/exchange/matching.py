@@ -32,6 +32,7 @@ from keyplane.exchange.models import (
     SELL,
     AggTradeRecord,
     Fill,
+    OrderList,
     OrderType,
     Side,
     TradeRecord,
@@ -57,8 +58,10 @@ class Command:
     __slots__ = (
         "aggs",
         "deposit_credits",
+        "ended_lists",
         "fills",
         "last_price",
+        "lists",
         "new_order_ids",
         "new_withdrawal_ids",
         "next_agg_id",
@@ -67,6 +70,7 @@ class Command:
         "orders",
         "seq",
         "trades",
+        "triggered",
         "withdrawals",
     )
 
@@ -84,6 +88,9 @@ class Command:
         self.new_withdrawal_ids: set[int] = set()
         self.deposit_credits: list[DepositCredit] = []
         self.last_price = 0  # ticks of the last fill
+        self.triggered: list[int] = []  # conditional orders this command triggered
+        self.ended_lists: list[int] = []  # order lists whose legs this command ended
+        self.lists: dict[int, tuple[OrderList, bool]] = {}  # order lists it placed (True) or ended
 
     def touch(self, order: LiveOrder) -> None:
         order.update_time = self.now
@@ -104,8 +111,25 @@ def release(order: LiveOrder, ledger: Ledger, cx: Command) -> None:
     cx.touch(order)
 
 
+def end_sibling(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """``order``, a leg of an OCO, executed or triggered: the other leg expires (Binance), and the
+    list's one lock, wherever it was held, passes to ``order``, which now spends it."""
+    other = order.sibling
+    if other is None:
+        return
+    order.sibling = other.sibling = None
+    if other.status is NEW or other.status is PARTIALLY_FILLED:
+        if book.stops.pop(other.order_id, None) is None:
+            book.remove(other)
+        other.status = EXPIRED
+        order.locked += other.locked
+        other.locked = 0
+        cx.touch(other)
+    cx.ended_lists.append(order.order_list_id)
+
+
 def crosses(taker: LiveOrder, price: int) -> bool:
-    if taker.type is MARKET:
+    if not taker.price:  # unpriced: MARKET, or a triggered STOP_LOSS / TAKE_PROFIT
         return True
     return price <= taker.price if taker.side is BUY else price >= taker.price
 
@@ -158,7 +182,7 @@ def _taker_cap(taker: LiveOrder, u: MarketUnits, price: int) -> tuple[int, bool]
         cap, by_quote = (taker.orig_quote - taker.quote_done) // (price * u.lot_tick), True
     else:
         cap, by_quote = taker.orig_qty - taker.executed_qty, False
-    if taker.type is MARKET:
+    if not taker.price:
         if taker.side is BUY:
             affordable = taker.locked // (price * u.lot_tick)
         else:
@@ -181,7 +205,7 @@ def settle(taker: LiveOrder, maker: LiveOrder, lots: int, ledger: Ledger, cx: Co
     q, b = u.quote, u.base
     fee_b = fee(qty, u.taker_fee if taker_buys else u.maker_fee, u.base_unit)
     fee_s = fee(cost, u.maker_fee if taker_buys else u.taker_fee, u.quote_unit)
-    reserved = lots * buyer.price * u.lot_tick if buyer.type is not MARKET else cost
+    reserved = lots * buyer.price * u.lot_tick if buyer.price else cost
     tid = cx.next_trade_id
     cx.next_trade_id += 1
     rows: list[Row] = [
@@ -277,6 +301,8 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
             if stp is EXPIRE_MAKER or stp is EXPIRE_BOTH:
                 book.remove(maker)
                 maker.status = EXPIRED_IN_MATCH
+                if maker.sibling is not None:  # its OCO ends: the other leg's lock comes back too
+                    end_sibling(maker, book, ledger, cx)
                 release(maker, ledger, cx)
             if stp is EXPIRE_TAKER or stp is EXPIRE_BOTH:
                 taker.status = EXPIRED_IN_MATCH
@@ -287,6 +313,8 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
         if lots <= 0:
             return by_quote
         settle(taker, maker, lots, ledger, cx)
+        if maker.sibling is not None:
+            end_sibling(maker, book, ledger, cx)
         if maker.status is FILLED:
             book.remove(maker)
             release(maker, ledger, cx)
@@ -313,9 +341,9 @@ def execute(order: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> N
         order.orig_qty == order.executed_qty and not order.orig_quote or met_quote
     ):
         order.status = FILLED
-    elif order.type is not MARKET and order.time_in_force is GTC:
+    elif order.price and order.time_in_force is GTC:
         order.status = PARTIALLY_FILLED if order.executed_qty else NEW
-        book.add(order)
+        book.enter(order)
         cx.touch(order)
         return
     else:

@@ -23,6 +23,15 @@ class OrderType(str, Enum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
     LIMIT_MAKER = "LIMIT_MAKER"
+    STOP_LOSS = "STOP_LOSS"
+    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+
+    @property
+    def is_conditional(self) -> bool:
+        """A stop or take-profit order: pending until the last trade price meets its condition."""
+        return self in CONDITIONAL
 
 
 class TimeInForce(str, Enum):
@@ -32,6 +41,7 @@ class TimeInForce(str, Enum):
 
 
 class OrderStatus(str, Enum):
+    PENDING_NEW = "PENDING_NEW"  # the pending order of an OTO until its working order fills
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
@@ -45,14 +55,23 @@ class OrderStatus(str, Enum):
         return self in OPEN
 
 
-OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED))
+OPEN = frozenset((OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_NEW))
+CONDITIONAL = frozenset(
+    (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT)
+)
+# Conditional types that work as a LIMIT order at ``price`` once triggered (the others as MARKET).
+CONDITIONAL_LIMIT = frozenset((OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT))
+PENDING = -1  # ``working_time`` of a conditional order not triggered yet, as Binance answers it
 
 # Members as module constants for the hot path: on Python 3.11 ``Side.BUY`` is a descriptor lookup
 # on the class (about 100 ns), a module global about 20 ns, and a command makes dozens of them.
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
+TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
 NEW, PARTIALLY_FILLED, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+PENDING_NEW = OrderStatus.PENDING_NEW
 CANCELED, EXPIRED, EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH
 
 
@@ -62,6 +81,10 @@ class Order:
     Binance. (The engine itself holds :class:`keyplane.exchange.book.LiveOrder`, in integer units.)
 
     ``locked_amount`` is what the order still holds locked: quote for a buy, base for a sell.
+    Conditional orders (:data:`CONDITIONAL`) carry ``stop_price`` (0: none), ``trailing_delta``
+    in BIPS (0: not trailing), ``trailing_time`` (-1 until it tracks prices) and ``trail_price``,
+    the highest (sell) or lowest (buy) trade price since it started tracking; ``working_time`` is
+    -1 until it triggers.
     """
 
     order_id: int
@@ -82,6 +105,12 @@ class Order:
     update_time: int
     working_time: int
     locked_amount: Decimal = ZERO
+    stop_price: Decimal = ZERO
+    trailing_delta: int = 0
+    trailing_time: int = -1
+    trail_price: Decimal = ZERO
+    order_list_id: int = -1
+    queue: int = 0  # the order's place in the book's time priority (0: from before it was kept)
 
     def snapshot(self) -> Order:
         """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
@@ -104,6 +133,12 @@ class Order:
             update_time=self.update_time,
             working_time=self.working_time,
             locked_amount=self.locked_amount,
+            stop_price=self.stop_price,
+            trailing_delta=self.trailing_delta,
+            trailing_time=self.trailing_time,
+            trail_price=self.trail_price,
+            order_list_id=self.order_list_id,
+            queue=self.queue,
         )
 
     @property
@@ -112,7 +147,43 @@ class Order:
 
     @property
     def is_working(self) -> bool:
-        return self.status.is_open
+        """Open and in the book (a conditional order waiting for its trigger is not)."""
+        return self.status.is_open and self.working_time != PENDING
+
+
+@dataclass(kw_only=True, slots=True)
+class OrderList:
+    """An order list (OCO): its legs are orders whose ``order_list_id`` is ``list_id``.
+
+    ``list_status_type`` is EXEC_STARTED while it works, ALL_DONE once a leg executed, triggered
+    or was cancelled (the other leg then ends too); ``list_order_status`` EXECUTING, then ALL_DONE."""
+
+    list_id: int
+    user_id: int
+    symbol: str
+    contingency_type: str
+    list_status_type: str
+    list_order_status: str
+    list_client_order_id: str
+    transaction_time: int
+    orders: list[tuple[int, str]] = field(default_factory=list)  # (order id, client order id) per leg
+
+    def snapshot(self) -> OrderList:
+        return OrderList(
+            list_id=self.list_id,
+            user_id=self.user_id,
+            symbol=self.symbol,
+            contingency_type=self.contingency_type,
+            list_status_type=self.list_status_type,
+            list_order_status=self.list_order_status,
+            list_client_order_id=self.list_client_order_id,
+            transaction_time=self.transaction_time,
+            orders=list(self.orders),
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.list_status_type == "EXEC_STARTED"
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)

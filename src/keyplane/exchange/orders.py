@@ -15,12 +15,24 @@ from decimal import Decimal
 from keyplane.exchange.amounts import exact
 from keyplane.exchange.errors import FilterFailure, InvalidParameter
 from keyplane.exchange.markets import MarketSpec, StpMode
-from keyplane.exchange.models import GTC, LIMIT, MARKET, OrderType, Side, TimeInForce, Trade, TradeRecord
+from keyplane.exchange.models import (
+    CONDITIONAL_LIMIT,
+    GTC,
+    LIMIT,
+    MARKET,
+    OrderType,
+    Side,
+    TimeInForce,
+    Trade,
+    TradeRecord,
+)
 from keyplane.store.types import MONEY_INTEGER_DIGITS, decimal_places
 
 CLIENT_ID_PATTERN = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
 CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
 MAX_DECIMALS = 8
+# The TRAILING_DELTA filter, in BIPS, the same above and below the market (exchangeInfo shows it).
+MIN_TRAILING_DELTA, MAX_TRAILING_DELTA = 10, 2000
 ZERO = Decimal(0)
 
 
@@ -40,6 +52,8 @@ class OrderRequest:
     quote_order_qty: Decimal | None = None
     client_order_id: str | None = None
     self_trade_prevention_mode: StpMode | None = None
+    stop_price: Decimal | None = None
+    trailing_delta: int | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -55,6 +69,8 @@ class ValidOrder:
     quote_order_qty: Decimal
     client_order_id: str
     stp_mode: StpMode
+    stop_price: Decimal = ZERO
+    trailing_delta: int = 0
 
 
 _ID_PREFIX = "kp" + secrets.token_hex(8)
@@ -92,6 +108,11 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
         raise InvalidParameter.illegal_chars("newClientOrderId", CLIENT_ID_PATTERN)
     tif = GTC
     price = qty = quote = ZERO
+    if otype.is_conditional:
+        return _conditional(req, market, avg_price, coid, stp)
+    for name, sent in (("stopPrice", req.stop_price), ("trailingDelta", req.trailing_delta)):
+        if sent is not None:
+            raise InvalidParameter.not_required(name)
     if otype is MARKET:
         for name, v in (("price", req.price), ("timeInForce", req.time_in_force)):
             if v is not None:
@@ -136,6 +157,60 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
         quote_order_qty=quote,
         client_order_id=coid,
         stp_mode=stp,
+    )
+
+
+def _conditional(
+    req: OrderRequest, market: MarketSpec, avg_price: Decimal | None, coid: str, stp: StpMode
+) -> ValidOrder:
+    """A stop or take-profit order: the parameters of its LIMIT or MARKET form, plus ``stopPrice``
+    (PRICE_FILTER) and/or ``trailingDelta`` (TRAILING_DELTA). The NOTIONAL of a MARKET form is
+    priced at its stop price, or at the 5-minute average for a trailing order without one."""
+    limit = req.type in CONDITIONAL_LIMIT
+    if req.quote_order_qty is not None:
+        raise InvalidParameter.not_required("quoteOrderQty")
+    tif = GTC
+    if limit:
+        if req.time_in_force is None:
+            raise InvalidParameter.missing("timeInForce")
+        tif = req.time_in_force
+    else:
+        for name, v in (("price", req.price), ("timeInForce", req.time_in_force)):
+            if v is not None:
+                raise InvalidParameter.not_required(name)
+    qty = _amount("quantity", req.quantity)
+    price = _amount("price", req.price) if limit else ZERO
+    if req.stop_price is None and req.trailing_delta is None:
+        raise InvalidParameter(
+            "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!", -1102
+        )
+    stop = ZERO
+    if req.stop_price is not None:
+        stop = _amount("stopPrice", req.stop_price)
+        market.check_price(stop)
+    delta = req.trailing_delta or 0
+    if req.trailing_delta is not None and not MIN_TRAILING_DELTA <= delta <= MAX_TRAILING_DELTA:
+        raise FilterFailure("TRAILING_DELTA")
+    if limit:
+        market.check_price(price)
+    market.check_qty(qty)
+    if limit:
+        market.check_notional(price * qty)
+    else:
+        ref = stop or avg_price
+        if ref and qty * ref < market.min_notional:  # applyMinToMarket, not max
+            raise FilterFailure("NOTIONAL")
+    return ValidOrder(
+        side=req.side,
+        type=req.type,
+        time_in_force=tif,
+        price=price,
+        quantity=qty,
+        quote_order_qty=ZERO,
+        client_order_id=coid,
+        stp_mode=stp,
+        stop_price=stop,
+        trailing_delta=delta,
     )
 
 

@@ -55,7 +55,13 @@ class ExchangeQueries:
             symbols = [self._market(symbol).symbol]
         else:
             symbols = [s for s in self.books if not allowed or s in allowed]
-        found = [o.record() for s in symbols for o in self.books[s].by_id.values() if o.user_id == user_id]
+        books = [self.books[s] for s in symbols]
+        found = [
+            o.record()
+            for b in books
+            for o in (*b.by_id.values(), *b.stops.values(), *b.waiting.values())  # pending ones are open too
+            if o.user_id == user_id
+        ]
         return sorted(found, key=lambda o: o.order_id)
 
     def all_orders(

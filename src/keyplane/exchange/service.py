@@ -24,6 +24,7 @@ from keyplane.clock import now_ms
 from keyplane.exchange.amend import AmendCommands
 from keyplane.exchange.amounts import exact_command, ledger_amount
 from keyplane.exchange.book import LiveOrder, OrderBook
+from keyplane.exchange.conditional import check_not_triggered, conditional_lock
 from keyplane.exchange.errors import (
     DuplicateOrder,
     ExchangeError,
@@ -51,11 +52,16 @@ from keyplane.exchange.models import (
     MARKET,
     NEW,
     OPEN,
+    PENDING,
     SELL,
+    STOP_LOSS,
+    TAKE_PROFIT,
     Balance,
+    Fill,
     Order,
     PlacedOrder,
 )
+from keyplane.exchange.order_lists import OrderListCommands, run_after
 from keyplane.exchange.orders import OrderRequest, ValidOrder, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
@@ -68,7 +74,8 @@ ZERO = Decimal(0)
 
 
 class NewOrder(NamedTuple):
-    """A new order that passed :meth:`Exchange._check_new`, in the market's integer units."""
+    """A new order that passed :meth:`Exchange._check_new`, in the market's integer units
+    (``stop`` and ``delta`` are 0 unless it is a conditional order)."""
 
     req: OrderRequest
     v: ValidOrder
@@ -79,9 +86,11 @@ class NewOrder(NamedTuple):
     lots: int
     quote: int
     need: int
+    stop: int
+    delta: int
 
 
-class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
+class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands):
     """Markets, balances, orders and market data over one database.
 
     ``now`` is the millisecond clock (injected for tests). On an empty database the default
@@ -144,6 +153,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         self._next_order_id, self._next_trade_id = state.next_order_id, state.next_trade_id
         self._next_agg_id, self._seq = state.next_agg_id, state.seq
         self.wallet = state.wallet
+        self.lists, self._next_list_id = state.lists, state.next_list_id
         self._journal = Journal()
         self._events.reset(state.seq)
 
@@ -208,6 +218,13 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
 
     def _finish(self, cx: Command) -> None:
         self._next_trade_id, self._next_agg_id = cx.next_trade_id, cx.next_agg_id
+        if cx.ended_lists:
+            for list_id in cx.ended_lists:
+                ended = self.lists.pop(list_id, None)
+                if ended is not None:
+                    ended.list_status_type = ended.list_order_status = "ALL_DONE"
+                    ended.transaction_time = cx.now
+                    cx.lists[list_id] = (ended, cx.lists.get(list_id, (ended, False))[1])
         self._journal.add(cx, self.ledger)
         open_ids = self._open_ids
         for o in cx.orders.values():
@@ -279,12 +296,12 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         new = self._check_new(req, avg)
         cx = self._begin()
         try:
-            order = self._place_new(new, cx)
+            order, fills = self._place_new(new, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
         self._finish(cx)
-        placed = PlacedOrder(order=order.record(), fills=cx.fills)
+        placed = PlacedOrder(order=order.record(), fills=fills)
         await self.sequencer.applied()
         return placed
 
@@ -293,7 +310,9 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         ledger, memory being rebuilt. Returns the average (0 if not needed)."""
         market = self._market(req.symbol)
         avg = ZERO
-        if req.type is MARKET and req.quantity is not None:
+        if (req.type is MARKET and req.quantity is not None) or (
+            (req.type is STOP_LOSS or req.type is TAKE_PROFIT) and req.stop_price is None
+        ):
             avg = await asyncio.to_thread(self._avg_price_locked, market.symbol)
         if req.user_id not in self.ledger.accounts:
             await self._known(req.user_id)
@@ -317,7 +336,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         acc = ledger.open_account(req.user_id)
         asset = lock_asset(units, v.side)
         free = ledger.free_units(acc, asset)
-        need = lock_needed(v.side, v.type, price, lots, quote, book)
+        conditional = v.type.is_conditional
+        stop = delta = 0
+        if conditional:
+            stop, delta = units.ticks(v.stop_price), v.trailing_delta
+            check_not_triggered(v.type, v.side, stop, book)
+            need = conditional_lock(v.type, v.side, price, lots, stop, delta, book)
+        else:
+            need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
         best = book.opposite(v.side).best()
@@ -327,11 +353,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
             and (best.price <= price if v.side is BUY else best.price >= price)
         ):
             raise WouldTakeAsMaker()
-        return NewOrder(req, v, book, acc, asset, price, lots, quote, need)
+        return NewOrder(req, v, book, acc, asset, price, lots, quote, need, stop, delta)
 
-    def _place_new(self, new: NewOrder, cx: Command) -> LiveOrder:
-        """Lock, match and rest (or end) a checked order, as part of command ``cx``."""
+    def _place_new(self, new: NewOrder, cx: Command) -> tuple[LiveOrder, list[Fill]]:
+        """Lock, then match and rest (or end) a checked order, or set a conditional one aside, as
+        part of command ``cx``; then what its trades trigger. Returns the order and its own fills
+        (those of the orders it triggered come after them in ``cx.fills``)."""
         v, book, ledger = new.v, new.book, self.ledger
+        conditional = v.type.is_conditional
         order = LiveOrder(
             order_id=self._next_order_id,
             client_order_id=v.client_order_id,
@@ -348,10 +377,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
             stp=v.stp_mode,
             time=cx.now,
             update_time=cx.now,
-            working_time=cx.now,
+            working_time=PENDING if conditional else cx.now,
             locked=0,
             units=book.units,
+            stop_price=new.stop,
+            trailing_delta=new.delta,
         )
+        if new.delta and not new.stop:  # a trailing order without a stop price tracks from now on
+            order.trailing_time, order.trail_price = cx.now, book.last_price
         self._next_order_id += 1
         cx.new_order_ids.add(order.order_id)
         cx.touch(order)
@@ -360,6 +393,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         lock = (
             ledger.free_units(new.acc, new.asset)
             if v.type is MARKET
+            and not conditional
             and need
             and not (v.side is BUY and v.quote_order_qty)
             and not (v.side is SELL and v.quantity)
@@ -367,8 +401,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         )
         ledger.lock_units(new.acc, new.asset, lock, order.order_id)
         order.locked = lock
-        execute(order, book, ledger, cx)
-        return order
+        if conditional:
+            book.stops[order.order_id] = order
+        else:
+            execute(order, book, ledger, cx)
+        fills = cx.fills[:]
+        if cx.trades or book.waiting:
+            run_after(book, ledger, cx)
+        return order, fills
 
     async def cancel_order(
         self, user_id: int, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
@@ -400,7 +440,8 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         self, user_id: int, symbol: str, order_id: int | None, orig_client_order_id: str | None
     ) -> LiveOrder | None:
         oid = order_id if order_id is not None else self._open_ids.get((user_id, orig_client_order_id or ""))
-        order = self.books[symbol].by_id.get(oid) if oid is not None else None
+        book = self.books[symbol]
+        order = None if oid is None else book.by_id.get(oid) or book.stops.get(oid) or book.waiting.get(oid)
         if (
             order is None
             or order.user_id != user_id
@@ -410,22 +451,41 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands):
         return order
 
     def _cancel(self, order: LiveOrder, cx: Command) -> None:
-        self.books[order.symbol].remove(order)
+        book = self.books[order.symbol]
+        if book.stops.pop(order.order_id, None) is None and book.waiting.pop(order.order_id, None) is None:
+            book.remove(order)
         order.status = CANCELED
         release(order, self.ledger, cx)
+        other = order.sibling
+        if other is not None:  # cancelling one leg of an OCO cancels the list (Binance)
+            order.sibling = other.sibling = None
+            self._cancel(other, cx)
+            cx.ended_lists.append(order.order_list_id)
+        for linked in (order.follower, order.leader):  # an OTO: either order cancelled cancels both
+            if linked is not None:
+                order.follower = order.leader = linked.follower = linked.leader = None
+                if linked.status in OPEN:
+                    self._cancel(linked, cx)
+                cx.ended_lists.append(order.order_list_id)
 
     @exact_command
     async def cancel_open_orders(self, user_id: int, symbol: str) -> list[Order]:
         """Cancel every open order of the user on ``symbol`` in one command; [] if none."""
         await self.sequencer.ready()
         self._market(symbol)
-        mine = [o for o in self.books[symbol].by_id.values() if o.user_id == user_id]
+        book = self.books[symbol]
+        mine = [
+            o
+            for o in (*book.by_id.values(), *book.stops.values(), *book.waiting.values())
+            if o.user_id == user_id
+        ]
         mine.sort(key=lambda o: o.order_id)
         if not mine:
             return []
         with self._command() as cx:
             for o in mine:
-                self._cancel(o, cx)
+                if o.status in OPEN:  # not the other leg of an OCO cancelled just before
+                    self._cancel(o, cx)
         cancelled = [o.record() for o in mine]
         await self.sequencer.applied()
         return cancelled

@@ -15,6 +15,7 @@ from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import InexactAmount
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
+from keyplane.exchange.models import PENDING, OrderList, OrderStatus
 from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
 from keyplane.store import exchange_repo as repo
@@ -38,6 +39,8 @@ class State:
     next_agg_id: int
     seq: int
     wallet: WalletMemory
+    lists: dict[int, OrderList]  # the open order lists
+    next_list_id: int
 
 
 def read_state(engine: Engine, now: int) -> State:
@@ -53,7 +56,7 @@ def read_state(engine: Engine, now: int) -> State:
         units = {s: MarketUnits(m, assets) for s, m in markets.items()}
         books = {s: OrderBook(u) for s, u in units.items()}
         open_ids: dict[tuple[int, str], int] = {}
-        for o in repo.open_orders(conn):
+        for o in sorted(repo.open_orders(conn), key=lambda o: (o.queue, o.order_id)):
             try:
                 live = LiveOrder.of(o, units[o.symbol])
             except InexactAmount:
@@ -65,8 +68,29 @@ def read_state(engine: Engine, now: int) -> State:
                     o.symbol,
                 )
                 continue
-            books[o.symbol].add(live)
+            if o.status is OrderStatus.PENDING_NEW:
+                books[o.symbol].waiting[o.order_id] = live  # an OTO's pending order
+            elif o.working_time == PENDING and o.type.is_conditional:
+                books[o.symbol].stops[o.order_id] = live  # waiting for its trigger, not in the book
+            else:
+                books[o.symbol].add(live)
+            books[o.symbol].next_queue = max(books[o.symbol].next_queue, o.queue + 1)
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
+        for symbol, book in books.items():
+            last_price = repo.last_price(conn, symbol)
+            try:
+                book.last_price = book.units.ticks(last_price) if last_price is not None else 0
+            except InexactAmount:  # a trade from before the market's ticks were coarsened
+                book.last_price = 0
+        lists = {lst.list_id: lst for lst in repo.open_order_lists(conn)}
+        for lst in lists.values():
+            book = books[lst.symbol]
+            legs = [book.by_id.get(i) or book.stops.get(i) or book.waiting.get(i) for i, _ in lst.orders]
+            if len(legs) == 2 and legs[0] is not None and legs[1] is not None:
+                if lst.contingency_type == "OTO":
+                    legs[0].follower, legs[1].leader = legs[1], legs[0]
+                else:
+                    legs[0].sibling, legs[1].sibling = legs[1], legs[0]
         last = repo.last_ids(conn)
         wallet = wallet_transfer_repo.load_memory(conn, now)
     _, _, system_accounts = ledger.take()
@@ -85,4 +109,6 @@ def read_state(engine: Engine, now: int) -> State:
         next_agg_id=last.agg_id + 1,
         seq=last.seq,
         wallet=wallet,
+        lists=lists,
+        next_list_id=last.list_id + 1,
     )

@@ -13,11 +13,28 @@ from typing import Any
 from keyplane.exchange import marketdata as md
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
-from keyplane.exchange.models import AggTrade, Balance, Order, PlacedOrder, PublicTrade, Trade
+from keyplane.exchange.models import (
+    AggTrade,
+    Balance,
+    Order,
+    OrderList,
+    PlacedOrder,
+    PublicTrade,
+    Trade,
+)
+from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 
 ZERO = Decimal(0)
 Json = dict[str, Any]
-ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+ORDER_TYPES = [
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+]
 STP_MODES = [m.value for m in StpMode if m is not StpMode.NONE]
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
@@ -42,10 +59,10 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
         "quoteCommissionPrecision": quote_p,
         "orderTypes": ORDER_TYPES,
         "icebergAllowed": False,
-        "ocoAllowed": False,
-        "otoAllowed": False,
+        "ocoAllowed": True,
+        "otoAllowed": True,
         "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": False,
+        "allowTrailingStop": True,
         "cancelReplaceAllowed": True,
         "amendAllowed": True,
         "isSpotTradingAllowed": True,
@@ -76,6 +93,13 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
                 "maxNotional": fmt(m.max_notional),
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
+            },
+            {
+                "filterType": "TRAILING_DELTA",
+                "minTrailingAboveDelta": MIN_TRAILING_DELTA,
+                "maxTrailingAboveDelta": MAX_TRAILING_DELTA,
+                "minTrailingBelowDelta": MIN_TRAILING_DELTA,
+                "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
         ],
         "permissions": [],
@@ -195,7 +219,7 @@ def _core(o: Order) -> Json:
     return {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
     }
 
@@ -214,6 +238,18 @@ def _state(o: Order) -> Json:
     }
 
 
+def _conditional(o: Order) -> Json:
+    """Binance's conditional fields: ``stopPrice`` for the stop and take-profit types,
+    ``trailingDelta`` and ``trailingTime`` for trailing orders."""
+    if not o.type.is_conditional:
+        return {}
+    fields: Json = {"stopPrice": fmt(o.stop_price)}
+    if o.trailing_delta:
+        fields["trailingDelta"] = o.trailing_delta
+        fields["trailingTime"] = o.trailing_time
+    return fields
+
+
 def new_order(placed: PlacedOrder, resp_type: str) -> Json:
     """ACK, RESULT or FULL, as ``newOrderRespType`` asks."""
     o = placed.order
@@ -221,6 +257,7 @@ def new_order(placed: PlacedOrder, resp_type: str) -> Json:
     if resp_type == "ACK":
         return body
     body.update(_state(o))
+    body.update(_conditional(o))
     body["workingTime"] = o.working_time
     body["selfTradePreventionMode"] = o.self_trade_prevention_mode.value
     if resp_type == "FULL":
@@ -241,7 +278,8 @@ def order(o: Order) -> Json:
     return {
         **_core(o),
         **_state(o),
-        "stopPrice": fmt(ZERO),
+        "stopPrice": fmt(o.stop_price),
+        **{k: v for k, v in _conditional(o).items() if k != "stopPrice"},
         "icebergQty": fmt(ZERO),
         "time": o.time,
         "updateTime": o.update_time,
@@ -257,11 +295,26 @@ def canceled(o: Order, cancel_client_id: str) -> Json:
         "symbol": o.symbol,
         "origClientOrderId": o.client_order_id,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": cancel_client_id,
         "transactTime": o.update_time,
         **_state(o),
+        **_conditional(o),
         "selfTradePreventionMode": o.self_trade_prevention_mode.value,
+    }
+
+
+def order_list(lst: OrderList) -> Json:
+    """An order list as ``GET /api/v3/orderList`` answers it (legs as symbol, id, client id)."""
+    return {
+        "orderListId": lst.list_id,
+        "contingencyType": lst.contingency_type,
+        "listStatusType": lst.list_status_type,
+        "listOrderStatus": lst.list_order_status,
+        "listClientOrderId": lst.list_client_order_id,
+        "transactionTime": lst.transaction_time,
+        "symbol": lst.symbol,
+        "orders": [{"symbol": lst.symbol, "orderId": i, "clientOrderId": c} for i, c in lst.orders],
     }
 
 

@@ -22,10 +22,8 @@ from keyplane.keys.payload import Params
 E = TypeVar("E", bound=Enum)
 
 RESP_TYPES = ("ACK", "RESULT", "FULL")
-# Fields of order kinds the engine does not run (stop, iceberg, trailing, pegged, strategy).
+# Fields of order kinds the engine does not run (iceberg, pegged, strategy).
 UNSUPPORTED = (
-    "stopPrice",
-    "trailingDelta",
     "icebergQty",
     "strategyId",
     "strategyType",
@@ -59,7 +57,7 @@ def _time_in_force(
         pass
     if client_order_id is not None and not CLIENT_ID_RE.match(client_order_id):
         raise InvalidParameter.illegal_chars("newClientOrderId", CLIENT_ID_PATTERN)
-    if otype is OrderType.MARKET:
+    if otype in (OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
         raise InvalidParameter.not_required("price" if price_sent else "timeInForce")
     if quote_sent:
         raise InvalidParameter.not_required("quoteOrderQty")
@@ -85,6 +83,7 @@ def order_request(user_id: int, q: Params, symbols: Container[str]) -> tuple[Ord
     quote = p.decimal(q, "quoteOrderQty")
     client_order_id = p.optional(q, "newClientOrderId")
     stp_raw = p.optional(q, "selfTradePreventionMode")
+    stop_price, trailing_delta = p.decimal(q, "stopPrice"), p.integer(q, "trailingDelta")
     if symbol not in symbols:
         raise InvalidSymbol()
     stp = None
@@ -102,5 +101,7 @@ def order_request(user_id: int, q: Params, symbols: Container[str]) -> tuple[Ord
         quote_order_qty=quote,
         client_order_id=client_order_id,
         self_trade_prevention_mode=stp,
+        stop_price=stop_price,
+        trailing_delta=trailing_delta,
     )
     return req, resp or default

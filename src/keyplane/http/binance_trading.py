@@ -75,7 +75,7 @@ def _order_ref(q: Params) -> tuple[str, int | None, str | None]:
     return p.symbol(q), p.integer(q, "orderId"), p.optional(q, "origClientOrderId")
 
 
-def _cancel_id(q: Params) -> str:
+def cancel_client_id(q: Params) -> str:
     given = p.optional(q, "newClientOrderId")
     if given is None:
         return new_client_order_id()
@@ -90,7 +90,7 @@ async def get_order(call: Call) -> dict[str, Any]:
 
 
 async def cancel_order(call: Call) -> dict[str, Any]:
-    ref, cancel_id = _order_ref(call.params), _cancel_id(call.params)
+    ref, cancel_id = _order_ref(call.params), cancel_client_id(call.params)
     order = await exchange(call).cancel_order(call.user_id, *ref)
     return out.canceled(order, cancel_id)
 

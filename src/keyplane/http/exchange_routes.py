@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from keyplane.http import binance_amend as amend
 from keyplane.http import binance_market as market
+from keyplane.http import binance_order_lists as lists
 from keyplane.http import binance_trading as trading
 from keyplane.http import binance_wallet as wallet
 from keyplane.http.routing import Route, Security
@@ -79,6 +80,13 @@ _ROUTES: list[Route] = [
     Route("POST", "/api/v3/order/cancelReplace", amend.cancel_replace, SIGNED, TRADE, 1),
     Route("PUT", "/api/v3/order/amend/keepPriority", amend.amend_keep_priority, SIGNED, TRADE, 4),
     Route("GET", "/api/v3/order/amendments", amend.amendments, SIGNED, READ, 4),
+    Route("POST", "/api/v3/orderList/oco", lists.new_oco, SIGNED, TRADE, 1),
+    Route("POST", "/api/v3/order/oco", lists.new_legacy_oco, SIGNED, TRADE, 1),
+    Route("POST", "/api/v3/orderList/oto", lists.new_oto, SIGNED, TRADE, 1),
+    Route("GET", "/api/v3/orderList", lists.get_order_list, SIGNED, READ, 4, None),
+    Route("DELETE", "/api/v3/orderList", lists.cancel_order_list, SIGNED, TRADE, 1),
+    Route("GET", "/api/v3/allOrderList", lists.all_order_lists, SIGNED, READ, 20, None),
+    Route("GET", "/api/v3/openOrderList", lists.open_order_lists, SIGNED, READ, 6, None),
     # wallet configuration and account status
     Route("GET", "/sapi/v1/asset/tradeFee", wallet.trade_fee, SIGNED, READ, 1),
     Route("GET", "/sapi/v1/capital/config/getall", wallet.coins, SIGNED, READ, 10, None),

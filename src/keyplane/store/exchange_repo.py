@@ -25,6 +25,7 @@ from keyplane.exchange.models import (
     AggTrade,
     AggTradeRecord,
     Order,
+    OrderList,
     OrderStatus,
     OrderType,
     Side,
@@ -40,6 +41,7 @@ from keyplane.store.exchange_tables import (
     ex_balances,
     ex_entries,
     ex_markets,
+    ex_order_lists,
     ex_orders,
     ex_trades,
 )
@@ -53,6 +55,10 @@ ORDER_UPDATE_COLUMNS = (
     "is_open",
     "update_time",
     "update_seq",
+    "working_time",
+    "trailing_time",
+    "trail_price",
+    "queue",
 )
 # Records whose fields are their table's columns (an aggregate also has its taker's order id,
 # which is not stored).
@@ -94,6 +100,8 @@ class Batch:
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
     amends: list[Amendment] = field(default_factory=list)
+    list_inserts: list[tuple[OrderList, int]] = field(default_factory=list)  # (list, seq)
+    list_updates: list[tuple[OrderList, int]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -104,6 +112,7 @@ class LastIds:
     trade_id: int
     agg_id: int
     seq: int
+    list_id: int = 0
 
 
 # -- assets and markets --------------------------------------------------------------------
@@ -172,6 +181,12 @@ def _order_row(o: Order, seq: int) -> dict[str, Any]:
         "update_time": o.update_time,
         "working_time": o.working_time,
         "update_seq": seq,
+        "stop_price": o.stop_price,
+        "trailing_delta": o.trailing_delta,
+        "trailing_time": o.trailing_time,
+        "trail_price": o.trail_price,
+        "order_list_id": o.order_list_id,
+        "queue": o.queue,
     }
 
 
@@ -185,6 +200,10 @@ def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
         "o_is_open": o.status.is_open,
         "o_update_time": o.update_time,
         "o_update_seq": seq,
+        "o_working_time": o.working_time,
+        "o_trailing_time": o.trailing_time,
+        "o_trail_price": o.trail_price,
+        "o_queue": o.queue,
     }
 
 
@@ -208,6 +227,12 @@ def _order(r: RowMapping) -> Order:
         update_time=r["update_time"],
         working_time=r["working_time"],
         locked_amount=r["locked_amount"],
+        stop_price=r["stop_price"],
+        trailing_delta=r["trailing_delta"],
+        trailing_time=r["trailing_time"],
+        trail_price=r["trail_price"],
+        order_list_id=r["order_list_id"],
+        queue=r["queue"],
     )
 
 
@@ -254,6 +279,95 @@ def all_orders(
     else:
         rows = list(reversed(list(conn.execute(q.order_by(c.id.desc()).limit(limit)).mappings())))
     return [_order(r) for r in rows]
+
+
+# -- order lists ---------------------------------------------------------------------------
+def _list_row(lst: OrderList, seq: int) -> dict[str, Any]:
+    return {
+        "id": lst.list_id,
+        "user_id": lst.user_id,
+        "symbol": lst.symbol,
+        "contingency_type": lst.contingency_type,
+        "list_status_type": lst.list_status_type,
+        "list_order_status": lst.list_order_status,
+        "list_client_order_id": lst.list_client_order_id,
+        "transaction_time": lst.transaction_time,
+        "update_seq": seq,
+    }
+
+
+def _lists(conn: Connection, rows: list[RowMapping]) -> list[OrderList]:
+    """Order lists of ``rows`` with their legs (id, client id) from the orders table."""
+    ids = [r["id"] for r in rows]
+    legs: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    if ids:
+        q = (
+            select(ex_orders.c.order_list_id, ex_orders.c.id, ex_orders.c.client_order_id)
+            .where(ex_orders.c.order_list_id.in_(ids))
+            .order_by(ex_orders.c.id)
+        )
+        for list_id, order_id, client_id in conn.execute(q):
+            legs[list_id].append((order_id, client_id))
+    return [
+        OrderList(
+            list_id=r["id"],
+            user_id=r["user_id"],
+            symbol=r["symbol"],
+            contingency_type=r["contingency_type"],
+            list_status_type=r["list_status_type"],
+            list_order_status=r["list_order_status"],
+            list_client_order_id=r["list_client_order_id"],
+            transaction_time=r["transaction_time"],
+            orders=legs[r["id"]],
+        )
+        for r in rows
+    ]
+
+
+def open_order_lists(conn: Connection) -> list[OrderList]:
+    """Every order list still executing, oldest first."""
+    c = ex_order_lists.c
+    q = select(ex_order_lists).where(c.list_status_type == "EXEC_STARTED").order_by(c.id)
+    return _lists(conn, list(conn.execute(q).mappings()))
+
+
+def find_order_list(
+    conn: Connection, user_id: int, list_id: int | None, client_id: str | None
+) -> OrderList | None:
+    """The user's order list by id or by list client id (the newest if one repeats)."""
+    c = ex_order_lists.c
+    q = select(ex_order_lists).where(c.user_id == user_id)
+    if list_id is not None:
+        q = q.where(c.id == list_id)
+    if client_id is not None:
+        q = q.where(c.list_client_order_id == client_id)
+    rows = list(conn.execute(q.order_by(c.id.desc()).limit(1)).mappings())
+    found = _lists(conn, rows)
+    return found[0] if found else None
+
+
+def order_lists_of(
+    conn: Connection,
+    user_id: int,
+    from_id: int | None,
+    start_time: int | None,
+    end_time: int | None,
+    limit: int,
+) -> list[OrderList]:
+    """``allOrderList``: from ``from_id`` or within the times (oldest first), else the most recent."""
+    c = ex_order_lists.c
+    q = select(ex_order_lists).where(c.user_id == user_id)
+    if from_id is not None:
+        q = q.where(c.id >= from_id)
+    if start_time is not None:
+        q = q.where(c.transaction_time >= start_time)
+    if end_time is not None:
+        q = q.where(c.transaction_time <= end_time)
+    newest = from_id is None and start_time is None
+    rows = list(conn.execute(q.order_by(c.id.desc() if newest else c.id).limit(limit)).mappings())
+    if newest:
+        rows.reverse()
+    return _lists(conn, rows)
 
 
 # -- trades --------------------------------------------------------------------------------
@@ -377,7 +491,8 @@ def last_ids(conn: Connection) -> LastIds:
         order_id=top(ex_orders.c.id),
         trade_id=top(ex_trades.c.id),
         agg_id=top(ex_agg_trades.c.id),
-        seq=max(top(ex_orders.c.update_seq), top(ex_entries.c.txn)),
+        seq=max(top(ex_orders.c.update_seq), top(ex_entries.c.txn), top(ex_order_lists.c.update_seq)),
+        list_id=top(ex_order_lists.c.id),
     )
 
 
@@ -394,6 +509,29 @@ def write(conn: Connection, batch: Batch) -> None:
             [_order_update_row(v.order, v.seq) for v in batch.order_updates],
         )
     amendment_repo.write(conn, batch.amends)
+    if batch.list_inserts:
+        conn.execute(ex_order_lists.insert(), [_list_row(lst, seq) for lst, seq in batch.list_inserts])
+    if batch.list_updates:
+        conn.execute(
+            update(ex_order_lists)
+            .where(ex_order_lists.c.id == bindparam("l_id"))
+            .values(
+                list_status_type=bindparam("l_status"),
+                list_order_status=bindparam("l_order_status"),
+                transaction_time=bindparam("l_time"),
+                update_seq=bindparam("l_seq"),
+            ),
+            [
+                {
+                    "l_id": lst.list_id,
+                    "l_status": lst.list_status_type,
+                    "l_order_status": lst.list_order_status,
+                    "l_time": lst.transaction_time,
+                    "l_seq": seq,
+                }
+                for lst, seq in batch.list_updates
+            ],
+        )
     if batch.trades:
         conn.execute(ex_trades.insert(), [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in batch.trades])
     if batch.aggs:

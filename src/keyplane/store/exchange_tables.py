@@ -94,7 +94,7 @@ ex_orders = Table(
     Column("symbol", String(32), ForeignKey("ex_markets.symbol"), nullable=False),
     Column("client_order_id", String(36), nullable=False),
     Column("side", String(4), nullable=False),
-    Column("type", String(16), nullable=False),
+    Column("type", String(24), nullable=False),
     Column("time_in_force", String(4), nullable=False),
     Column("price", ExactDecimal, nullable=False),
     Column("orig_qty", ExactDecimal, nullable=False),
@@ -109,9 +109,34 @@ ex_orders = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("working_time", BigInteger, nullable=False),
     Column("update_seq", BigInteger, nullable=False),
+    # Conditional orders (0 / -1 for the others); trail_price is the peak a trailing order tracks.
+    Column("stop_price", ExactDecimal, nullable=False, server_default="0"),
+    Column("trailing_delta", BigInteger, nullable=False, server_default="0"),
+    Column("trailing_time", BigInteger, nullable=False, server_default="-1"),
+    Column("trail_price", ExactDecimal, nullable=False, server_default="0"),
+    Column("order_list_id", BigInteger, nullable=False, server_default="-1"),
+    Column("queue", BigInteger, nullable=False, server_default="0"),  # time priority in the book
     Index("ix_ex_orders_user_symbol_id", "user_id", "symbol", "id"),
     Index("ix_ex_orders_user_client", "user_id", "client_order_id"),
     Index("ix_ex_orders_open", "is_open", "id"),
+    Index("ix_ex_orders_list", "order_list_id"),
+)
+
+# Order lists (OCO); their legs are the orders with this ``order_list_id``.
+ex_order_lists = Table(
+    "ex_order_lists",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("symbol", String(32), ForeignKey("ex_markets.symbol"), nullable=False),
+    Column("contingency_type", String(8), nullable=False),
+    Column("list_status_type", String(16), nullable=False),
+    Column("list_order_status", String(16), nullable=False),
+    Column("list_client_order_id", String(36), nullable=False),
+    Column("transaction_time", BigInteger, nullable=False),
+    Column("update_seq", BigInteger, nullable=False),
+    Index("ix_ex_order_lists_user_id", "user_id", "id"),
+    Index("ix_ex_order_lists_status", "list_status_type", "id"),
 )
 
 ex_trades = Table(
@@ -159,6 +184,7 @@ EXCHANGE_TABLES = (
     ex_balances,
     ex_entries,
     ex_orders,
+    ex_order_lists,
     ex_trades,
     ex_agg_trades,
 )

@@ -2,9 +2,10 @@
 
 One batch may hold several steps of one order (placed, filled twice, expired): the reports are
 rebuilt step by step from the batch's trades, so a client sees NEW, then one TRADE per fill with
-its ``l``/``L``/``n``/``t``, then the final state, as Binance sends them. ``listStatus`` and the
-stop/take-profit fields (``P``, ``g``, ``O``-list ids) keep Binance's places so order lists and
-conditional orders can fill them later.
+its ``l``/``L``/``n``/``t``, then the final state, as Binance sends them. A conditional order is
+reported NEW off the book when placed (``w`` false, ``W`` -1) and NEW again, now working, when
+it triggers; ``P`` is its stop price, and a trailing order adds ``d`` (delta) and ``D`` (the
+time it started tracking). ``listStatus`` and the list ids (``g``) keep Binance's places.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.events import ExchangeEvents
 from keyplane.exchange.marketdata import fmt
-from keyplane.exchange.models import Order, OrderStatus, TradeRecord
+from keyplane.exchange.models import PENDING, Order, OrderList, OrderStatus, TradeRecord
 from keyplane.streams.names import user_topic
 
 Json = dict[str, Any]
@@ -44,9 +45,18 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
         o = change.order
         base, quote = events.markets.get(o.symbol, ("", ""))
         for report in execution_reports(
-            o, change.new, by_order.get(o.order_id, []), base, quote, events.time, amended.get(o.order_id, ())
+            o,
+            change.new,
+            by_order.get(o.order_id, []),
+            base,
+            quote,
+            events.time,
+            amends=amended.get(o.order_id, ()),
+            triggered=change.triggered,
         ):
             yield user_topic(o.user_id), report
+    for lst in events.lists:
+        yield user_topic(lst.user_id), list_status(lst, events.time)
     for move in events.moves:
         yield (
             user_topic(move.user_id),
@@ -73,6 +83,23 @@ def user_messages(events: ExchangeEvents) -> Iterator[tuple[str, Json]]:
         )
 
 
+def list_status(lst: OrderList, now: int) -> Json:
+    """Binance's ``listStatus`` event of an order list placed or ended."""
+    return {
+        "e": "listStatus",
+        "E": now,
+        "s": lst.symbol,
+        "g": lst.list_id,
+        "c": lst.contingency_type,
+        "l": lst.list_status_type,
+        "L": lst.list_order_status,
+        "r": "NONE",
+        "C": lst.list_client_order_id,
+        "T": lst.transaction_time,
+        "O": [{"s": lst.symbol, "i": i, "c": c} for i, c in lst.orders],
+    }
+
+
 def execution_reports(
     o: Order,
     new: bool,
@@ -80,7 +107,9 @@ def execution_reports(
     base: str,
     quote: str,
     now: int,
+    *,
     amends: Sequence[Amendment] = (),
+    triggered: bool = False,
 ) -> Iterator[Json]:
     """The order's steps in this batch: NEW, each TRADE, each amend (REPLACED) where it happened
     among the trades, then its final state. ``o`` is the order as the batch left it; before an
@@ -93,6 +122,10 @@ def execution_reports(
         cur = replace(o, orig_qty=first.orig_qty, client_order_id=first.orig_client_order_id)
     pending = list(amends)
     if new:
+        untriggered = triggered or o.working_time == PENDING
+        opening = OrderStatus.PENDING_NEW if o.status is OrderStatus.PENDING_NEW else OrderStatus.NEW
+        yield _report(cur, "NEW", opening, z, quote_total, None, "", ZERO, now, untriggered)
+    if triggered:
         yield _report(cur, "NEW", OrderStatus.NEW, z, quote_total, None, "", ZERO, now)
     for i, t in enumerate(trades):
         while pending and pending[0].next_trade_id <= t.id:
@@ -134,9 +167,11 @@ def _report(
     fee_asset: str,
     fee: Decimal,
     now: int,
+    pending: bool = False,
 ) -> Json:
     buyer = t is not None and t.buyer_order_id == o.order_id
-    return {
+    pending = pending or o.working_time == PENDING
+    report = {
         "e": "executionReport",
         "E": now,
         "s": o.symbol,
@@ -146,9 +181,9 @@ def _report(
         "f": o.time_in_force.value,
         "q": fmt(o.orig_qty),
         "p": fmt(o.price),
-        "P": fmt(ZERO),
+        "P": fmt(o.stop_price),
         "F": fmt(ZERO),
-        "g": -1,
+        "g": o.order_list_id,
         "C": "",
         "x": execution,
         "X": status.value,
@@ -162,13 +197,17 @@ def _report(
         "T": t.time if t else o.update_time,
         "t": t.id if t else -1,
         "I": o.update_time,
-        "w": status.is_open,
+        "w": status.is_open and not pending,
         "m": t is not None and t.is_buyer_maker == buyer,
         "M": False,
         "O": o.time,
         "Z": fmt(quote_total),
         "Y": fmt(t.quote_qty) if t else fmt(ZERO),
         "Q": fmt(o.orig_quote_order_qty),
-        "W": o.working_time,
+        "W": PENDING if pending else o.working_time,
         "V": o.self_trade_prevention_mode.value,
     }
+    if o.trailing_delta:
+        report["d"] = o.trailing_delta
+        report["D"] = o.trailing_time
+    return report

@@ -66,7 +66,23 @@ def without(params: dict[str, str], name: str) -> dict[str, str]:
         ({**LIMIT, "price": "-10"}, -1100, None),
         ({**LIMIT, "price": "NaN"}, -1100, None),
         ({**LIMIT, "symbol": "NOPEUSDT"}, -1121, "Invalid symbol."),
-        ({**LIMIT, "type": "STOP_LOSS"}, -1116, "Invalid orderType."),
+        ({**LIMIT, "type": "TRAILING_STOP_MARKET"}, -1116, "Invalid orderType."),
+        (
+            {**LIMIT, "type": "STOP_LOSS", "stopPrice": "9"},
+            -1106,
+            "Parameter 'price' sent when not required.",
+        ),
+        (
+            {**LIMIT, "type": "STOP_LOSS_LIMIT"},
+            -1102,
+            "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!",
+        ),
+        ({**LIMIT, "type": "TAKE_PROFIT_LIMIT", "trailingDelta": "1.5"}, -1100, None),
+        (
+            {**LIMIT, "type": "TAKE_PROFIT_LIMIT", "trailingDelta": "5000"},
+            -1013,
+            "Filter failure: TRAILING_DELTA",
+        ),
         ({**LIMIT, "side": "HOLD"}, -1117, "Invalid side."),
         ({**LIMIT, "timeInForce": "GTD"}, -1115, "Invalid timeInForce."),
         ({**LIMIT, "stopPrice": "9"}, -1106, "Parameter 'stopPrice' sent when not required."),
@@ -231,7 +247,19 @@ def test_public_market_data_shapes_and_errors(venue: Venue) -> None:
     info = get(venue, "/api/v3/exchangeInfo", symbols=json.dumps(["BTCUSDT", "ETHBTC"])).json()
     assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHBTC"]
     one = get(venue, "/api/v3/exchangeInfo", symbol="SOLUSDT").json()["symbols"][0]
-    assert one["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"] and one["isMarginTradingAllowed"] is False
+    assert (
+        one["orderTypes"]
+        == [
+            "LIMIT",
+            "LIMIT_MAKER",
+            "MARKET",
+            "STOP_LOSS",
+            "STOP_LOSS_LIMIT",
+            "TAKE_PROFIT",
+            "TAKE_PROFIT_LIMIT",
+        ]
+        and one["isMarginTradingAllowed"] is False
+    )
     assert one["permissions"] == [] and one["permissionSets"] == [["SPOT"]]
     assert not {"contractType", "deliveryDate", "underlying"} & set(one)
     assert [f["filterType"] for f in one["filters"]] == [
@@ -239,6 +267,7 @@ def test_public_market_data_shapes_and_errors(venue: Venue) -> None:
         "LOT_SIZE",
         "MARKET_LOT_SIZE",
         "NOTIONAL",
+        "TRAILING_DELTA",
     ]
     assert error(get(venue, "/api/v3/exchangeInfo", symbol="NOPE")) == (-1121, "Invalid symbol.")
     assert error(get(venue, "/api/v3/exchangeInfo", symbols="BTCUSDT"))[0] == -1100

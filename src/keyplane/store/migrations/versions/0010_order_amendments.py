@@ -1,8 +1,4 @@
-"""Order amendments (``PUT /api/v3/order/amend/keepPriority``), for ``GET /api/v3/order/amendments``.
-
-Numbered 0010 as issue #10's amend work was told; it follows 0008 on its own branch, and follows
-whatever migration precedes it once merged (only ``down_revision`` moves).
-"""
+"""Order amendments (``PUT /api/v3/order/amend/keepPriority``), for ``GET /api/v3/order/amendments``."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from alembic import op
 from keyplane.store.types import ExactDecimal
 
 revision = "0010_order_amendments"
-down_revision = "0008_asset_fees_from_networks"
+down_revision = "0009_conditional_orders"
 branch_labels = None
 depends_on = None
 
