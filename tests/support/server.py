@@ -15,6 +15,7 @@ import httpx
 from tests.support import launch
 
 KEYPLANE = [sys.executable, "-c", "from keyplane.cli import app; app()"]
+SIGNING_GRACE_S = 1.0  # the server's default future_tolerance_ms
 
 
 def free_port() -> int:
@@ -55,6 +56,10 @@ class Instance:
                 raise RuntimeError(f"server exited early: {log.read_text()}")
             try:
                 if httpx.get(self.url + "/api/v3/ping", timeout=1).status_code == 200:
+                    # A server refuses state changes signed before it started, up to its future
+                    # tolerance (1 s) after it: they might have reached a process before it (-1021).
+                    # Tests sign as soon as they like once this returns.
+                    time.sleep(SIGNING_GRACE_S)
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
