@@ -28,7 +28,10 @@ def test_klines_bucket_trades_by_minute_and_carry_close_over_gaps(
     trade(ex, alice, bob, "0.2", "30500")
     clock.t = start + 120_000 + 5
     trade(ex, alice, bob, "0.1", "29900")
-    rows = [k.to_row() for k in ex.klines("BTCUSDT", "1m")]
+    candles = ex.klines("BTCUSDT", "1m")
+    # The kline stream's f and L: the candle's first and last trade, -1 for a candle without trades.
+    assert [(k.first_trade_id, k.last_trade_id) for k in candles] == [(1, 2), (-1, -1), (3, 3)]
+    rows = [k.to_row() for k in candles]
     assert rows == [
         [
             start,

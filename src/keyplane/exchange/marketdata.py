@@ -56,6 +56,8 @@ class Kline:
     trades: int
     taker_buy_base: Decimal
     taker_buy_quote: Decimal
+    first_trade_id: int = -1  # the candle's first and last trade (-1 without trades), for streams
+    last_trade_id: int = -1
 
     def to_row(self) -> list[Any]:
         """Binance's array form: numbers as strings, times and count as integers."""
@@ -235,9 +237,13 @@ def klines(
         o = h = lo = close
         vol = qv = tbb = tbq = ZERO
         count = 0
+        first_id = last_id = -1
         while i < len(trades) and trades[i].time < nb:
             r = trades[i]
             p = r.price
+            if first_id == -1:
+                first_id = r.id
+            last_id = r.id
             if count == 0 or o is None or h is None or lo is None:
                 o = h = lo = p
             h, lo, close = max(h, p), min(lo, p), p
@@ -263,6 +269,8 @@ def klines(
                 trades=count,
                 taker_buy_base=tbb,
                 taker_buy_quote=tbq,
+                first_trade_id=first_id,
+                last_trade_id=last_id,
             )
         )
     return out
