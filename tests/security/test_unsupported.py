@@ -38,9 +38,9 @@ from tests.support.server import Instance, free_port, server_env
 DAY_MS = 86_400_000
 OLD_PRICE, NEW_PRICE = Decimal(100), Decimal(110)
 UNSERVED = [
-    ("GET", "/api/v3/openOrderList"),
+    ("GET", "/api/v3/myPreventedMatches"),
     ("GET", "/api/v3/ticker/tradingDay"),
-    ("POST", "/api/v3/orderList/oco"),
+    ("POST", "/api/v3/sor/order"),
     ("GET", "/api/v1/ticker/24hr"),
     ("GET", "/sapi/v1/asset/assetDividend"),
     ("POST", "/sapi/v1/asset/dust"),
