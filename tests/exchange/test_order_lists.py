@@ -363,3 +363,18 @@ def test_a_bad_otoco_pair_is_refused_and_changes_nothing(
         run(ex.place_otoco(bad))
     assert e.value.code == code
     assert ex.balances(alice) == before and ex.open_orders(alice) == [] and ex.open_order_lists(alice) == []
+
+
+def test_an_otoco_pair_the_fill_already_stops_out_expires_and_ends_the_list(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 27500)))  # the buy fills under the stop
+    placed = run(ex.place_otoco(otoco(alice)))
+    working, above, below = placed.orders
+    assert working.status is OrderStatus.FILLED
+    assert [leg_status(ex, alice, o.order_id) for o in (above, below)] == [OrderStatus.EXPIRED] * 2
+    assert balance(ex, alice, "BTC") == (D("10.0999"), D(0))
+    assert balance(ex, alice, "USDT") == (D(100000) - D(2750), D(0))
+    done = run(ex.get_order_list(alice, placed.order_list.list_id, None))
+    assert done.list_status_type == "ALL_DONE" and ex.open_orders(alice) == []
+    assert ex.books["BTCUSDT"].stops == {} and ex.books["BTCUSDT"].snapshot()[1] == []
