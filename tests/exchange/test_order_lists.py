@@ -1,8 +1,9 @@
 """Order lists. OCO: two linked legs, one lock; one leg executing, triggering or being cancelled
-ends both. OTO: the pending order is placed once the working order fills."""
+ends both. OTO: the pending order is placed once the working order fills; OTOCO: the pending OCO pair is."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 
 from keyplane.exchange.errors import ExchangeError
 from keyplane.exchange.models import OrderStatus, OrderType
-from keyplane.exchange.order_lists import OcoRequest, OtoRequest
+from keyplane.exchange.order_lists import OcoRequest, OtocoRequest, OtoRequest
 from keyplane.exchange.service import Exchange
 from tests.exchange.conftest import Clock
 from tests.exchange.orders import order
@@ -225,3 +226,155 @@ def test_a_restart_keeps_an_oto_waiting(
     assert set(again.books["BTCUSDT"].waiting) == {pending.order_id}
     run(again.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29000)))
     assert run(again.get_order(alice, "BTCUSDT", pending.order_id)).status is OrderStatus.NEW
+
+
+def otoco(user: int, working_price: int = 29000, list_cid: str = "my-otoco") -> OtocoRequest:
+    """Buy 0.1 BTC at ``working_price``; once bought, sell it at 31000 (LIMIT_MAKER above) or
+    stop out at 28000 (STOP_LOSS_LIMIT at 27900 below)."""
+    return OtocoRequest(
+        working=order(user, "BTCUSDT", "BUY", "0.1", working_price),
+        above=order(user, "BTCUSDT", "SELL", "0.1", 31000, type=LM),
+        below=order(user, "BTCUSDT", "SELL", "0.1", 27900, type=SLL, stop=28000),
+        list_client_order_id=list_cid,
+    )
+
+
+def test_an_otoco_places_its_oco_pair_once_the_working_order_fills_and_a_leg_filling_ends_it(
+    ex: Exchange, alice: int, bob: int, carol: int
+) -> None:
+    placed = run(ex.place_otoco(otoco(alice)))
+    working, above, below = placed.orders
+    assert placed.order_list.contingency_type == "OTO" and len(placed.order_list.orders) == 3
+    assert [o.status for o in placed.orders] == [
+        OrderStatus.NEW,
+        OrderStatus.PENDING_NEW,
+        OrderStatus.PENDING_NEW,
+    ]
+    assert balance(ex, alice, "BTC") == (D(10), D(0)) and balance(ex, alice, "USDT")[1] == D(2900)
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    assert leg_status(ex, alice, above.order_id) is OrderStatus.PENDING_NEW  # half filled: still waits
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    assert leg_status(ex, alice, working.order_id) is OrderStatus.FILLED
+    assert leg_status(ex, alice, above.order_id) is OrderStatus.NEW
+    assert leg_status(ex, alice, below.order_id) is OrderStatus.NEW
+    assert ex.books["BTCUSDT"].snapshot()[1] == [(above.order_id, D(31000), D("0.1"))]
+    assert set(ex.books["BTCUSDT"].stops) == {below.order_id}
+    assert balance(ex, alice, "BTC") == (D("9.9999"), D("0.1"))  # the pair locks the quantity once
+    assert balance(ex, alice, "USDT") == (D(100000) - D(2900), D(0))
+    lst = run(ex.get_order_list(alice, placed.order_list.list_id, None))
+    assert (lst.list_status_type, lst.list_order_status) == ("EXEC_STARTED", "EXECUTING")
+    assert [x.list_id for x in ex.open_order_lists(alice)] == [lst.list_id]
+    run(ex.place_order(order(carol, "BTCUSDT", "BUY", "0.1", 31000)))  # the above leg fills
+    assert leg_status(ex, alice, above.order_id) is OrderStatus.FILLED
+    assert leg_status(ex, alice, below.order_id) is OrderStatus.EXPIRED
+    assert balance(ex, alice, "BTC") == (D("9.9999"), D(0))  # less the 0.1% fee on the buy
+    assert balance(ex, alice, "USDT") == (D(100000) - D(2900) + D(3100) - D("3.1"), D(0))
+    done = run(ex.get_order_list(alice, lst.list_id, None))
+    assert (done.list_status_type, done.list_order_status) == ("ALL_DONE", "ALL_DONE")
+    assert ex.open_order_lists(alice) == [] and ex.open_orders(alice) == []
+
+
+def test_an_otoco_filled_at_once_places_its_pair_in_the_same_command_and_the_stop_ends_it(
+    ex: Exchange, alice: int, bob: int, carol: int
+) -> None:
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29000)))
+    run(ex.place_order(order(carol, "BTCUSDT", "BUY", "1", 27950)))  # the stop leg will sell here
+    working, above, below = run(ex.place_otoco(otoco(alice))).orders
+    assert working.status is OrderStatus.FILLED
+    assert (leg_status(ex, alice, above.order_id), leg_status(ex, alice, below.order_id)) == (
+        OrderStatus.NEW,
+        OrderStatus.NEW,
+    )
+    assert balance(ex, alice, "BTC") == (D("9.9999"), D("0.1"))
+    trade_at(ex, bob, carol, 28000)  # reaches the stop: it sells to carol at 27950
+    assert leg_status(ex, alice, above.order_id) is OrderStatus.EXPIRED
+    done = run(ex.get_order(alice, "BTCUSDT", below.order_id))
+    assert (done.status, done.cummulative_quote_qty) == (OrderStatus.FILLED, D(2795))
+    assert balance(ex, alice, "BTC") == (D("9.9999"), D(0))
+    assert balance(ex, alice, "USDT") == (D(100000) - D(2900) + D(2795) - D("2.795"), D(0))
+    assert ex.open_order_lists(alice) == [] and ex.books["BTCUSDT"].snapshot()[1] == []
+
+
+def test_cancelling_any_order_of_an_otoco_cancels_all_and_an_expired_working_order_expires_the_pair(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    working, above, below = run(ex.place_otoco(otoco(alice))).orders
+    run(ex.cancel_order(alice, "BTCUSDT", working.order_id))
+    assert [leg_status(ex, alice, o.order_id) for o in (working, above, below)] == [OrderStatus.CANCELED] * 3
+    assert balance(ex, alice, "USDT") == (D(100000), D(0)) and ex.open_order_lists(alice) == []
+    working, above, below = run(ex.place_otoco(otoco(alice, list_cid="second"))).orders
+    run(ex.cancel_order(alice, "BTCUSDT", below.order_id))
+    assert [leg_status(ex, alice, o.order_id) for o in (working, above, below)] == [OrderStatus.CANCELED] * 3
+    assert balance(ex, alice, "USDT") == (D(100000), D(0)) and ex.open_orders(alice) == []
+    placed = run(ex.place_otoco(otoco(alice, list_cid="third")))
+    cancelled = run(ex.cancel_order_list(alice, "BTCUSDT", placed.order_list.list_id, None))
+    assert [o.status for o in cancelled.orders] == [OrderStatus.CANCELED] * 3
+    assert balance(ex, alice, "USDT") == (D(100000), D(0)) and ex.open_order_lists(alice) == []
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.05", 29000)))
+    req = otoco(alice, list_cid="fourth")
+    ioc = OtocoRequest(
+        working=order(alice, "BTCUSDT", "BUY", "0.1", 29000, "IOC"),
+        above=req.above,
+        below=req.below,
+        list_client_order_id="fourth",
+    )
+    working, above, below = run(ex.place_otoco(ioc)).orders
+    assert working.status is OrderStatus.EXPIRED  # partly filled is not filled
+    assert [leg_status(ex, alice, o.order_id) for o in (above, below)] == [OrderStatus.EXPIRED] * 2
+    assert balance(ex, alice, "BTC") == (D("10.04995"), D(0)) and balance(ex, alice, "USDT")[1] == 0
+    assert ex.open_orders(alice) == [] and ex.open_order_lists(alice) == []
+
+
+def test_a_restart_keeps_an_otoco_waiting_and_then_its_oco_pair_linked(
+    engine: Engine, ex: Exchange, clock: Clock, alice: int, bob: int, carol: int
+) -> None:
+    working, above, below = run(ex.place_otoco(otoco(alice))).orders
+    again = Exchange(engine, now=clock)
+    assert set(again.books["BTCUSDT"].waiting) == {above.order_id, below.order_id}
+    run(again.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 29000)))
+    assert run(again.get_order(alice, "BTCUSDT", above.order_id)).status is OrderStatus.NEW
+    assert balance(again, alice, "BTC") == (D("9.9999"), D("0.1"))
+    third = Exchange(engine, now=clock)
+    assert [x.list_id for x in third.open_order_lists(alice)] == [working.order_list_id]
+    run(third.cancel_order(alice, "BTCUSDT", above.order_id))  # the link survived: both go
+    assert run(third.get_order(alice, "BTCUSDT", below.order_id)).status is OrderStatus.CANCELED
+    assert balance(third, alice, "BTC") == (D("10.0999"), D(0)) and third.open_order_lists(alice) == []
+
+
+@pytest.mark.parametrize(
+    ("above", "below", "code"),
+    [
+        (order(1, "BTCUSDT", "SELL", "0.1", 29000, type=SLL, stop=29000), None, -1197),
+        (None, order(1, "BTCUSDT", "SELL", "0.1", 32000, type=LM), -1166),
+        (order(1, "BTCUSDT", "SELL", "0.1", 27000, type=LM), None, -2010),  # above under below
+    ],
+)
+def test_a_bad_otoco_pair_is_refused_and_changes_nothing(
+    ex: Exchange, alice: int, above: object, below: object, code: int
+) -> None:
+    req = otoco(alice)
+    bad = OtocoRequest(
+        working=req.working,
+        above=req.above if above is None else replace(above, user_id=alice),  # type: ignore[type-var]
+        below=req.below if below is None else replace(below, user_id=alice),  # type: ignore[type-var]
+    )
+    before = ex.balances(alice)
+    with pytest.raises(ExchangeError) as e:
+        run(ex.place_otoco(bad))
+    assert e.value.code == code
+    assert ex.balances(alice) == before and ex.open_orders(alice) == [] and ex.open_order_lists(alice) == []
+
+
+def test_an_otoco_pair_the_fill_already_stops_out_expires_and_ends_the_list(
+    ex: Exchange, alice: int, bob: int
+) -> None:
+    run(ex.place_order(order(bob, "BTCUSDT", "SELL", "0.1", 27500)))  # the buy fills under the stop
+    placed = run(ex.place_otoco(otoco(alice)))
+    working, above, below = placed.orders
+    assert working.status is OrderStatus.FILLED
+    assert [leg_status(ex, alice, o.order_id) for o in (above, below)] == [OrderStatus.EXPIRED] * 2
+    assert balance(ex, alice, "BTC") == (D("10.0999"), D(0))
+    assert balance(ex, alice, "USDT") == (D(100000) - D(2750), D(0))
+    done = run(ex.get_order_list(alice, placed.order_list.list_id, None))
+    assert done.list_status_type == "ALL_DONE" and ex.open_orders(alice) == []
+    assert ex.books["BTCUSDT"].stops == {} and ex.books["BTCUSDT"].snapshot()[1] == []

@@ -1,4 +1,4 @@
-"""The WebSocket API's order-list methods: ``orderList.place.oco``, ``orderList.status``,
+"""The WebSocket API's order-list methods: ``orderList.place.oco``, ``orderList.place.otoco``, ``orderList.status``,
 ``openOrderLists.status``, ``allOrderLists`` and ``orderList.cancel``, signed as ccxt signs them."""
 
 from __future__ import annotations
@@ -56,6 +56,45 @@ def test_an_oco_is_placed_queried_and_cancelled_over_the_websocket_api(venue: Ve
             history = await ask(ws, {"id": "5", "method": "allOrderLists", "params": signed(venue.alice)})
             done = [x for x in history["result"] if x["orderListId"] == list_id]
             assert [x["listStatusType"] for x in done] == ["ALL_DONE"]
+        finally:
+            await ws.close()
+
+    run(go())
+
+
+OTOCO = {
+    "symbol": "ETHUSDT",
+    "workingType": "LIMIT",
+    "workingSide": "BUY",
+    "workingPrice": "100",
+    "workingQuantity": "0.1",
+    "workingTimeInForce": "GTC",
+    "pendingSide": "SELL",
+    "pendingQuantity": "0.1",
+    "pendingAboveType": "LIMIT_MAKER",
+    "pendingAbovePrice": "9000",
+    "pendingBelowType": "STOP_LOSS",
+    "pendingBelowStopPrice": "50",
+    "listClientOrderId": "ws-otoco",
+    "newOrderRespType": "RESULT",
+}
+
+
+def test_an_otoco_is_placed_and_cancelled_whole_over_the_websocket_api(venue: Venue) -> None:
+    async def go() -> None:
+        ws = await connect(venue.url, "/ws-api/v3")
+        try:
+            placed = await ask(
+                ws, {"id": "1", "method": "orderList.place.otoco", "params": signed(venue.alice, **OTOCO)}
+            )
+            assert placed["status"] == 200, placed
+            result = placed["result"]
+            assert (result["contingencyType"], result["listClientOrderId"]) == ("OTO", "ws-otoco")
+            assert [r["status"] for r in result["orderReports"]] == ["NEW", "PENDING_NEW", "PENDING_NEW"]
+            cancel = signed(venue.alice, symbol="ETHUSDT", orderListId=result["orderListId"])
+            cancelled = await ask(ws, {"id": "2", "method": "orderList.cancel", "params": cancel})
+            assert cancelled["status"] == 200, cancelled
+            assert [r["status"] for r in cancelled["result"]["orderReports"]] == ["CANCELED"] * 3
         finally:
             await ws.close()
 

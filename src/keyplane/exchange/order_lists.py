@@ -95,6 +95,17 @@ class OtoRequest:
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
+class OtocoRequest:
+    """An OTOCO as sent: the working order and the OCO pair (above and below, one side and
+    quantity) placed once the working order is fully filled."""
+
+    working: OrderRequest
+    above: OrderRequest
+    below: OrderRequest
+    list_client_order_id: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
 class PlacedList:
     order_list: OrderList
     orders: list[Order]
@@ -242,7 +253,27 @@ class OrderListCommands:
     async def place_oto(self, req: OtoRequest) -> PlacedList:
         """Place the working order (it may trade at once) and keep the pending one PENDING_NEW, off
         the book and locking nothing, until the working order fills (:func:`run_after`)."""
-        working, pending = req.working, req.pending
+        if req.pending.type is MARKET and req.pending.quote_order_qty is not None:
+            raise InvalidParameter.not_required("pendingQuoteOrderQty")
+        return await self._place_working(req.working, [req.pending], req.list_client_order_id)
+
+    async def place_otoco(self, req: OtocoRequest) -> PlacedList:
+        """An OTO whose pending order is an OCO pair: the pair is checked as an OCO's legs are
+        (types, places, the prices between them) and placed together once the working order fills;
+        the last price is checked then (:func:`_activate_pair`)."""
+        above, below = req.above, req.below
+        market = self._market(above.symbol)
+        check_leg_places(above.side, above.type, below.type)
+        units = self.books[market.symbol].units
+        pair = [validate(above, market, None), validate(below, market, None)]
+        check_prices(_reference(pair[0], units.ticks), _reference(pair[1], units.ticks), 0)
+        return await self._place_working(req.working, [above, below], req.list_client_order_id)
+
+    async def _place_working(
+        self, working: OrderRequest, pendings: list[OrderRequest], list_client_id: str | None
+    ) -> PlacedList:
+        """The OTO placement both OTO and OTOCO share: the working order may trade at once; the
+        pending order(s) wait PENDING_NEW, locking nothing (two pending ones are an OCO pair)."""
         market = self._market(working.symbol)
         if working.user_id not in self.ledger.accounts:
             await self._known(working.user_id)
@@ -250,18 +281,16 @@ class OrderListCommands:
             await self.sequencer.ready()
         if working.type is not LIMIT and working.type is not LIMIT_MAKER:
             raise InvalidParameter("Order type not supported in OTO.", -1158)
-        if pending.type is MARKET and pending.quote_order_qty is not None:
-            raise InvalidParameter.not_required("pendingQuoteOrderQty")
-        list_cid = req.list_client_order_id or new_client_order_id()
+        list_cid = list_client_id or new_client_order_id()
         if not CLIENT_ID_RE.match(list_cid):
             raise InvalidParameter.illegal_chars("listClientOrderId", CLIENT_ID_PATTERN)
         book = self.books[market.symbol]
         units = book.units
-        legs = [validate(working, market, None), validate(pending, market, None)]
+        legs = [validate(o, market, None) for o in (working, *pendings)]
         user = working.user_id
         cids = {v.client_order_id for v in legs}
         if (
-            len(cids) < 2
+            len(cids) < len(legs)
             or any((user, c) in self._open_ids for c in cids)
             or any(
                 lst.user_id == user and lst.list_client_order_id == list_cid for lst in self.lists.values()
@@ -287,16 +316,19 @@ class OrderListCommands:
             list_id = self._next_list_id
             self._next_list_id += 1
             orders = [self._leg(v, user, list_id, cx, book) for v in legs]
-            first, second = orders
-            second.status, second.working_time = PENDING_NEW, PENDING
-            second.trailing_time, second.trail_price = -1, 0  # a trailing order tracks once placed
-            book.waiting[second.order_id] = second
-            first.follower, second.leader = second, first
+            first, waiting = orders[0], orders[1:]
+            for second in waiting:
+                second.status, second.working_time = PENDING_NEW, PENDING
+                second.trailing_time, second.trail_price = -1, 0  # a trailing order tracks once placed
+                book.waiting[second.order_id] = second
+            first.follower, waiting[0].leader = waiting[0], first
+            if len(waiting) == 2:
+                waiting[0].sibling, waiting[1].sibling = waiting[1], waiting[0]
             placed = OrderList(
                 list_id=list_id,
                 user_id=user,
                 symbol=market.symbol,
-                contingency_type="OTO",
+                contingency_type="OTO",  # an OTOCO's too (Binance)
                 list_status_type="EXEC_STARTED",
                 list_order_status="EXECUTING",
                 list_client_order_id=list_cid,
@@ -470,6 +502,15 @@ def _followers(book: OrderBook, ledger: Ledger, cx: Command) -> bool:
         o.follower = f.leader = None
         if book.waiting.pop(f.order_id, None) is None:
             continue
+        other = f.sibling  # an OTOCO: the OCO pair waits together
+        if other is not None:
+            book.waiting.pop(other.order_id, None)
+            if o.status is FILLED:
+                _activate_pair(f, other, book, ledger, cx)  # the list goes on as an OCO
+                continue
+            f.sibling = other.sibling = None
+            other.status = EXPIRED
+            cx.touch(other)
         cx.ended_lists.append(o.order_list_id)
         if o.status is FILLED:
             _activate(f, book, ledger, cx)
@@ -479,38 +520,51 @@ def _followers(book: OrderBook, ledger: Ledger, cx: Command) -> bool:
     return bool(ended)
 
 
-def _activate(f: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
-    """Place an OTO's pending order now that its working order filled: lock its funds and put it
-    in the book (running it first), or with the pending stops; expired when the account cannot pay
-    for it, a LIMIT_MAKER would take, or a stop price the last trade meets."""
-    units = book.units
-    acc = ledger.open_account(f.user_id)
-    asset = lock_asset(units, f.side)
-    free = ledger.free_units(acc, asset)
-    conditional = f.type.is_conditional
+def _need(f: LiveOrder, book: OrderBook) -> int | None:
+    """Units a pending order must lock to be placed now; None when it cannot be placed: its cost
+    is unknown, a LIMIT_MAKER would take, or its stop price the last trade already meets."""
     best = book.opposite(f.side).best()
+    conditional = f.type.is_conditional
     try:
         if conditional:
             need = conditional_lock(f.type, f.side, f.price, f.orig_qty, f.stop_price, f.trailing_delta, book)
         else:
             need = lock_needed(f.side, f.type, f.price, f.orig_qty, f.orig_quote, book)
     except OrderRejected:
-        need = free + 1
-    refused = (
-        need > free
-        or (
-            f.type is LIMIT_MAKER
-            and best is not None
-            and (best.price <= f.price if f.side is BUY else best.price >= f.price)
-        )
-        or (
-            conditional
-            and bool(f.stop_price)
-            and bool(book.last_price)
-            and stop_met(f.type, f.side, f.stop_price, book.last_price)
-        )
-    )
-    if refused:
+        return None
+    if (
+        f.type is LIMIT_MAKER
+        and best is not None
+        and (best.price <= f.price if f.side is BUY else best.price >= f.price)
+    ) or (
+        conditional
+        and bool(f.stop_price)
+        and bool(book.last_price)
+        and stop_met(f.type, f.side, f.stop_price, book.last_price)
+    ):
+        return None
+    return need
+
+
+def _placed_now(f: LiveOrder, book: OrderBook, cx: Command) -> None:
+    """A pending order is placed: NEW again, and tracked from now if trailing."""
+    f.status = NEW
+    cx.triggered.append(f.order_id)  # reported NEW again, now placed
+    cx.touch(f)
+    if f.type.is_conditional and f.trailing_delta and not f.stop_price:
+        f.trailing_time, f.trail_price = cx.now, book.last_price
+
+
+def _activate(f: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """Place an OTO's pending order now that its working order filled: lock its funds and put it
+    in the book (running it first), or with the pending stops; expired when the account cannot pay
+    for it or :func:`_need` refuses it."""
+    units = book.units
+    acc = ledger.open_account(f.user_id)
+    asset = lock_asset(units, f.side)
+    free = ledger.free_units(acc, asset)
+    need = _need(f, book)
+    if need is None or need > free:
         f.status = EXPIRED
         cx.touch(f)
         return
@@ -524,13 +578,37 @@ def _activate(f: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> Non
     )
     ledger.lock_units(acc, asset, lock, f.order_id)
     f.locked = lock
-    f.status = NEW
-    cx.triggered.append(f.order_id)  # reported NEW again, now placed
-    cx.touch(f)
-    if conditional:
-        if f.trailing_delta and not f.stop_price:
-            f.trailing_time, f.trail_price = cx.now, book.last_price
+    _placed_now(f, book, cx)
+    if f.type.is_conditional:
         book.stops[f.order_id] = f
         return
     f.working_time = cx.now
     execute(f, book, ledger, cx)
+
+
+def _activate_pair(above: LiveOrder, below: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> None:
+    """Place an OTOCO's OCO pair now that its working order filled, as :meth:`place_oco` places
+    one: one lock (the larger need) held by the LIMIT_MAKER leg, else by the above leg; nothing
+    trades. Both expire, ending the list, when either cannot be placed or the account cannot pay."""
+    units = book.units
+    acc = ledger.open_account(above.user_id)
+    asset = lock_asset(units, above.side)
+    needs = [_need(above, book), _need(below, book)]
+    lock = max((n for n in needs if n is not None), default=0)
+    if None in needs or lock > ledger.free_units(acc, asset):
+        above.sibling = below.sibling = None
+        for f in (above, below):
+            f.status = EXPIRED
+            cx.touch(f)
+        cx.ended_lists.append(above.order_list_id)
+        return
+    holder = below if below.type is LIMIT_MAKER else above
+    ledger.lock_units(acc, asset, lock, holder.order_id)
+    holder.locked = lock
+    for f in (above, below):
+        _placed_now(f, book, cx)
+        if f.type is LIMIT_MAKER:
+            f.working_time = cx.now
+            book.enter(f)
+        else:
+            book.stops[f.order_id] = f

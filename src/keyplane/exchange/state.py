@@ -86,7 +86,13 @@ def read_state(engine: Engine, now: int) -> State:
         for lst in lists.values():
             book = books[lst.symbol]
             legs = [book.by_id.get(i) or book.stops.get(i) or book.waiting.get(i) for i, _ in lst.orders]
-            if len(legs) == 2 and legs[0] is not None and legs[1] is not None:
+            if len(legs) == 3:  # an OTOCO: the working order, then its OCO pair (above, below)
+                working, above, below = legs
+                if above is not None and below is not None:
+                    above.sibling, below.sibling = below, above
+                    if working is not None:
+                        working.follower, above.leader = above, working
+            elif len(legs) == 2 and legs[0] is not None and legs[1] is not None:
                 if lst.contingency_type == "OTO":
                     legs[0].follower, legs[1].leader = legs[1], legs[0]
                 else:

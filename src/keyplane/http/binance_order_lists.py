@@ -1,4 +1,4 @@
-"""Signed order-list routes: new OCO, query, cancel, all and open order lists.
+"""Signed order-list routes: new OCO, OTO and OTOCO, query, cancel, all and open order lists.
 
 An OCO's parameters (``above*`` and ``below*``) become two :class:`OrderRequest` legs here, parsed
 as a new order's are; the exchange checks the legs' types, places and prices.
@@ -12,7 +12,7 @@ from typing import Any
 from keyplane.exchange.errors import InvalidParameter, InvalidSymbol
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.models import OrderType, PlacedOrder, Side, TimeInForce
-from keyplane.exchange.order_lists import OcoRequest, OtoRequest, PlacedList
+from keyplane.exchange.order_lists import OcoRequest, OtocoRequest, OtoRequest, PlacedList
 from keyplane.exchange.orders import OrderRequest
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
@@ -22,19 +22,24 @@ from keyplane.http.binance_trading import cancel_client_id
 from keyplane.http.routing import Call
 from keyplane.keys.payload import Params
 
-# Leg fields of order kinds the engine does not run (iceberg, strategy, pegged).
-UNSUPPORTED = tuple(
-    f"{leg}{name}"
-    for leg in ("above", "below")
-    for name in (
-        "IcebergQty",
-        "StrategyId",
-        "StrategyType",
-        "PegPriceType",
-        "PegOffsetType",
-        "PegOffsetValue",
+
+def _unsupported(*legs: str) -> tuple[str, ...]:
+    """Leg fields of order kinds the engine does not run (iceberg, strategy, pegged)."""
+    return tuple(
+        f"{leg}{name}"
+        for leg in legs
+        for name in (
+            "IcebergQty",
+            "StrategyId",
+            "StrategyType",
+            "PegPriceType",
+            "PegOffsetType",
+            "PegOffsetValue",
+        )
     )
-)
+
+
+UNSUPPORTED = _unsupported("above", "below")
 
 
 def _enum_or(raw: str, cls: type[Any], msg: str, code: int) -> Any:
@@ -45,7 +50,14 @@ def _enum_or(raw: str, cls: type[Any], msg: str, code: int) -> Any:
 
 
 def _leg(
-    q: Params, leg: str, user_id: int, symbol: str, side: Side, stp: StpMode | None, own_qty: bool = False
+    q: Params,
+    leg: str,
+    user_id: int,
+    symbol: str,
+    side: Side,
+    stp: StpMode | None,
+    own_qty: bool = False,
+    qty_name: str = "quantity",
 ) -> OrderRequest:
     otype = _enum_or(p.required(q, f"{leg}Type"), OrderType, "Invalid orderType.", -1116)
     tif_raw = p.optional(q, f"{leg}TimeInForce")
@@ -55,7 +67,7 @@ def _leg(
         symbol=symbol,
         side=side,
         type=otype,
-        quantity=p.decimal(q, f"{leg}Quantity" if own_qty else "quantity"),
+        quantity=p.decimal(q, f"{leg}Quantity" if own_qty else qty_name),
         price=p.decimal(q, f"{leg}Price"),
         quote_order_qty=p.decimal(q, f"{leg}QuoteOrderQty") if own_qty else None,
         time_in_force=tif,
@@ -108,21 +120,7 @@ async def new_oto(call: Call) -> dict[str, Any]:
     sides = [
         _enum_or(p.required(q, f"{leg}Side"), Side, "Invalid side.", -1117) for leg in ("working", "pending")
     ]
-    p.not_sent(
-        q,
-        *(
-            f"{leg}{name}"
-            for leg in ("working", "pending")
-            for name in (
-                "IcebergQty",
-                "StrategyId",
-                "StrategyType",
-                "PegPriceType",
-                "PegOffsetType",
-                "PegOffsetValue",
-            )
-        ),
-    )
+    p.not_sent(q, *_unsupported("working", "pending"))
     resp = p.one_of(
         q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
     )
@@ -135,6 +133,34 @@ async def new_oto(call: Call) -> dict[str, Any]:
         list_client_order_id=p.optional(q, "listClientOrderId"),
     )
     placed = await ex.place_oto(req)
+    return _placed(placed, resp or "ACK")
+
+
+async def new_otoco(call: Call) -> dict[str, Any]:
+    """OTOCO: ``working*`` as an OTO's, then ``pendingSide``, ``pendingQuantity`` and the
+    ``pendingAbove*`` / ``pendingBelow*`` legs of the OCO placed once the working order fills."""
+    q = call.params
+    ex = exchange(call)
+    symbol = p.symbol(q)
+    working_side = _enum_or(p.required(q, "workingSide"), Side, "Invalid side.", -1117)
+    pending_side = _enum_or(p.required(q, "pendingSide"), Side, "Invalid side.", -1117)
+    p.not_sent(q, *_unsupported("working", "pendingAbove", "pendingBelow"))
+    resp = p.one_of(
+        q, "newOrderRespType", RESP_TYPES, "Data sent for parameter 'newOrderRespType' is not valid.", -1130
+    )
+    if symbol not in ex.markets:
+        raise InvalidSymbol()
+    stp = _stp(q)
+    if p.decimal(q, "pendingQuantity") is None:
+        raise InvalidParameter.missing("pendingQuantity")
+    pending = (call.user_id, symbol, pending_side, stp)
+    req = OtocoRequest(
+        working=_leg(q, "working", call.user_id, symbol, working_side, stp, own_qty=True),
+        above=_leg(q, "pendingAbove", *pending, qty_name="pendingQuantity"),
+        below=_leg(q, "pendingBelow", *pending, qty_name="pendingQuantity"),
+        list_client_order_id=p.optional(q, "listClientOrderId"),
+    )
+    placed = await ex.place_otoco(req)
     return _placed(placed, resp or "ACK")
 
 

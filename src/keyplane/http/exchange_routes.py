@@ -83,6 +83,7 @@ _ROUTES: list[Route] = [
     Route("POST", "/api/v3/orderList/oco", lists.new_oco, SIGNED, TRADE, 1),
     Route("POST", "/api/v3/order/oco", lists.new_legacy_oco, SIGNED, TRADE, 1),
     Route("POST", "/api/v3/orderList/oto", lists.new_oto, SIGNED, TRADE, 1),
+    Route("POST", "/api/v3/orderList/otoco", lists.new_otoco, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/orderList", lists.get_order_list, SIGNED, READ, 4, None),
     Route("DELETE", "/api/v3/orderList", lists.cancel_order_list, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/allOrderList", lists.all_order_lists, SIGNED, READ, 20, None),

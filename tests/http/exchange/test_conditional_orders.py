@@ -217,3 +217,44 @@ def test_an_oto_places_its_pending_take_profit_once_the_working_buy_fills(
     assert now["status"] == "open" and now["info"]["status"] == "NEW" and now["info"]["isWorking"] is True
     assert alice.fetch_order_book(SYMBOL)["asks"][0][0] == 2100
     alice.cancel_order(pending, SYMBOL)
+
+
+def test_an_otoco_places_its_take_profit_and_stop_loss_pair_once_the_working_buy_fills(
+    alice: Any, bob: Any, last_at_2000: None
+) -> None:
+    placed = alice.private_post_orderlist_otoco(
+        {
+            "symbol": "ETHUSDT",
+            "workingType": "LIMIT",
+            "workingSide": "BUY",
+            "workingPrice": "1950",
+            "workingQuantity": "0.1",
+            "workingTimeInForce": "GTC",
+            "pendingSide": "SELL",
+            "pendingQuantity": "0.1",
+            "pendingAboveType": "LIMIT_MAKER",
+            "pendingAbovePrice": "2100",
+            "pendingBelowType": "STOP_LOSS_LIMIT",
+            "pendingBelowStopPrice": "1800",
+            "pendingBelowPrice": "1790",
+            "pendingBelowTimeInForce": "GTC",
+            "listClientOrderId": "http-otoco",
+            "newOrderRespType": "RESULT",
+        }
+    )
+    assert placed["contingencyType"] == "OTO" and placed["listClientOrderId"] == "http-otoco"
+    assert [r["status"] for r in placed["orderReports"]] == ["NEW", "PENDING_NEW", "PENDING_NEW"]
+    working, above, below = (str(o["orderId"]) for o in placed["orders"])
+    bob.create_order(SYMBOL, "limit", "sell", 0.1, 1950)  # fills the working order
+    assert alice.fetch_order(working, SYMBOL)["status"] == "closed"
+    take_profit, stop_loss = alice.fetch_order(above, SYMBOL), alice.fetch_order(below, SYMBOL)
+    assert take_profit["info"]["status"] == "NEW" and take_profit["info"]["isWorking"] is True
+    assert stop_loss["info"]["status"] == "NEW" and Decimal(stop_loss["info"]["stopPrice"]) == 1800
+    assert alice.fetch_order_book(SYMBOL)["asks"][0][0] == 2100
+    listed = alice.private_get_orderlist({"orderListId": placed["orderListId"]})
+    assert listed["listStatusType"] == "EXEC_STARTED" and len(listed["orders"]) == 3
+    bob.create_order(SYMBOL, "limit", "buy", 0.1, 2100)  # fills the take profit
+    assert alice.fetch_order(above, SYMBOL)["status"] == "closed"
+    assert alice.fetch_order(below, SYMBOL)["info"]["status"] == "EXPIRED"
+    done = alice.private_get_orderlist({"orderListId": placed["orderListId"]})
+    assert done["listStatusType"] == "ALL_DONE" and alice.private_get_openorderlist() == []
