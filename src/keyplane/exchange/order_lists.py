@@ -229,19 +229,7 @@ class OrderListCommands:
                     book.enter(o)
                 else:
                     book.stops[o.order_id] = o
-            placed = OrderList(
-                list_id=list_id,
-                user_id=user,
-                symbol=market.symbol,
-                contingency_type="OCO",
-                list_status_type="EXEC_STARTED",
-                list_order_status="EXECUTING",
-                list_client_order_id=list_cid,
-                transaction_time=cx.now,
-                orders=[(o.order_id, o.client_order_id) for o in orders],
-            )
-            self.lists[list_id] = placed
-            cx.lists[list_id] = (placed, True)
+            placed = self._start_list(list_id, "OCO", list_cid, orders, cx)
         except BaseException as error:
             self._failed(cx, error)
             raise
@@ -249,6 +237,26 @@ class OrderListCommands:
         answer = PlacedList(order_list=placed.snapshot(), orders=[o.record() for o in orders])
         await self.sequencer.applied()
         return answer
+
+    def _start_list(
+        self, list_id: int, contingency: str, list_cid: str, orders: list[LiveOrder], cx: Command
+    ) -> OrderList:
+        """A list just placed (EXEC_STARTED, EXECUTING), known to the exchange and to the batch."""
+        first = orders[0]
+        placed = OrderList(
+            list_id=list_id,
+            user_id=first.user_id,
+            symbol=first.symbol,
+            contingency_type=contingency,
+            list_status_type="EXEC_STARTED",
+            list_order_status="EXECUTING",
+            list_client_order_id=list_cid,
+            transaction_time=cx.now,
+            orders=[(o.order_id, o.client_order_id) for o in orders],
+        )
+        self.lists[list_id] = placed
+        cx.lists[list_id] = (placed, True)
+        return placed
 
     async def place_oto(self, req: OtoRequest) -> PlacedList:
         """Place the working order (it may trade at once) and keep the pending one PENDING_NEW, off
@@ -324,19 +332,7 @@ class OrderListCommands:
             first.follower, waiting[0].leader = waiting[0], first
             if len(waiting) == 2:
                 waiting[0].sibling, waiting[1].sibling = waiting[1], waiting[0]
-            placed = OrderList(
-                list_id=list_id,
-                user_id=user,
-                symbol=market.symbol,
-                contingency_type="OTO",  # an OTOCO's too (Binance)
-                list_status_type="EXEC_STARTED",
-                list_order_status="EXECUTING",
-                list_client_order_id=list_cid,
-                transaction_time=cx.now,
-                orders=[(o.order_id, o.client_order_id) for o in orders],
-            )
-            self.lists[list_id] = placed
-            cx.lists[list_id] = (placed, True)
+            placed = self._start_list(list_id, "OTO", list_cid, orders, cx)  # an OTOCO's too (Binance)
             self.ledger.lock_units(acc, asset, need, first.order_id)
             first.locked = need
             execute(first, book, self.ledger, cx)
