@@ -130,10 +130,7 @@ class AmendCommands:
         A parameter or filter failure of the new order raises before anything happens (Binance
         checks filters first); an engine refusal of either half is returned in :class:`Replaced`."""
         if cancel_order_id is None and cancel_orig_client_order_id is None:
-            raise InvalidParameter(
-                "Param 'cancelOrderId' or 'cancelOrigClientOrderId' must be sent, but both were empty/null!",
-                -1102,
-            )
+            raise InvalidParameter.neither("cancelOrderId", "cancelOrigClientOrderId")
         avg = await self._await_new(req)
         validate(req, self._market(req.symbol), avg or None)  # filters first: nothing is cancelled
         cancel_error: ExchangeError | None = None
@@ -186,9 +183,7 @@ class AmendCommands:
             await self.sequencer.ready()
         market = self._market(symbol)
         if order_id is None and orig_client_order_id is None:
-            raise InvalidParameter(
-                "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("orderId", "origClientOrderId")
         market.check_qty(new_qty)
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is None:

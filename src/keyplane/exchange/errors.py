@@ -67,6 +67,11 @@ class InvalidParameter(ExchangeError):
         return cls(f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.", -1102)
 
     @classmethod
+    def neither(cls, first: str, second: str) -> InvalidParameter:
+        """-1102 for a pair of parameters of which one must be sent."""
+        return cls(f"Param '{first}' or '{second}' must be sent, but both were empty/null!", -1102)
+
+    @classmethod
     def not_required(cls, name: str) -> InvalidParameter:
         return cls(f"Parameter '{name}' sent when not required.", -1106)
 

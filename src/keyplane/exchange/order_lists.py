@@ -358,9 +358,7 @@ class OrderListCommands:
             await self.sequencer.ready()
         self._market(symbol)
         if list_id is None and list_client_id is None:
-            raise InvalidParameter(
-                "Param 'orderListId' or 'listClientOrderId' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("orderListId", "listClientOrderId")
         found = self._open_list(user_id, symbol, list_id, list_client_id)
         if found is None:
             raise UnknownOrder("Unknown order list sent.")
@@ -398,9 +396,7 @@ class OrderListCommands:
         """One order list of the user: open ones from memory, any other from committed rows."""
         self._current()
         if list_id is None and client_id is None:
-            raise InvalidParameter(
-                "Param 'orderListId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("orderListId", "origClientOrderId")
         for lst in self.lists.values():
             if (
                 lst.user_id == user_id

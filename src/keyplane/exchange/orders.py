@@ -118,9 +118,7 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
             if v is not None:
                 raise InvalidParameter.not_required(name)
         if req.quantity is None and req.quote_order_qty is None:
-            raise InvalidParameter(
-                "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("quantity", "quoteOrderQty")
         if req.quantity is not None and req.quote_order_qty is not None:
             raise InvalidParameter.not_required("quoteOrderQty")
         if req.quantity is not None:
@@ -181,9 +179,7 @@ def _conditional(
     qty = _amount("quantity", req.quantity)
     price = _amount("price", req.price) if limit else ZERO
     if req.stop_price is None and req.trailing_delta is None:
-        raise InvalidParameter(
-            "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!", -1102
-        )
+        raise InvalidParameter.neither("stopPrice", "trailingDelta")
     stop = ZERO
     if req.stop_price is not None:
         stop = _amount("stopPrice", req.stop_price)

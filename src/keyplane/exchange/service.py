@@ -419,9 +419,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
             await self.sequencer.ready()
         self._market(symbol)
         if order_id is None and orig_client_order_id is None:
-            raise InvalidParameter(
-                "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("orderId", "origClientOrderId")
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is None:
             raise UnknownOrder()
@@ -497,9 +495,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         self._market(symbol)
         self._current()
         if order_id is None and orig_client_order_id is None:
-            raise InvalidParameter(
-                "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!", -1102
-            )
+            raise InvalidParameter.neither("orderId", "origClientOrderId")
         order = self._open_order(user_id, symbol, order_id, orig_client_order_id)
         if order is not None:
             return order.record()
