@@ -7,7 +7,6 @@ withdraws to a matured address-book entry. The venues are built once per test pa
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -22,14 +21,13 @@ from keyplane.client.vault import Credentials
 from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import MINIMAL
-from tests.support import launch
 from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.demo import RunningDemo, running_demo
+from tests.support.server import Instance
 from tests.support.wallet_server import DESTINATION, alice_and_bob_wallet_server
 
 CLIENT = [sys.executable, "-c", "from keyplane.client.cli import app; app()"]
-SERVER_CLI = [sys.executable, "-c", "from keyplane.cli import app; app()"]
 WALLET_OPTIONS = {k: v for k, v in MINIMAL.items() if k != "fetchCurrencies"}
 T = TypeVar("T")
 
@@ -143,44 +141,18 @@ class Demo:
     """A running ``keyplane demo``: its market maker quotes and trades; ``key`` is the demo user's."""
 
     url: str
-    env: dict[str, str] = field(repr=False)
     key: dict[str, str] = field(repr=False)  # holds the secret: never in a failure's output
+    running: RunningDemo = field(repr=False)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = launch.run([*SERVER_CLI, *args], env=self.env)
-        assert done.returncode == 0, done.stderr
-        return done
-
-
-def _wait_for(log: Path, pattern: str, process: launch.Process) -> re.Match[str]:
-    def found() -> re.Match[str] | None:
-        assert process.poll() is None, f"keyplane demo exited: {log.read_text()}"
-        return re.search(pattern, log.read_text())
-
-    return eventually(found, 90)
+        return self.running.cli(*args)
 
 
 @pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     tmp = tmp_path_factory.mktemp("demo")
-    port, log = free_port(), tmp / "demo.log"
-    with fresh_database(tmp) as url:
-        env = server_env(tmp / "data", url, None, COLUMNS="200", KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000")
-        with log.open("wb") as out:
-            process = launch.popen(
-                [*SERVER_CLI, "demo", "--port", str(port), "--data-dir", str(tmp / "data")],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            key = _wait_for(log, r"API key:\s+(\S+)", process).group(1)
-            secret = _wait_for(log, r"API secret:\s+(\S+)", process).group(1)
-            _wait_for(log, r"Keyplane serving on", process)
-            yield Demo(f"http://127.0.0.1:{port}", env, {"key": key, "secret": secret})
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with (
+        fresh_database(tmp) as url,
+        running_demo(tmp / "data", url, KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000") as running,
+    ):
+        yield Demo(running.url, {"key": running.key, "secret": running.secret}, running)

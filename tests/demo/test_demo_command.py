@@ -1,70 +1,99 @@
-"""``keyplane demo`` end to end: a real server process, its printed key, a live book over HTTP."""
+"""``keyplane demo`` end to end: a real server process, its printed key, a live book over HTTP, and
+a stop-loss-limit that the demo's market maker triggers, through unmodified ccxt."""
 
 from __future__ import annotations
 
-import re
-import subprocess
 import time
+from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
+import ccxt
 import httpx
+import pytest
 
-from tests.support import launch
-from tests.support.server import KEYPLANE, free_port, server_env
+from tests.http.exchange.conftest import MINIMAL
+from tests.support.clients import ccxt_binance
+from tests.support.databases import fresh_database
+from tests.support.demo import RunningDemo, running_demo
 from tests.support.signing import hmac_hex
 
+SYMBOL, TICK = "BTC/USDT", Decimal("0.01")
 
-def wait_for(log: Path, pattern: str, process: launch.Process, seconds: float = 60) -> re.Match[str]:
-    deadline = time.monotonic() + seconds
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    """The demo with a livelier market maker (a round every 0.2 s instead of every second)."""
+    tmp = tmp_path_factory.mktemp("demo")
+    with fresh_database(tmp) as url, running_demo(tmp / "data", url, "--maker-interval", "0.2") as running:
+        yield running
+
+
+def test_demo_serves_a_live_two_sided_book_and_a_working_key(demo: RunningDemo) -> None:
+    query = f"timestamp={time.time_ns() // 1_000_000}&recvWindow=10000"
+    signed = httpx.get(
+        f"{demo.url}/sapi/v1/account/apiRestrictions?{query}&signature={hmac_hex(demo.secret, query)}",
+        headers={"X-MBX-APIKEY": demo.key},
+        timeout=5,
+    )
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["enableSpotAndMarginTrading"] is True
+
+    deadline, book = time.monotonic() + 15, {}
     while time.monotonic() < deadline:
-        found = re.search(pattern, log.read_text())
-        if found:
-            return found
-        if process.poll() is not None:
-            raise AssertionError(f"keyplane demo exited: {log.read_text()}")
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} never appeared: {log.read_text()}")
+        response = httpx.get(f"{demo.url}/api/v3/depth", params={"symbol": "BTCUSDT"}, timeout=5)
+        assert response.status_code == 200, response.text
+        book = response.json()
+        if book["bids"] and book["asks"]:
+            break
+        time.sleep(0.2)
+    assert book["bids"] and book["asks"], book
+    assert Decimal(book["bids"][0][0]) < Decimal(book["asks"][0][0])
 
 
-def test_demo_serves_a_live_two_sided_book_and_a_working_key(tmp_path: Path, database_url: str) -> None:
-    port, log = free_port(), tmp_path / "demo.log"
-    env = server_env(tmp_path / "data", database_url, None, COLUMNS="200")
-    with log.open("wb") as out:
-        process = launch.popen(
-            [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        key = wait_for(log, r"API key:\s+(\S+)", process).group(1)
-        secret = wait_for(log, r"API secret:\s+(\S+)", process).group(1)
-        wait_for(log, r"Keyplane serving on", process)
-        base = f"http://127.0.0.1:{port}"
+def _last_price(client: Any) -> Decimal:
+    """The market's last trade price, once the market maker's taker has traded."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        trades = client.fetch_trades(SYMBOL, limit=1)
+        if trades:
+            return Decimal(str(trades[-1]["price"]))
+        time.sleep(0.2)
+    raise AssertionError("the market maker made no trade in 30 s")
 
-        query = f"timestamp={time.time_ns() // 1_000_000}&recvWindow=10000"
-        signed = httpx.get(
-            f"{base}/sapi/v1/account/apiRestrictions?{query}&signature={hmac_hex(secret, query)}",
-            headers={"X-MBX-APIKEY": key},
-            timeout=5,
-        )
-        assert signed.status_code == 200, signed.text
-        assert signed.json()["enableSpotAndMarginTrading"] is True
 
-        deadline, book = time.monotonic() + 15, {}
-        while time.monotonic() < deadline:
-            response = httpx.get(f"{base}/api/v3/depth", params={"symbol": "BTCUSDT"}, timeout=5)
-            assert response.status_code == 200, response.text
-            book = response.json()
-            if book["bids"] and book["asks"]:
-                break
-            time.sleep(0.2)
-        assert book["bids"] and book["asks"], book
-        assert Decimal(book["bids"][0][0]) < Decimal(book["asks"][0][0])
-    finally:
-        process.terminate()
+def _place_stop_just_below_the_market(client: Any) -> tuple[dict[str, Any], Decimal]:
+    """A sell STOP_LOSS_LIMIT one tick under the last trade, limit 1 % under the stop; if a trade
+    lands under the stop first, Binance refuses it (-2010, it would trigger at once): try again."""
+    for _ in range(20):
+        stop = _last_price(client) - TICK
+        limit = (stop * Decimal("0.99")).quantize(TICK)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            order = client.create_order(SYMBOL, "limit", "sell", 0.001, limit, {"stopLossPrice": str(stop)})
+            return order, stop
+        except ccxt.InvalidOrder as refused:
+            assert "immediately" in str(refused), refused
+    raise AssertionError("every stop was refused as triggering at once")
+
+
+def test_a_stop_loss_limit_is_triggered_by_the_market_makers_trades(demo: RunningDemo) -> None:
+    client = ccxt_binance(demo.url, demo.key, demo.secret, **MINIMAL)
+    order, stop = _place_stop_just_below_the_market(client)
+    assert order["info"]["type"] == "STOP_LOSS_LIMIT" and order["status"] == "open"
+    assert client.fetch_order(order["id"], SYMBOL)["info"]["isWorking"] is False
+
+    deadline, done = time.monotonic() + 90, order
+    while time.monotonic() < deadline and done["status"] != "closed":
+        time.sleep(0.3)
+        done = client.fetch_order(order["id"], SYMBOL)
+    assert done["status"] == "closed", f"not triggered and filled in 90 s: {done['info']}"
+    assert done["filled"] == 0.001 and Decimal(done["info"]["stopPrice"]) == stop
+    working_since = done["info"]["workingTime"]
+    assert working_since > 0
+    # The trigger: a market trade at or under the stop before it worked. The demo user's only
+    # trades are this order's own fills, after it worked: the maker's and taker's trade fired it.
+    assert {t["order"] for t in client.fetch_my_trades(SYMBOL)} == {order["id"]}
+    market = client.fetch_trades(SYMBOL, limit=1000)
+    assert any(Decimal(str(t["price"])) <= stop and t["timestamp"] <= working_since for t in market)
+    # The triggered order sold into the maker's bids, at or above its limit.
+    assert Decimal(str(done["average"])) >= Decimal(order["info"]["price"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -28,12 +27,11 @@ from keyplane.settings import Settings
 from keyplane.store.engine import make_engine
 from keyplane.store.tables import users
 from tests.conftest import REDIS_URL, redis_available
-from tests.demo.test_demo_command import wait_for
 from tests.http.conftest import issue_key
-from tests.support import launch
 from tests.support.clients import ccxt_binance, python_binance
 from tests.support.databases import backend, fresh_database
-from tests.support.server import KEYPLANE, Instance, free_port, server_env
+from tests.support.demo import running_demo
+from tests.support.server import Instance, free_port, server_env
 from tests.wallet.conftest import mnemonic_xpubs
 from tests.wallet.server_keys import wallet_env
 
@@ -284,28 +282,10 @@ def test_cli_deposit_pays_an_issued_address_and_nothing_else(venue: Venue) -> No
 
 def demo_deposit_address(tmp_path: Path, database_url: str, run: int) -> str:
     """Run ``keyplane demo`` on the data directory, ask its printed key for a BTC address, stop it."""
-    port, log = free_port(), tmp_path / f"demo{run}.log"
-    env = server_env(tmp_path / "data", database_url, None, COLUMNS="200")
-    with log.open("wb") as out:
-        process = launch.popen(
-            [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        key = wait_for(log, r"API key:\s+(\S+)", process).group(1)
-        secret = wait_for(log, r"API secret:\s+(\S+)", process).group(1)
-        wait_for(log, r"Keyplane serving on", process)
-        assert "mature after 60 s" in log.read_text()
-        client = python_binance(f"http://127.0.0.1:{port}", key, secret)
+    with running_demo(tmp_path / "data", database_url, log_name=f"demo{run}.log") as demo:
+        assert "mature after 60 s" in demo.log.read_text()
+        client = python_binance(demo.url, demo.key, demo.secret)
         return str(client.get_deposit_address(coin="BTC")["address"])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_the_demo_keeps_its_wallet_keys_so_addresses_survive_a_restart(

@@ -11,7 +11,7 @@ import typer
 
 from keyplane.cli.address import recorded_url
 from keyplane.cli.common import console, friendly, platform, settings
-from keyplane.demo.marketmaker import market_maker_job
+from keyplane.demo.marketmaker import MakerConfig, market_maker_job
 from keyplane.demo.seed import DEMO_USER, FUNDS, issue_demo_key, seed
 from keyplane.demo.wallet import demo_wallet_settings
 
@@ -38,6 +38,10 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (KEYPLANE_DATA_DIR).")] = None,
+    maker_interval: Annotated[
+        float,
+        typer.Option(min=0.05, help="Seconds between the market maker's rounds (a livelier book below 1)."),
+    ] = MakerConfig.interval_seconds,
 ) -> None:
     """Seed demo users, funds and markets, print a new key for 'demo', and serve with a market maker."""
     from keyplane.cli.main import run_server
@@ -74,4 +78,4 @@ def demo(
         markup=False,
         soft_wrap=True,
     )
-    run_server(config, [market_maker_job()])
+    run_server(config, [market_maker_job(config=MakerConfig(interval_seconds=maker_interval))])
