@@ -28,36 +28,14 @@ from sqlalchemy import select
 from keyplane.store.engine import make_engine
 from keyplane.store.exchange_tables import ex_assets, ex_balances
 from keyplane.store.types import decimal_places
-from tests.demo.test_demo_command import wait_for
 from tests.http.conftest import issue_key
 from tests.http.exchange.raw import signed
 from tests.support import launch
+from tests.support.demo import running_demo
 from tests.support.funded import funded_server
 from tests.support.server import KEYPLANE, Instance, free_port, server_env
 
 ADDRESS = "server.json"
-
-
-def start_demo(data: Path, database_url: str, log: Path) -> tuple[launch.Process, str]:
-    port = free_port()
-    with log.open("wb") as out:
-        process = launch.popen(
-            [*KEYPLANE, "demo", "--port", str(port), "--data-dir", str(data)],
-            env=server_env(data, database_url, None, COLUMNS="200"),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def stop(process: launch.Process) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def trade_count(base: str) -> int:
@@ -89,33 +67,24 @@ def test_demo_starts_again_on_the_same_data_directory_after_trading(
     tmp_path: Path, database_url: str
 ) -> None:
     data = tmp_path / "data"
-    first, base = start_demo(data, database_url, tmp_path / "first.log")
-    try:
-        wait_for(tmp_path / "first.log", r"Keyplane serving on", first)
+    with running_demo(data, database_url, log_name="first.log") as first:
         deadline, trades = time.monotonic() + 90, 0
         while time.monotonic() < deadline and trades < 12:  # the taker crosses now and then: fees
             time.sleep(0.5)
-            trades = trade_count(base)
+            trades = trade_count(first.url)
         assert trades >= 12, "the market maker made no trades"
-    finally:
-        stop(first)
     # Every amount the engine produced, fees included, is at its asset's precision.
     assert balances_off_precision(database_url) == []
 
-    second, base = start_demo(data, database_url, tmp_path / "second.log")
-    try:
-        wait_for(tmp_path / "second.log", r"API secret:\s+(\S+)", second)
-        wait_for(tmp_path / "second.log", r"Keyplane serving on", second)
-        assert httpx.get(f"{base}/api/v3/ping", timeout=5).status_code == 200
-        assert "precision" not in (tmp_path / "second.log").read_text()
+    with running_demo(data, database_url, log_name="second.log") as second:
+        assert httpx.get(f"{second.url}/api/v3/ping", timeout=5).status_code == 200
+        assert "precision" not in second.log.read_text()
         # Item 14 as the issue tells it: `demo --port N`, then `funds credit` with no --server.
         credit = launch.run(
             [*KEYPLANE, "funds", "credit", "--user", "demo", "--asset", "USDT", "--amount", "1"],
             env=server_env(data, database_url, None),
         )
         assert credit.returncode == 0, credit.stderr
-    finally:
-        stop(second)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import launch
-from tests.support.server import KEYPLANE, free_port, server_env
+from tests.support.server import KEYPLANE, SIGNING_GRACE_S, free_port, server_env
 
 
 @dataclass
@@ -65,6 +65,7 @@ def running_demo(
         key = wait_for(log, r"API key:\s+(\S+)", process).group(1)
         secret = wait_for(log, r"API secret:\s+(\S+)", process).group(1)
         wait_for(log, r"Keyplane serving on", process)
+        time.sleep(SIGNING_GRACE_S)  # as Instance.wait: orders signed before this could be refused
         yield RunningDemo(f"http://127.0.0.1:{port}", key, secret, environment, log, process)
     finally:
         process.terminate()
