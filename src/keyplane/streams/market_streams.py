@@ -15,7 +15,6 @@ from keyplane.exchange.marketdata import fmt
 
 Json = dict[str, Any]
 Message = tuple[str, Json]
-PARTIAL_LEVELS = (5, 10, 20)
 
 
 def _levels(levels: list[Level]) -> list[list[str]]:
@@ -23,7 +22,7 @@ def _levels(levels: list[Level]) -> list[list[str]]:
 
 
 def market_messages(events: ExchangeEvents) -> Iterator[Message]:
-    """trade, aggTrade, depth diff, partial depth and bookTicker messages of one batch."""
+    """trade, aggTrade, raw depth (:mod:`paced_depth` paces it) and bookTicker messages of one batch."""
     now = events.time
     for t in events.trades:
         s = t.symbol.lower()
@@ -76,15 +75,10 @@ def book_messages(b: BookChange, now: int) -> Iterator[Message]:
             "a": _levels(b.asks),
         },
     )
-    for n in PARTIAL_LEVELS:
-        yield (
-            f"{s}@depth{n}",
-            {
-                "lastUpdateId": b.last_update_id,
-                "bids": _levels(b.top_bids[:n]),
-                "asks": _levels(b.top_asks[:n]),
-            },
-        )
+    yield (  # the raw top 20: each instance's paced partial streams (5, 10, 20) cut from it
+        f"{s}@depth20",
+        {"lastUpdateId": b.last_update_id, "bids": _levels(b.top_bids[:20]), "asks": _levels(b.top_asks[:20])},
+    )
     bid = b.top_bids[0] if b.top_bids else None
     ask = b.top_asks[0] if b.top_asks else None
     yield (

@@ -1,8 +1,8 @@
 """Binance stream names: which are served, and the topic each one reads.
 
-A topic is what the publisher produces once per change; several names may read one topic
-(``btcusdt@depth`` and ``btcusdt@depth@100ms`` both read the diff topic), and the name a client
-subscribed with is the one its combined payloads carry.
+A topic is what the hub routes; several names may read one topic (``btcusdt@depth`` and
+``btcusdt@depth@1000ms`` both read the diff topic paced at 1000 ms, Binance's default), and the name
+a client subscribed with is the one its combined payloads carry.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from keyplane.exchange.marketdata import INTERVALS
+from keyplane.streams.paced_depth import diff_topic, partial_topic
 
 ALL_TICKERS, ALL_MINI_TICKERS = "!ticker@arr", "!miniTicker@arr"
 SIMPLE = frozenset({"trade", "aggTrade", "bookTicker", "ticker", "miniTicker"})
@@ -46,10 +47,10 @@ def parse(name: str, symbols: Container[str]) -> Stream | None:
             return None
         return Stream(name, f"{symbol}@kline_{interval}", symbol.upper(), "kline")
     if kind.startswith("depth"):
-        levels = m["levels"]
-        if levels:
-            return Stream(name, f"{symbol}@depth{levels}", symbol.upper(), "partial")
-        return Stream(name, f"{symbol}@depth", symbol.upper(), "depth")
+        speed = int(m["speed"] or 1000)
+        if m["levels"]:
+            return Stream(name, partial_topic(symbol, int(m["levels"]), speed), symbol.upper(), "partial")
+        return Stream(name, diff_topic(symbol, speed), symbol.upper(), "depth")
     return Stream(name, name, symbol.upper(), kind)
 
 

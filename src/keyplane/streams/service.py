@@ -1,4 +1,5 @@
-"""The streams of one process, put together: hub, publisher, relay, derived streams, sessions.
+"""The streams of one process, put together: hub, publisher, relay, derived and paced streams,
+sessions.
 
 Built by the composition root (``runtime.build_server_parts``); the HTTP layer's WebSocket
 endpoints use it. ``attach`` hooks the publisher to the exchange when this process runs it.
@@ -21,6 +22,7 @@ from keyplane.store import exchange_repo as repo
 from keyplane.streams.derived import Derived
 from keyplane.streams.hub import Hub
 from keyplane.streams.listen_keys import ListenKeys, MemoryListenKeys, RedisListenKeys
+from keyplane.streams.paced_depth import PacedDepth
 from keyplane.streams.publisher import Publisher
 from keyplane.streams.relay import Relay
 from keyplane.streams.sessions import Sessions
@@ -40,6 +42,7 @@ class Streams:
     sessions: Sessions
     listen_keys: ListenKeys
     derived: Derived
+    depth: PacedDepth
     publisher: Publisher
     engine: Engine
     limits: StreamLimits
@@ -58,7 +61,8 @@ class Streams:
         keys: ListenKeys = RedisListenKeys(redis, deployment) if redis is not None else MemoryListenKeys()
         publisher = Publisher(hub, relay.send if relay is not None else None)
         derived = Derived(hub, engine, now_ms)
-        return Streams(hub, sessions, keys, derived, publisher, engine, limits, relay)
+        depth = PacedDepth(hub, now_ms)
+        return Streams(hub, sessions, keys, derived, depth, publisher, engine, limits, relay)
 
     def attach(self, exchange: Exchange) -> None:
         if self.publisher.on_events not in exchange.listeners:
@@ -67,11 +71,13 @@ class Streams:
 
     async def start(self) -> None:
         self.derived.start()
+        self.depth.start()
         if self.relay is not None:
             self.relay.start()
 
     async def stop(self) -> None:
         await self.derived.stop()
+        await self.depth.stop()
         if self.relay is not None:
             await self.relay.stop()
 
