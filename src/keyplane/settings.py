@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     ws_messages_per_second: int = Field(default=5, gt=0)
     ws_max_streams: int = Field(default=1024, gt=0)
     ws_max_frame_bytes: int = Field(default=64 * 1024, gt=0)
+    # The server pings every interval; a connection that has not answered a ping within the
+    # timeout is closed (1011). Pongs nobody asked for do not count, as on Binance.
+    ws_ping_interval_seconds: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_seconds: float = Field(default=60.0, gt=0)
     # Console.
     require_2fa_for_keys: bool = True
     demo_mode: bool = False

@@ -77,7 +77,11 @@ def book_messages(b: BookChange, now: int) -> Iterator[Message]:
     )
     yield (  # the raw top 20: each instance's paced partial streams (5, 10, 20) cut from it
         f"{s}@depth20",
-        {"lastUpdateId": b.last_update_id, "bids": _levels(b.top_bids[:20]), "asks": _levels(b.top_asks[:20])},
+        {
+            "lastUpdateId": b.last_update_id,
+            "bids": _levels(b.top_bids[:20]),
+            "asks": _levels(b.top_asks[:20]),
+        },
     )
     bid = b.top_bids[0] if b.top_bids else None
     ask = b.top_asks[0] if b.top_asks else None
