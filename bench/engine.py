@@ -39,6 +39,7 @@ import psycopg
 
 from keyplane.exchange.errors import ExchangeError
 from keyplane.exchange.models import OrderType, Side, TimeInForce
+from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 from keyplane.store.engine import make_engine, migrate
@@ -93,7 +94,7 @@ def write_nothing(ex: Exchange) -> None:
 async def setup(url: str, persist: bool) -> tuple[Exchange, list[int]]:
     engine = make_engine(url)
     migrate(engine)
-    ex = Exchange(engine)
+    ex = Exchange(engine, open_limits=OpenOrderLimits(orders=10**9))  # the workload rests thousands
     if not persist:
         write_nothing(ex)
     with engine.begin() as conn:

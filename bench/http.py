@@ -253,13 +253,15 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int
 
 
 def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
-    """This environment without its KEYPLANE_* settings, plus the run's own; no rate limit binds."""
+    """This environment without its KEYPLANE_* settings, plus the run's own; no rate limit binds,
+    nor the bound on one account's open orders (the order scenario rests every order it sends)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
     env.update(
         KEYPLANE_DATA_DIR=str(data_dir),
         KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000",
         KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000",
         KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650",
+        KEYPLANE_MAX_OPEN_ORDERS_PER_SYMBOL="1000000000",
     )
     if database_url:
         env["KEYPLANE_DATABASE_URL"] = database_url

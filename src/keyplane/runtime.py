@@ -24,6 +24,7 @@ from keyplane.cluster.channel import PURPOSE, Channel
 from keyplane.cluster.gateway import Gateway
 from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
+from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.service import Exchange
 from keyplane.exchange.wallet.address_book import AddressBook
 from keyplane.exchange.wallet.addresses import AddressDeriver, OperatorXpubs
@@ -106,7 +107,10 @@ class Platform:
                 # Claim before reading: a batch the last writer commits after this is fenced off,
                 # one it committed before is in the state read below.
                 epoch = claim(self.engine, url)
-                exchange = Exchange(self.engine, fence=self._fence(epoch))
+                limits = OpenOrderLimits(
+                    self.settings.max_open_orders_per_symbol, self.settings.max_open_algo_orders_per_symbol
+                )
+                exchange = Exchange(self.engine, fence=self._fence(epoch), open_limits=limits)
             except BaseException:
                 writer.release()
                 raise

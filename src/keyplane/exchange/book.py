@@ -14,6 +14,7 @@ import bisect
 from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.models import BUY, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -293,10 +294,55 @@ class _Side:
         return [(p, sum(o.orig_qty - o.executed_qty for o in self.levels[p])) for p in prices]
 
 
+class _Mine:
+    """Every open order of the market by user: what one account holds, without a scan of the
+    book (its open orders, cancel-all, and the MAX_NUM_ORDERS filter)."""
+
+    __slots__ = ("by_user",)
+
+    def __init__(self) -> None:
+        self.by_user: dict[int, dict[int, LiveOrder]] = {}
+
+    def add(self, order: LiveOrder) -> None:
+        self.by_user.setdefault(order.user_id, {})[order.order_id] = order
+
+    def discard(self, order: LiveOrder) -> None:
+        orders = self.by_user.get(order.user_id)
+        if orders is not None and orders.pop(order.order_id, None) is not None and not orders:
+            del self.by_user[order.user_id]
+
+
+class _Aside(dict[int, LiveOrder]):
+    """Orders kept apart from the price levels (stops, OTO pending orders), counted in ``mine``
+    however the engine puts them in or takes them out."""
+
+    __slots__ = ("_mine",)
+
+    def __init__(self, mine: _Mine) -> None:
+        super().__init__()
+        self._mine = mine
+
+    def __setitem__(self, order_id: int, order: LiveOrder) -> None:
+        super().__setitem__(order_id, order)
+        self._mine.add(order)
+
+    def __delitem__(self, order_id: int) -> None:
+        self._mine.discard(self[order_id])
+        super().__delitem__(order_id)
+
+    def pop(self, order_id: int, default: Any = None) -> Any:
+        order = super().pop(order_id, None)
+        if order is None:
+            return default
+        self._mine.discard(order)
+        return order
+
+
 class OrderBook:
     """Resting orders (``by_id``, in ``bids``/``asks``) and, apart from them, the conditional
-    orders waiting for their trigger (``stops``); ``last_price`` is the last trade's ticks (0:
-    none yet), what triggers them."""
+    orders waiting for their trigger (``stops``) and OTO pending orders (``waiting``);
+    ``last_price`` is the last trade's ticks (0: none yet), what triggers them. :meth:`mine`
+    gives one user's open orders of all three."""
 
     def __init__(self, units: MarketUnits) -> None:
         self.symbol = units.symbol
@@ -304,10 +350,15 @@ class OrderBook:
         self.bids = _Side(descending=True)
         self.asks = _Side(descending=False)
         self.by_id: dict[int, LiveOrder] = {}
-        self.stops: dict[int, LiveOrder] = {}
-        self.waiting: dict[int, LiveOrder] = {}  # OTO pending orders (PENDING_NEW)
+        self._mine = _Mine()
+        self.stops: dict[int, LiveOrder] = _Aside(self._mine)
+        self.waiting: dict[int, LiveOrder] = _Aside(self._mine)  # OTO pending orders (PENDING_NEW)
         self.next_queue = 1
         self.last_price = 0
+
+    def mine(self, user_id: int) -> dict[int, LiveOrder]:
+        """The user's open orders on this market (resting, stops, pending), by order id; read only."""
+        return self._mine.by_user.get(user_id, {})
 
     def side(self, side: Side) -> _Side:
         return self.bids if side is BUY else self.asks
@@ -325,10 +376,12 @@ class OrderBook:
     def add(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)
         self.by_id[order.order_id] = order
+        self._mine.add(order)
 
     def remove(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).remove(order)
         del self.by_id[order.order_id]
+        self._mine.discard(order)
 
     def depth(self, side: _Side, limit: int) -> list[tuple[Decimal, Decimal]]:
         """(price, qty) of the best ``limit`` levels of ``side``, as ``Decimal``."""

@@ -50,6 +50,7 @@ from keyplane.exchange.models import (
     OrderType,
     Side,
 )
+from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.orders import (
     CLIENT_ID_PATTERN,
     CLIENT_ID_RE,
@@ -162,6 +163,7 @@ class OrderListCommands:
         _next_order_id: int
         _next_list_id: int
         _open_ids: dict[tuple[int, str], int]
+        open_limits: OpenOrderLimits
 
         def _market(self, symbol: str) -> MarketSpec: ...
         async def _known(self, user_id: int) -> None: ...
@@ -198,6 +200,7 @@ class OrderListCommands:
             )
         ):
             raise DuplicateOrder()
+        self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
         needs = []
         for v in legs:
             price, lots = units.ticks(v.price), units.lots(v.quantity)
@@ -305,6 +308,7 @@ class OrderListCommands:
             )
         ):
             raise DuplicateOrder()
+        self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
         w = legs[0]
         price, lots = units.ticks(w.price), units.lots(w.quantity)
         best = book.opposite(w.side).best()

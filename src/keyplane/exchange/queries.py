@@ -56,12 +56,7 @@ class ExchangeQueries:
         else:
             symbols = [s for s in self.books if not allowed or s in allowed]
         books = [self.books[s] for s in symbols]
-        found = [
-            o.record()
-            for b in books
-            for o in (*b.by_id.values(), *b.stops.values(), *b.waiting.values())  # pending ones are open too
-            if o.user_id == user_id
-        ]
+        found = [o.record() for b in books for o in b.mine(user_id).values()]  # pending ones too
         return sorted(found, key=lambda o: o.order_id)
 
     def all_orders(

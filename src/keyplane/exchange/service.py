@@ -61,6 +61,7 @@ from keyplane.exchange.models import (
     Order,
     PlacedOrder,
 )
+from keyplane.exchange.open_limits import BINANCE_DEFAULTS, OpenOrderLimits
 from keyplane.exchange.order_lists import OrderListCommands, run_after
 from keyplane.exchange.orders import OrderRequest, ValidOrder, validate
 from keyplane.exchange.queries import ExchangeQueries
@@ -105,10 +106,12 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         now: Callable[[], int] = now_ms,
         seed_defaults: bool = True,
         fence: Callable[[Connection], None] | None = None,
+        open_limits: OpenOrderLimits = BINANCE_DEFAULTS,
     ) -> None:
         self.engine = engine
         self.now = now
         self._fence = fence
+        self.open_limits = open_limits
         if seed_defaults:
             with engine.begin() as conn:
                 if not repo.load_markets(conn):
@@ -332,6 +335,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         quote = units.quote_units(v.quote_order_qty) if v.quote_order_qty else 0
         if (req.user_id, v.client_order_id) in self._open_ids and v.client_order_id != freed:
             raise DuplicateOrder()
+        self.open_limits.check_room(book.mine(req.user_id).values(), [v.type])
         ledger = self.ledger
         acc = ledger.open_account(req.user_id)
         asset = lock_asset(units, v.side)
@@ -472,12 +476,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         await self.sequencer.ready()
         self._market(symbol)
         book = self.books[symbol]
-        mine = [
-            o
-            for o in (*book.by_id.values(), *book.stops.values(), *book.waiting.values())
-            if o.user_id == user_id
-        ]
-        mine.sort(key=lambda o: o.order_id)
+        mine = sorted(book.mine(user_id).values(), key=lambda o: o.order_id)
         if not mine:
             return []
         with self._command() as cx:

@@ -22,6 +22,7 @@ from keyplane.exchange.models import (
     PublicTrade,
     Trade,
 )
+from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 
 ZERO = Decimal(0)
@@ -44,7 +45,7 @@ RATE_LIMITS = [
 
 
 # -- exchangeInfo --------------------------------------------------------------------------
-def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
+def market(m: MarketSpec, assets: dict[str, AssetSpec], limits: OpenOrderLimits) -> Json:
     base_p = assets[m.base].precision if m.base in assets else 8
     quote_p = assets[m.quote].precision if m.quote in assets else 8
     return {
@@ -101,6 +102,8 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
                 "minTrailingBelowDelta": MIN_TRAILING_DELTA,
                 "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": limits.orders},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": limits.algo_orders},
         ],
         "permissions": [],
         "permissionSets": [["SPOT"]],
@@ -109,13 +112,15 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec]) -> Json:
     }
 
 
-def exchange_info(markets: list[MarketSpec], assets: dict[str, AssetSpec], now: int) -> Json:
+def exchange_info(
+    markets: list[MarketSpec], assets: dict[str, AssetSpec], limits: OpenOrderLimits, now: int
+) -> Json:
     return {
         "timezone": "UTC",
         "serverTime": now,
         "rateLimits": RATE_LIMITS,
         "exchangeFilters": [],
-        "symbols": [market(m, assets) for m in markets],
+        "symbols": [market(m, assets, limits) for m in markets],
     }
 
 

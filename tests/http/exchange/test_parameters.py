@@ -268,6 +268,8 @@ def test_public_market_data_shapes_and_errors(venue: Venue) -> None:
         "MARKET_LOT_SIZE",
         "NOTIONAL",
         "TRAILING_DELTA",
+        "MAX_NUM_ORDERS",
+        "MAX_NUM_ALGO_ORDERS",
     ]
     assert error(get(venue, "/api/v3/exchangeInfo", symbol="NOPE")) == (-1121, "Invalid symbol.")
     assert error(get(venue, "/api/v3/exchangeInfo", symbols="BTCUSDT"))[0] == -1100

@@ -1,0 +1,100 @@
+"""MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS: one account's open orders on one market are bounded;
+a refusal changes nothing, a cancel makes room, and the count survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from keyplane.exchange.amend import CancelReplaceMode
+from keyplane.exchange.errors import FilterFailure
+from keyplane.exchange.models import OrderType, PlacedOrder
+from keyplane.exchange.open_limits import OpenOrderLimits
+from keyplane.exchange.service import Exchange
+from tests.exchange.conftest import Clock, make_users
+from tests.exchange.orders import order
+from tests.exchange.test_conditional import balance, trade_at
+from tests.exchange.test_order_lists import oto, sell_oco
+from tests.support.aio import run
+
+LIMITS = OpenOrderLimits(orders=3, algo_orders=1)
+SLL = OrderType.STOP_LOSS_LIMIT
+
+
+@pytest.fixture
+def ex(engine: Engine, clock: Clock) -> Exchange:
+    return Exchange(engine, now=clock, open_limits=LIMITS)
+
+
+def bid(ex: Exchange, user: int, price: int, symbol: str = "BTCUSDT") -> int:
+    return run(ex.place_order(order(user, symbol, "BUY", "0.01", price))).order.order_id
+
+
+def refused(ex: Exchange, call: Coroutine[Any, Any, Any]) -> str:
+    with pytest.raises(FilterFailure) as error:
+        run(call)
+    assert error.value.code == -1013
+    return error.value.filter_type
+
+
+def test_the_order_past_the_limit_is_refused_and_changes_nothing(ex: Exchange, alice: int, bob: int) -> None:
+    ids = [bid(ex, alice, 20000 + i) for i in range(3)]
+    before = balance(ex, alice, "USDT")
+    assert refused(ex, ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
+    assert balance(ex, alice, "USDT") == before
+    assert [o.order_id for o in ex.open_orders(alice, "BTCUSDT")] == ids
+    bid(ex, bob, 20000)  # another account, and another market, have their own room
+    bid(ex, alice, 2000, "ETHUSDT")
+    run(ex.cancel_order(alice, "BTCUSDT", ids[0], None))
+    bid(ex, alice, 20010)  # a cancel made room
+
+
+def test_every_order_of_a_list_counts_its_pending_ones_too(ex: Exchange, alice: int) -> None:
+    bid(ex, alice, 20000)
+    bid(ex, alice, 20001)
+    assert refused(ex, ex.place_oto(oto(alice))) == "MAX_NUM_ORDERS"  # working + pending = 2 more
+    run(ex.cancel_open_orders(alice, "BTCUSDT"))
+    placed = run(ex.place_oto(oto(alice)))
+    assert len(ex.open_orders(alice, "BTCUSDT")) == 2  # the pending order is open too
+    bid(ex, alice, 20000)
+    assert refused(ex, ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20001))) == "MAX_NUM_ORDERS"
+    assert [o.order_id for o in placed.orders] == [o.order_id for o in ex.open_orders(alice, "BTCUSDT")][:2]
+
+
+def test_stop_orders_have_their_own_smaller_limit(ex: Exchange, alice: int, bob: int, carol: int) -> None:
+    trade_at(ex, bob, carol, 30000)
+    run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.01", 28900, type=SLL, stop=29000)))
+    second = order(alice, "BTCUSDT", "SELL", "0.01", 27900, type=SLL, stop=28000)
+    assert refused(ex, ex.place_order(second)) == "MAX_NUM_ALGO_ORDERS"
+    assert refused(ex, ex.place_oco(sell_oco(alice))) == "MAX_NUM_ALGO_ORDERS"  # its stop leg
+    bid(ex, alice, 20000)  # plain orders still fit
+
+
+def test_a_cancel_replace_at_the_limit_counts_after_its_cancel(ex: Exchange, alice: int) -> None:
+    ids = [bid(ex, alice, 20000 + i) for i in range(3)]
+    new = order(alice, "BTCUSDT", "BUY", "0.01", 20005)
+    result = run(ex.cancel_replace(new, ids[0], None, CancelReplaceMode.STOP_ON_FAILURE))
+    assert isinstance(result.new, PlacedOrder) and result.new.order.price == D(20005)
+
+
+def test_the_count_is_rebuilt_on_restart(engine: Engine, clock: Clock, ex: Exchange, alice: int) -> None:
+    for i in range(3):
+        bid(ex, alice, 20000 + i)
+    again = Exchange(engine, now=clock, open_limits=LIMITS)
+    assert (
+        refused(again, again.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
+    )
+
+
+def test_fills_free_room(ex: Exchange, engine: Engine, alice: int) -> None:
+    (dave,) = make_users(engine, "dave")
+    run(ex.credit(dave, "BTC", D(1), "test"))
+    for i in range(3):
+        bid(ex, alice, 20000 + i)
+    run(ex.place_order(order(dave, "BTCUSDT", "SELL", "0.03", 20000)))  # takes all three
+    assert ex.open_orders(alice, "BTCUSDT") == []
+    bid(ex, alice, 20000)
