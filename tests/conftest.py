@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -27,6 +29,27 @@ def _redis_url() -> str:
 
 
 REDIS_URL = _redis_url()
+
+
+def _share_one_tls_context() -> None:
+    """httpx builds a TLS context for every client, loading the whole CA bundle (20-90 ms of CPU
+    on this machine), and ``httpx.get``/``post``/``request`` build a client per call. The suite
+    makes thousands of such calls, all plain HTTP to its own servers: one default context, built
+    once, serves every client that asks for the default."""
+    from httpx._transports import default as transports
+
+    original = transports.create_ssl_context
+    shared = original()
+
+    def create(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is True and cert is None and trust_env:
+            return shared
+        return original(verify=verify, cert=cert, trust_env=trust_env)
+
+    transports.create_ssl_context = create
+
+
+_share_one_tls_context()
 
 
 def redis_available() -> bool:
