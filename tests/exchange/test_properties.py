@@ -276,6 +276,10 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
     for (acc, _asset), held in ex.ledger.balances.items():
         if acc != EXTERNAL_ACCOUNT:
             assert held.free >= 0 and held.locked >= 0
+    for book in ex.books.values():  # the index by user holds exactly the open orders
+        every = [*book.by_id.values(), *book.stops.values(), *book.waiting.values()]
+        for uid in uids:
+            assert book.mine(uid) == {o.order_id: o for o in every if o.user_id == uid}
     for uid in uids:
         held: dict[str, D] = {}
         for o in ex.open_orders(uid):
