@@ -254,7 +254,8 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int
 
 def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
     """This environment without its KEYPLANE_* settings, plus the run's own; no rate limit binds,
-    nor the bound on one account's open orders (the order scenario rests every order it sends)."""
+    nor the bounds on one account's open orders and order rate (the order scenario rests every
+    order it sends, thousands a second)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
     env.update(
         KEYPLANE_DATA_DIR=str(data_dir),
@@ -262,6 +263,8 @@ def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) 
         KEYPLANE_WEIGHT_LIMIT_PER_IP="1000000000",
         KEYPLANE_TRADE_WITHOUT_IP_DAYS="3650",
         KEYPLANE_MAX_OPEN_ORDERS_PER_SYMBOL="1000000000",
+        KEYPLANE_ORDER_LIMIT_PER_10S="0",
+        KEYPLANE_ORDER_LIMIT_PER_DAY="0",
     )
     if database_url:
         env["KEYPLANE_DATABASE_URL"] = database_url

@@ -25,6 +25,7 @@ from keyplane.cluster.gateway import Gateway
 from keyplane.exchange.errors import ExchangeUnavailable
 from keyplane.exchange.models import Balance
 from keyplane.exchange.open_limits import OpenOrderLimits
+from keyplane.exchange.order_rate import OrderRateLimits
 from keyplane.exchange.service import Exchange
 from keyplane.exchange.wallet.address_book import AddressBook
 from keyplane.exchange.wallet.addresses import AddressDeriver, OperatorXpubs
@@ -110,7 +111,10 @@ class Platform:
                 limits = OpenOrderLimits(
                     self.settings.max_open_orders_per_symbol, self.settings.max_open_algo_orders_per_symbol
                 )
-                exchange = Exchange(self.engine, fence=self._fence(epoch), open_limits=limits)
+                rate = OrderRateLimits(self.settings.order_limit_per_10s, self.settings.order_limit_per_day)
+                exchange = Exchange(
+                    self.engine, fence=self._fence(epoch), open_limits=limits, order_rate=rate
+                )
             except BaseException:
                 writer.release()
                 raise

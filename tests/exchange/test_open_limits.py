@@ -1,5 +1,6 @@
 """MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS: one account's open orders on one market are bounded;
-a refusal changes nothing, a cancel makes room, and the count survives a restart."""
+a refusal changes nothing, a cancel makes room, and the count survives a restart. And the ORDERS
+rate limits: new orders per account in ten seconds and in a day."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from keyplane.exchange.amend import CancelReplaceMode
 from keyplane.exchange.errors import FilterFailure
 from keyplane.exchange.models import OrderType, PlacedOrder
 from keyplane.exchange.open_limits import OpenOrderLimits
+from keyplane.exchange.order_rate import OrderRateLimits, TooManyOrders
 from keyplane.exchange.service import Exchange
 from tests.exchange.conftest import Clock, make_users
 from tests.exchange.orders import order
@@ -98,3 +100,31 @@ def test_fills_free_room(ex: Exchange, engine: Engine, alice: int) -> None:
     run(ex.place_order(order(dave, "BTCUSDT", "SELL", "0.03", 20000)))  # takes all three
     assert ex.open_orders(alice, "BTCUSDT") == []
     bid(ex, alice, 20000)
+
+
+def test_new_orders_per_ten_seconds_and_per_day_are_bounded_per_account(engine: Engine, clock: Clock) -> None:
+    ex = Exchange(engine, now=clock, order_rate=OrderRateLimits(per_ten_seconds=3, per_day=5))
+    alice, bob = make_users(engine, "alice", "bob")
+    for uid in (alice, bob):
+        run(ex.credit(uid, "USDT", D(100000), "test"))
+    clock.t = 1_700_000_000_000  # the start of a ten-second window
+    first = [bid(ex, alice, 20000 + i) for i in range(2)]
+    with pytest.raises(TooManyOrders) as error:
+        run(ex.place_oto(oto(alice)))  # two orders: one too many
+    assert (error.value.code, error.value.status) == (-1015, 429)
+    assert error.value.msg == "Too many new orders; current limit is 3 orders per 10 SECOND."
+    bid(ex, alice, 20002)
+    with pytest.raises(TooManyOrders):
+        bid(ex, alice, 20003)
+    bid(ex, bob, 20003)  # each account counts its own
+    run(ex.cancel_order(alice, "BTCUSDT", first[0], None))  # a cancel is not a new order: no room
+    with pytest.raises(TooManyOrders):
+        bid(ex, alice, 20003)
+    clock.advance(10_000)  # the next window
+    bid(ex, alice, 20003)
+    bid(ex, alice, 20004)
+    with pytest.raises(TooManyOrders) as daily:
+        bid(ex, alice, 20005)
+    assert daily.value.msg == "Too many new orders; current limit is 5 orders per 1 DAY."
+    clock.advance(86_400_000)
+    bid(ex, alice, 20005)

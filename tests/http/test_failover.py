@@ -28,7 +28,7 @@ from tests.http.exchange.funding import fund_before_start
 from tests.http.exchange.test_crash import check_ledger
 from tests.support.clients import ccxt_binance
 from tests.support.databases import fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.server import BURST, Instance, free_port, server_env
 
 ORDERS = 400
 KILL_AFTER = 100
@@ -97,7 +97,7 @@ def test_the_gateway_takes_over_when_the_writer_is_killed_and_no_acknowledged_or
 ) -> None:
     with fresh_database(tmp_path) as url:
         redis_url = REDIS_URL  # gateways forward signed requests only with a shared replay guard
-        env = server_env(tmp_path / "data", url, redis_url, KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000")
+        env = server_env(tmp_path / "data", url, redis_url, **BURST)
         writer, gateway = Instance(env, free_port()), Instance(dict(env), free_port())
         writer.cli("users", "create", "alice")
         fund_before_start(url, {"alice": FUNDS})

@@ -33,7 +33,7 @@ from tests.conftest import REDIS_URL, redis_available
 from tests.http.conftest import issue_key
 from tests.http.exchange.funding import fund_before_start
 from tests.support.databases import backend, fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.server import BURST, Instance, free_port, server_env
 from tests.support.wallet_ledger import check_wallet_ledger, never_negative
 from tests.support.wallet_server import DESTINATION, book_before_start, wallet_client_async, wallet_env
 
@@ -41,7 +41,7 @@ FEE = D(1)  # USDT on ETH (ERC20)
 SETTINGS = {
     "KEYPLANE_WITHDRAW_ADDRESS_COOLING_OFF_SECONDS": "0",
     "KEYPLANE_WITHDRAW_SEND_DELAY_SECONDS": "600",
-    "KEYPLANE_WEIGHT_LIMIT_PER_KEY": "1000000000",
+    **BURST,
 }
 
 

@@ -14,11 +14,12 @@ from tests.support.server import Instance, free_port, server_env
 
 @contextmanager
 def funded_server(
-    tmp_path: Path, database_url: str, funds: dict[str, dict[str, str]], start: bool = True
+    tmp_path: Path, database_url: str, funds: dict[str, dict[str, str]], start: bool = True, **env: str
 ) -> Iterator[Instance]:
-    """Users named in ``funds`` created and credited, then (``start``) ``keyplane serve`` on a free port."""
+    """Users named in ``funds`` created and credited, then (``start``) ``keyplane serve`` on a free
+    port; ``env`` adds settings."""
     redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
-    instance = Instance(server_env(tmp_path / "data", database_url, redis_url), free_port())
+    instance = Instance(server_env(tmp_path / "data", database_url, redis_url, **env), free_port())
     for name in funds:
         instance.cli("users", "create", name)
     fund_before_start(database_url, funds)

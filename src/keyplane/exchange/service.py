@@ -63,6 +63,7 @@ from keyplane.exchange.models import (
 )
 from keyplane.exchange.open_limits import BINANCE_DEFAULTS, OpenOrderLimits
 from keyplane.exchange.order_lists import OrderListCommands, run_after
+from keyplane.exchange.order_rate import UNLIMITED, OrderCounter, OrderRateLimits
 from keyplane.exchange.orders import OrderRequest, ValidOrder, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
@@ -107,11 +108,13 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         seed_defaults: bool = True,
         fence: Callable[[Connection], None] | None = None,
         open_limits: OpenOrderLimits = BINANCE_DEFAULTS,
+        order_rate: OrderRateLimits = UNLIMITED,
     ) -> None:
         self.engine = engine
         self.now = now
         self._fence = fence
         self.open_limits = open_limits
+        self.order_counter = OrderCounter(order_rate)
         if seed_defaults:
             with engine.begin() as conn:
                 if not repo.load_markets(conn):
@@ -336,6 +339,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         if (req.user_id, v.client_order_id) in self._open_ids and v.client_order_id != freed:
             raise DuplicateOrder()
         self.open_limits.check_room(book.mine(req.user_id).values(), [v.type])
+        self.order_counter.check(req.user_id, 1, self.now())
         ledger = self.ledger
         acc = ledger.open_account(req.user_id)
         asset = lock_asset(units, v.side)
@@ -392,6 +396,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         self._next_order_id += 1
         cx.new_order_ids.add(order.order_id)
         cx.touch(order)
+        self.order_counter.add(order.user_id, 1, cx.now)
         need = new.need
         # A MARKET order whose cost is unknown until it matches locks all it may spend.
         lock = (

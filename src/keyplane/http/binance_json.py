@@ -23,6 +23,7 @@ from keyplane.exchange.models import (
     Trade,
 )
 from keyplane.exchange.open_limits import OpenOrderLimits
+from keyplane.exchange.order_rate import OrderRateLimits
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 
 ZERO = Decimal(0)
@@ -37,11 +38,24 @@ ORDER_TYPES = [
     "TAKE_PROFIT_LIMIT",
 ]
 STP_MODES = [m.value for m in StpMode if m is not StpMode.NONE]
-RATE_LIMITS = [
-    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-]
+REQUEST_WEIGHT = {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}
+
+
+def rate_limits(orders: OrderRateLimits) -> list[Json]:
+    """The request weight, and the order limits the exchange enforces (none listed when off)."""
+    out = [REQUEST_WEIGHT]
+    if orders.per_ten_seconds:
+        out.append(
+            {
+                "rateLimitType": "ORDERS",
+                "interval": "SECOND",
+                "intervalNum": 10,
+                "limit": orders.per_ten_seconds,
+            }
+        )
+    if orders.per_day:
+        out.append({"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": orders.per_day})
+    return out
 
 
 # -- exchangeInfo --------------------------------------------------------------------------
@@ -113,12 +127,16 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec], limits: OpenOrderLimits)
 
 
 def exchange_info(
-    markets: list[MarketSpec], assets: dict[str, AssetSpec], limits: OpenOrderLimits, now: int
+    markets: list[MarketSpec],
+    assets: dict[str, AssetSpec],
+    limits: OpenOrderLimits,
+    orders: OrderRateLimits,
+    now: int,
 ) -> Json:
     return {
         "timezone": "UTC",
         "serverTime": now,
-        "rateLimits": RATE_LIMITS,
+        "rateLimits": rate_limits(orders),
         "exchangeFilters": [],
         "symbols": [market(m, assets, limits) for m in markets],
     }

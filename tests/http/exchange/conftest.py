@@ -48,11 +48,12 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
 
 
 @contextmanager
-def running_venue(tmp: Path) -> Iterator[Venue]:
-    """A server on a fresh database with alice and bob funded, and their keys (the package's venue)."""
+def running_venue(tmp: Path, **env: str) -> Iterator[Venue]:
+    """A server on a fresh database with alice and bob funded, and their keys (the package's
+    venue); ``env`` adds settings."""
     with fresh_database(tmp) as url:
         redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
-        server = Instance(server_env(tmp / "data", url, redis_url), free_port())
+        server = Instance(server_env(tmp / "data", url, redis_url, **env), free_port())
         server.cli("users", "create", "alice")
         server.cli("users", "create", "bob")
         fund_before_start(url, {"alice": FUNDS, "bob": FUNDS})

@@ -26,7 +26,7 @@ from tests.http.exchange.conftest import MINIMAL
 from tests.http.exchange.funding import fund_before_start
 from tests.support.clients import ccxt_binance
 from tests.support.databases import backend, fresh_database
-from tests.support.server import Instance, free_port, server_env
+from tests.support.server import BURST, Instance, free_port, server_env
 
 ORDERS = 1000
 KILL_AFTER = 300  # acknowledged orders before the kill
@@ -119,7 +119,7 @@ def test_orders_acknowledged_before_a_sigkill_are_all_there_once_and_nothing_is_
 ) -> None:
     with fresh_database(tmp_path) as url:
         redis_url = REDIS_URL if backend() == "postgresql" and redis_available() else None
-        env = server_env(tmp_path / "data", url, redis_url, KEYPLANE_WEIGHT_LIMIT_PER_KEY="1000000000")
+        env = server_env(tmp_path / "data", url, redis_url, **BURST)
         server = Instance(env, free_port())
         server.cli("users", "create", "alice")
         server.cli("users", "create", "bob")
