@@ -10,8 +10,6 @@ to this hub only. The trades that trigger it arrive as events: nothing polls for
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -22,19 +20,18 @@ from keyplane.store import exchange_repo as repo
 from keyplane.streams import market_streams as ms
 from keyplane.streams.hub import Hub, Message
 from keyplane.streams.names import ALL_MINI_TICKERS, ALL_TICKERS
+from keyplane.streams.periodic import Periodic
 
-log = logging.getLogger(__name__)
 Best = tuple[Decimal, Decimal] | None
 
 
-class Derived:
+class Derived(Periodic):
     def __init__(self, hub: Hub, engine: Engine, now: Callable[[], int], period_s: float = 1.0) -> None:
-        self._hub, self._engine, self._now, self._period = hub, engine, now, period_s
+        self._hub, self._engine, self._now, self.period_s = hub, engine, now, period_s
         self._traded: set[str] = set()
         self._best: dict[str, tuple[Best, Best]] = {}
         self._sent: set[str] = set()  # topics already answered once
         self._open_kline: dict[str, int] = {}  # topic -> open time of the last candle sent
-        self._task: asyncio.Task[None] | None = None
         hub.watchers.append(self._watch)
 
     def _watch(self, messages: list[Message]) -> None:
@@ -46,23 +43,6 @@ class Derived:
                 bid = (Decimal(payload["b"]), Decimal(payload["B"])) if Decimal(payload["B"]) else None
                 ask = (Decimal(payload["a"]), Decimal(payload["A"])) if Decimal(payload["A"]) else None
                 self._best[s] = (bid, ask)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._period)
-            try:
-                await self.round()
-            except Exception:
-                log.exception("derived streams round failed")
 
     async def round(self) -> None:
         traded, self._traded = self._traded, set()

@@ -11,16 +11,13 @@ resyncs instead of a merged message that hides it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from keyplane.streams.hub import Hub, Message
+from keyplane.streams.periodic import Periodic
 
-log = logging.getLogger(__name__)
 SPEEDS_MS = (100, 1000)
 PARTIAL_LEVELS = (5, 10, 20)
 Json = dict[str, Any]
@@ -65,13 +62,13 @@ class _Window:
         )
 
 
-class PacedDepth:
+class PacedDepth(Periodic):
     def __init__(self, hub: Hub, now: Callable[[], int], tick_s: float = 0.1) -> None:
-        self._hub, self._now, self._tick = hub, now, tick_s
+        self._hub, self._now, self.period_s = hub, now, tick_s
+        self._ticks = 0
         self._windows: dict[tuple[str, int], _Window] = {}  # (lower-case symbol, pace) -> window
         self._tops: dict[str, Json] = {}  # lower-case symbol -> newest raw top-20 snapshot
         self._early: list[Message] = []  # windows ended by a gap, sent on the next tick
-        self._task: asyncio.Task[None] | None = None
         hub.watchers.append(self._watch)
 
     def _watch(self, messages: list[Message]) -> None:
@@ -116,24 +113,9 @@ class PacedDepth:
         if messages:
             self._hub.publish(messages)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        ticks_per_slow = round(SPEEDS_MS[1] / SPEEDS_MS[0])
-        tick = 0
-        while True:
-            await asyncio.sleep(self._tick)
-            tick += 1
-            try:
-                self.flush(SPEEDS_MS[0])
-                if tick % ticks_per_slow == 0:
-                    self.flush(SPEEDS_MS[1])
-            except Exception:
-                log.exception("paced depth round failed")
+    async def round(self) -> None:
+        """Every tick the 100 ms windows; every tenth also the 1000 ms ones."""
+        self._ticks += 1
+        self.flush(SPEEDS_MS[0])
+        if self._ticks % round(SPEEDS_MS[1] / SPEEDS_MS[0]) == 0:
+            self.flush(SPEEDS_MS[1])
