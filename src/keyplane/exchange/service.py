@@ -345,13 +345,10 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
             need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
-        best = book.opposite(v.side).best()
-        if (
-            v.type is LIMIT_MAKER
-            and best is not None
-            and (best.price <= price if v.side is BUY else best.price >= price)
-        ):
-            raise WouldTakeAsMaker()
+        if v.type is LIMIT_MAKER:
+            best = book.opposite(v.side).best()
+            if best is not None and (best.price <= price if v.side is BUY else best.price >= price):
+                raise WouldTakeAsMaker()
         return NewOrder(req, v, book, acc, asset, price, lots, quote, need, stop, delta)
 
     def _place_new(self, new: NewOrder, cx: Command) -> tuple[LiveOrder, list[Fill]]:
