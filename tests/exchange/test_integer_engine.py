@@ -15,9 +15,10 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import Engine, update
 
+from keyplane.exchange.book import LiveOrder
 from keyplane.exchange.ledger import FEE_ACCOUNT
-from keyplane.exchange.markets import AssetSpec, MarketSpec
-from keyplane.exchange.models import OrderStatus, OrderType
+from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
+from keyplane.exchange.models import Order, OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.service import Exchange
 from keyplane.store.exchange_tables import ex_balances, ex_orders
 from tests.exchange.conftest import Clock, make_users
@@ -182,3 +183,33 @@ def test_an_open_order_off_its_lot_step_is_left_out_of_the_book_not_rounded(
     assert [o.order_id for o in again.open_orders(alice)] == [kept.order.order_id]
     assert f"open order {placed.order.order_id} on BTCUSDT is off its market's lot step" in caplog.text
     assert balance(again, alice, "USDT")[1] == D(3000) + D(5800)  # its funds stay locked
+
+
+def test_an_order_record_carries_every_field_of_the_live_order(ex: Exchange) -> None:
+    stored = Order(
+        order_id=7,
+        client_order_id="every-field",
+        user_id=3,
+        symbol="BTCUSDT",
+        side=Side.SELL,
+        type=OrderType.STOP_LOSS_LIMIT,
+        time_in_force=TimeInForce.IOC,
+        price=D("30000.01"),
+        orig_qty=D("0.5"),
+        orig_quote_order_qty=D("12.5"),
+        executed_qty=D("0.2"),
+        cummulative_quote_qty=D("6000.002"),
+        status=OrderStatus.PARTIALLY_FILLED,
+        self_trade_prevention_mode=StpMode.EXPIRE_BOTH,
+        time=1000,
+        update_time=2000,
+        working_time=1500,
+        locked_amount=D("0.3"),
+        stop_price=D("29999.99"),
+        trailing_delta=150,
+        trailing_time=1200,
+        trail_price=D("30100.5"),
+        order_list_id=4,
+        queue=9,
+    )
+    assert LiveOrder.of(stored, ex.books["BTCUSDT"].units).record() == stored

@@ -43,6 +43,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_INEXACT = "An amount was beyond what the ledger holds exactly; nothing was changed."
+
+
 class _Exactly:
     """Compute under :data:`EXACT`; an inexact or impossible result becomes :class:`InexactAmount`.
 
@@ -58,9 +61,7 @@ class _Exactly:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
         setcontext(self._saved)
         if isinstance(error, DecimalException):
-            raise InexactAmount(
-                "An amount was beyond what the ledger holds exactly; nothing was changed."
-            ) from error
+            raise InexactAmount(_INEXACT) from error
 
 
 def exactly() -> _Exactly:
@@ -69,12 +70,19 @@ def exactly() -> _Exactly:
 
 
 def exact(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` :func:`exactly`."""
+    """Run ``func`` :func:`exactly` (spelled out: every order's validation runs it, and the ``with``
+    statement's two calls cost as much again, about 0.3 µs)."""
 
     @wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with exactly():
+        saved = getcontext()
+        setcontext(EXACT)
+        try:
             return func(*args, **kwargs)
+        except DecimalException as error:
+            raise InexactAmount(_INEXACT) from error
+        finally:
+            setcontext(saved)
 
     return run
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from keyplane.exchange.markets import StpMode
-from keyplane.exchange.models import BUY, Order, OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import BUY, NEW, Order, OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.units import MarketUnits
 
 
@@ -29,7 +29,11 @@ class LiveOrder:
     ``price`` 0 means unpriced: a MARKET order, or a STOP_LOSS/TAKE_PROFIT working as one once
     triggered; the matching tells priced from unpriced orders by it. Conditional orders add
     ``stop_price`` and ``trail_price`` in ticks (0: none), ``trailing_delta`` in BIPS (0: none)
-    and ``trailing_time`` (-1: not tracking prices)."""
+    and ``trailing_time`` (-1: not tracking prices).
+
+    The defaults are a just-placed order's (nothing executed or locked, NEW, updated when placed),
+    so that placing one passes at most 15 keywords: CPython 3.11 sends a call with more through a
+    dict, about 1 µs more per call."""
 
     __slots__ = (
         "client_order_id",
@@ -74,15 +78,15 @@ class LiveOrder:
         price: int,
         orig_qty: int,
         orig_quote: int,
-        executed_qty: int,
-        quote_done: int,
-        status: OrderStatus,
         stp: StpMode,
         time: int,
-        update_time: int,
         working_time: int,
-        locked: int,
         units: MarketUnits,
+        executed_qty: int = 0,
+        quote_done: int = 0,
+        status: OrderStatus = NEW,
+        update_time: int | None = None,
+        locked: int = 0,
         stop_price: int = 0,
         trailing_delta: int = 0,
         trailing_time: int = -1,
@@ -105,7 +109,7 @@ class LiveOrder:
         self.status = status
         self.stp = stp
         self.time = time
-        self.update_time = update_time
+        self.update_time = time if update_time is None else update_time
         self.working_time = working_time
         self.locked = locked
         self.units = units
@@ -221,34 +225,38 @@ OrderFields = tuple[
 
 
 def order_record(f: OrderFields) -> Order:
-    """The ``Decimal`` :class:`Order` of a :meth:`LiveOrder.fields` tuple (exact; any thread)."""
+    """The ``Decimal`` :class:`Order` of a :meth:`LiveOrder.fields` tuple (exact; any thread).
+
+    Filled in by assignment, not ``Order(...)``: every answer builds one, and CPython 3.11 sends a
+    call with more than 15 keywords through a dict (about 1 µs of the ~2.5 µs this takes). Every
+    field is set (a test compares it with the keyword-built record)."""
     u, side = f[17], f[3]
-    return Order(
-        order_id=f[0],
-        client_order_id=f[1],
-        user_id=f[2],
-        symbol=u.symbol,
-        side=side,
-        type=f[4],
-        time_in_force=f[5],
-        price=u.price(f[6]),
-        orig_qty=u.qty(f[7]),
-        orig_quote_order_qty=u.quote_amount(f[8]),
-        executed_qty=u.qty(f[9]),
-        cummulative_quote_qty=u.quote_amount(f[10]),
-        status=f[11],
-        self_trade_prevention_mode=f[12],
-        time=f[13],
-        update_time=f[14],
-        working_time=f[15],
-        locked_amount=u.quote_amount(f[16]) if side is BUY else u.base_amount(f[16]),
-        stop_price=u.price(f[18]),
-        trailing_delta=f[19],
-        trailing_time=f[20],
-        trail_price=u.price(f[21]),
-        order_list_id=f[22],
-        queue=f[23],
-    )
+    o = Order.__new__(Order)
+    o.order_id = f[0]
+    o.client_order_id = f[1]
+    o.user_id = f[2]
+    o.symbol = u.symbol
+    o.side = side
+    o.type = f[4]
+    o.time_in_force = f[5]
+    o.price = u.price(f[6])
+    o.orig_qty = u.qty(f[7])
+    o.orig_quote_order_qty = u.quote_amount(f[8])
+    o.executed_qty = u.qty(f[9])
+    o.cummulative_quote_qty = u.quote_amount(f[10])
+    o.status = f[11]
+    o.self_trade_prevention_mode = f[12]
+    o.time = f[13]
+    o.update_time = f[14]
+    o.working_time = f[15]
+    o.locked_amount = u.quote_amount(f[16]) if side is BUY else u.base_amount(f[16])
+    o.stop_price = u.price(f[18])
+    o.trailing_delta = f[19]
+    o.trailing_time = f[20]
+    o.trail_price = u.price(f[21])
+    o.order_list_id = f[22]
+    o.queue = f[23]
+    return o
 
 
 class _Side:

@@ -54,6 +54,9 @@ class EntryKind(str, Enum):
     WITHDRAWAL = "withdrawal"
 
 
+LOCK, UNLOCK = EntryKind.LOCK, EntryKind.UNLOCK  # module constants, as FREE and LOCKED
+
+
 class AccountKind(str, Enum):
     USER = "user"
     FEE = "fee"
@@ -271,12 +274,12 @@ class Ledger:
             self._check_limit(asset, held.locked + units)
             held.free -= units
             held.locked += units
-            kind, src, dst = EntryKind.LOCK, FREE, LOCKED
+            kind, src, dst = LOCK, FREE, LOCKED
         else:
             self._check_limit(asset, held.free + units)
             held.locked -= units
             held.free += units
-            kind, src, dst = EntryKind.UNLOCK, LOCKED, FREE
+            kind, src, dst = UNLOCK, LOCKED, FREE
         self._touched.add(key)
         self.pending += (
             (account_id, asset, src, -units, kind, ref, ""),

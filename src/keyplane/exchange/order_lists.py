@@ -463,19 +463,14 @@ def new_leg(v: ValidOrder, user: int, list_id: int, order_id: int, cx: Command, 
         price=units.ticks(v.price),
         orig_qty=units.lots(v.quantity),
         orig_quote=0,
-        executed_qty=0,
-        quote_done=0,
-        status=NEW,
         stp=v.stp_mode,
         time=cx.now,
-        update_time=cx.now,
         working_time=PENDING if conditional else cx.now,
-        locked=0,
         units=units,
         stop_price=stop,
         trailing_delta=v.trailing_delta,
-        order_list_id=list_id,
     )
+    leg.order_list_id = list_id
     if v.trailing_delta and not stop:
         leg.trailing_time, leg.trail_price = cx.now, book.last_price
     cx.new_order_ids.add(order_id)

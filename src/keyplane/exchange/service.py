@@ -50,7 +50,6 @@ from keyplane.exchange.models import (
     CANCELED,
     LIMIT_MAKER,
     MARKET,
-    NEW,
     OPEN,
     PENDING,
     SELL,
@@ -354,13 +353,10 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
             need = lock_needed(v.side, v.type, price, lots, quote, book)
         if need > free:
             raise InsufficientBalance()
-        best = book.opposite(v.side).best()
-        if (
-            v.type is LIMIT_MAKER
-            and best is not None
-            and (best.price <= price if v.side is BUY else best.price >= price)
-        ):
-            raise WouldTakeAsMaker()
+        if v.type is LIMIT_MAKER:
+            best = book.opposite(v.side).best()
+            if best is not None and (best.price <= price if v.side is BUY else best.price >= price):
+                raise WouldTakeAsMaker()
         return NewOrder(req, v, book, acc, asset, price, lots, quote, need, stop, delta)
 
     def _place_new(self, new: NewOrder, cx: Command) -> tuple[LiveOrder, list[Fill]]:
@@ -379,14 +375,9 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
             price=new.price,
             orig_qty=new.lots,
             orig_quote=new.quote,
-            executed_qty=0,
-            quote_done=0,
-            status=NEW,
             stp=v.stp_mode,
             time=cx.now,
-            update_time=cx.now,
             working_time=PENDING if conditional else cx.now,
-            locked=0,
             units=book.units,
             stop_price=new.stop,
             trailing_delta=new.delta,
