@@ -302,47 +302,47 @@ class _Side:
         return [(p, sum(o.orig_qty - o.executed_qty for o in self.levels[p])) for p in prices]
 
 
-class _Mine:
-    """Every open order of the market by user: what one account holds, without a scan of the
-    book (its open orders, cancel-all, and the MAX_NUM_ORDERS filter)."""
+ByUser = dict[int, dict[int, LiveOrder]]  # user id -> order id -> open order
 
-    __slots__ = ("by_user",)
 
-    def __init__(self) -> None:
-        self.by_user: dict[int, dict[int, LiveOrder]] = {}
+def _index(by_user: ByUser, order: LiveOrder) -> None:
+    orders = by_user.get(order.user_id)
+    if orders is None:
+        by_user[order.user_id] = {order.order_id: order}
+    else:
+        orders[order.order_id] = order
 
-    def add(self, order: LiveOrder) -> None:
-        self.by_user.setdefault(order.user_id, {})[order.order_id] = order
 
-    def discard(self, order: LiveOrder) -> None:
-        orders = self.by_user.get(order.user_id)
-        if orders is not None and orders.pop(order.order_id, None) is not None and not orders:
-            del self.by_user[order.user_id]
+def _unindex(by_user: ByUser, order: LiveOrder) -> None:
+    orders = by_user[order.user_id]
+    del orders[order.order_id]
+    if not orders:
+        del by_user[order.user_id]
 
 
 class _Aside(dict[int, LiveOrder]):
-    """Orders kept apart from the price levels (stops, OTO pending orders), counted in ``mine``
+    """Orders kept apart from the price levels (stops, OTO pending orders), indexed by user
     however the engine puts them in or takes them out."""
 
-    __slots__ = ("_mine",)
+    __slots__ = ("_by_user",)
 
-    def __init__(self, mine: _Mine) -> None:
+    def __init__(self, by_user: ByUser) -> None:
         super().__init__()
-        self._mine = mine
+        self._by_user = by_user
 
     def __setitem__(self, order_id: int, order: LiveOrder) -> None:
         super().__setitem__(order_id, order)
-        self._mine.add(order)
+        _index(self._by_user, order)
 
     def __delitem__(self, order_id: int) -> None:
-        self._mine.discard(self[order_id])
+        _unindex(self._by_user, self[order_id])
         super().__delitem__(order_id)
 
     def pop(self, order_id: int, default: Any = None) -> Any:
         order = super().pop(order_id, None)
         if order is None:
             return default
-        self._mine.discard(order)
+        _unindex(self._by_user, order)
         return order
 
 
@@ -358,15 +358,17 @@ class OrderBook:
         self.bids = _Side(descending=True)
         self.asks = _Side(descending=False)
         self.by_id: dict[int, LiveOrder] = {}
-        self._mine = _Mine()
-        self.stops: dict[int, LiveOrder] = _Aside(self._mine)
-        self.waiting: dict[int, LiveOrder] = _Aside(self._mine)  # OTO pending orders (PENDING_NEW)
+        # Every open order of the market by user, so one account's orders (its queries, cancel-all,
+        # the MAX_NUM_ORDERS filter) are found without a scan of the book.
+        self._by_user: ByUser = {}
+        self.stops: dict[int, LiveOrder] = _Aside(self._by_user)
+        self.waiting: dict[int, LiveOrder] = _Aside(self._by_user)  # OTO pending orders (PENDING_NEW)
         self.next_queue = 1
         self.last_price = 0
 
     def mine(self, user_id: int) -> dict[int, LiveOrder]:
         """The user's open orders on this market (resting, stops, pending), by order id; read only."""
-        return self._mine.by_user.get(user_id, {})
+        return self._by_user.get(user_id, {})
 
     def side(self, side: Side) -> _Side:
         return self.bids if side is BUY else self.asks
@@ -384,12 +386,12 @@ class OrderBook:
     def add(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)
         self.by_id[order.order_id] = order
-        self._mine.add(order)
+        _index(self._by_user, order)
 
     def remove(self, order: LiveOrder) -> None:
         (self.bids if order.side is BUY else self.asks).remove(order)
         del self.by_id[order.order_id]
-        self._mine.discard(order)
+        _unindex(self._by_user, order)
 
     def depth(self, side: _Side, limit: int) -> list[tuple[Decimal, Decimal]]:
         """(price, qty) of the best ``limit`` levels of ``side``, as ``Decimal``."""

@@ -8,12 +8,12 @@ order of a list counts, its pending ones included, and a cancel-replace counts a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from keyplane.exchange.book import LiveOrder
 from keyplane.exchange.errors import FilterFailure
-from keyplane.exchange.models import OrderType
+from keyplane.exchange.models import CONDITIONAL, OrderType
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +21,17 @@ class OpenOrderLimits:
     orders: int = 200
     algo_orders: int = 5
 
-    def check_room(self, mine: Collection[LiveOrder], new: Iterable[OrderType]) -> None:
-        """Raise the filter failure if the account's open ``mine`` plus ``new`` would pass a limit."""
-        new = list(new)
-        if len(mine) + len(new) > self.orders:
+    def check_room(self, mine: Mapping[int, LiveOrder], orders: int, algo: int) -> None:
+        """Raise the filter failure if the account's open orders ``mine`` and ``orders`` more, ``algo``
+        of them conditional, would pass a limit (on every order's path: counts, not lists)."""
+        if len(mine) + orders > self.orders:
             raise FilterFailure("MAX_NUM_ORDERS")
-        new_algo = sum(1 for t in new if t.is_conditional)
-        if new_algo and sum(1 for o in mine if o.type.is_conditional) + new_algo > self.algo_orders:
+        if algo and sum(1 for o in mine.values() if o.type in CONDITIONAL) + algo > self.algo_orders:
             raise FilterFailure("MAX_NUM_ALGO_ORDERS")
+
+    def check_list(self, mine: Mapping[int, LiveOrder], types: Sequence[OrderType]) -> None:
+        """:meth:`check_room` for the orders of a list."""
+        self.check_room(mine, len(types), sum(1 for t in types if t in CONDITIONAL))
 
 
 BINANCE_DEFAULTS = OpenOrderLimits()

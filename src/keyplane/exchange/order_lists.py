@@ -203,7 +203,7 @@ class OrderListCommands:
             )
         ):
             raise DuplicateOrder()
-        self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
+        self.open_limits.check_list(book.mine(user), [v.type for v in legs])
         self.order_counter.check(user, len(legs), self.now())
         needs = []
         for v in legs:
@@ -313,7 +313,7 @@ class OrderListCommands:
             )
         ):
             raise DuplicateOrder()
-        self.open_limits.check_room(book.mine(user).values(), [v.type for v in legs])
+        self.open_limits.check_list(book.mine(user), [v.type for v in legs])
         self.order_counter.check(user, len(legs), self.now())
         w = legs[0]
         price, lots = units.ticks(w.price), units.lots(w.quantity)

@@ -52,6 +52,7 @@ class _Windows:
 class OrderCounter:
     def __init__(self, limits: OrderRateLimits) -> None:
         self.limits = limits
+        self.counting = bool(limits.per_ten_seconds or limits.per_day)  # callers skip it when not
         self._accounts: dict[int, _Windows] = {}
         self._day = 0
         self._exempt: set[int] = set()
@@ -64,7 +65,7 @@ class OrderCounter:
     def check(self, user_id: int, orders: int, now: int) -> None:
         """Raise :class:`TooManyOrders` if ``orders`` more now would pass a window's limit."""
         limits = self.limits
-        if not (limits.per_ten_seconds or limits.per_day):
+        if not self.counting:
             return
         windows = self._accounts.get(user_id)
         if windows is None or user_id in self._exempt:
@@ -77,7 +78,7 @@ class OrderCounter:
 
     def add(self, user_id: int, orders: int, now: int) -> None:
         """Count orders placed (after :meth:`check` let them through)."""
-        if not (self.limits.per_ten_seconds or self.limits.per_day) or user_id in self._exempt:
+        if not self.counting or user_id in self._exempt:
             return
         if now - now % DAY_MS != self._day:  # a new day: yesterday's accounts are forgotten
             self._day, self._accounts = now - now % DAY_MS, {}

@@ -48,6 +48,7 @@ from keyplane.exchange.matching import Command, execute, lock_asset, lock_needed
 from keyplane.exchange.models import (
     BUY,
     CANCELED,
+    CONDITIONAL,
     LIMIT_MAKER,
     MARKET,
     OPEN,
@@ -337,8 +338,9 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         quote = units.quote_units(v.quote_order_qty) if v.quote_order_qty else 0
         if (req.user_id, v.client_order_id) in self._open_ids and v.client_order_id != freed:
             raise DuplicateOrder()
-        self.open_limits.check_room(book.mine(req.user_id).values(), [v.type])
-        self.order_counter.check(req.user_id, 1, self.now())
+        self.open_limits.check_room(book.mine(req.user_id), 1, 1 if v.type in CONDITIONAL else 0)
+        if self.order_counter.counting:
+            self.order_counter.check(req.user_id, 1, self.now())
         ledger = self.ledger
         acc = ledger.open_account(req.user_id)
         asset = lock_asset(units, v.side)
@@ -387,7 +389,8 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         self._next_order_id += 1
         cx.new_order_ids.add(order.order_id)
         cx.touch(order)
-        self.order_counter.add(order.user_id, 1, cx.now)
+        if self.order_counter.counting:
+            self.order_counter.add(order.user_id, 1, cx.now)
         need = new.need
         # A MARKET order whose cost is unknown until it matches locks all it may spend.
         lock = (
