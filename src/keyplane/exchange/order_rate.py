@@ -89,6 +89,17 @@ class OrderCounter:
         windows.ten_count += orders
         windows.day_count += orders
 
+    def counts(self, user_id: int, now: int) -> tuple[int, int] | None:
+        """The account's orders in the current ten seconds and day (Binance's X-MBX-ORDER-COUNT-10S
+        and -1D headers); None while nothing is counted for it."""
+        if not self.counting or user_id in self._exempt:
+            return None
+        windows = self._accounts.get(user_id)
+        if windows is None:
+            return 0, 0
+        windows.roll(now)
+        return windows.ten_count, windows.day_count
+
 
 def _message(limit: int, interval: str) -> str:
     return f"Too many new orders; current limit is {limit} orders per {interval}."

@@ -23,6 +23,7 @@ from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
 from keyplane.http.binance_market import exchange
 from keyplane.http.binance_new_order import order_request
+from keyplane.http.binance_trading import count_orders
 from keyplane.http.routing import Call
 from keyplane.keys.payload import Params
 
@@ -106,6 +107,7 @@ async def cancel_replace(call: Call) -> Json:
     result = await ex.cancel_replace(req, cancel_order_id, cancel_orig, mode, restriction)
     body = replaced_body(result, cancel_id, resp_type)
     if result.succeeded:
+        count_orders(call, ex)
         return body
     one_half = isinstance(result.cancel, Order) or isinstance(result.new, PlacedOrder)
     if one_half:

@@ -18,7 +18,7 @@ from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
 from keyplane.http.binance_market import exchange
 from keyplane.http.binance_new_order import RESP_TYPES
-from keyplane.http.binance_trading import cancel_client_id
+from keyplane.http.binance_trading import cancel_client_id, count_orders
 from keyplane.http.routing import Call
 from keyplane.keys.payload import Params
 
@@ -108,6 +108,7 @@ async def new_oco(call: Call) -> dict[str, Any]:
         list_client_order_id=p.optional(q, "listClientOrderId"),
     )
     placed = await ex.place_oco(req)
+    count_orders(call, ex)
     return _placed(placed, resp or "ACK")
 
 
@@ -133,6 +134,7 @@ async def new_oto(call: Call) -> dict[str, Any]:
         list_client_order_id=p.optional(q, "listClientOrderId"),
     )
     placed = await ex.place_oto(req)
+    count_orders(call, ex)
     return _placed(placed, resp or "ACK")
 
 
@@ -161,6 +163,7 @@ async def new_otoco(call: Call) -> dict[str, Any]:
         list_client_order_id=p.optional(q, "listClientOrderId"),
     )
     placed = await ex.place_otoco(req)
+    count_orders(call, ex)
     return _placed(placed, resp or "ACK")
 
 
@@ -219,6 +222,7 @@ async def new_legacy_oco(call: Call) -> dict[str, Any]:
     above, below = (limit_leg, stop_leg) if side is Side.SELL else (stop_leg, limit_leg)
     req = OcoRequest(above=above, below=below, list_client_order_id=p.optional(q, "listClientOrderId"))
     placed = await ex.place_oco(req)
+    count_orders(call, ex)
     return _placed(placed, resp or "ACK")
 
 

@@ -11,6 +11,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+from keyplane.clock import now_ms
 from keyplane.exchange.errors import InvalidParameter, InvalidSymbol, UnknownOrder
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.models import OrderType
@@ -42,10 +43,20 @@ def _check_order(ex: Exchange, req: OrderRequest) -> None:
     validate(req, market, avg or None)
 
 
+def count_orders(call: Call, ex: Exchange) -> None:
+    """Binance's X-MBX-ORDER-COUNT-10S and -1D on an answer that placed orders: the account's new
+    orders in the current windows of the ORDERS limits."""
+    counts = ex.order_counter.counts(call.user_id, now_ms())
+    if counts is not None:
+        call.headers["X-MBX-ORDER-COUNT-10S"] = str(counts[0])
+        call.headers["X-MBX-ORDER-COUNT-1D"] = str(counts[1])
+
+
 async def new_order(call: Call) -> dict[str, Any]:
     ex = exchange(call)
     req, resp_type = order_request(call.user_id, call.params, ex.markets)
     placed = await ex.place_order(req)
+    count_orders(call, ex)
     return out.new_order(placed, resp_type)
 
 
