@@ -4,6 +4,8 @@ user socket, which subscribes through the WebSocket API) against Keyplane."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +33,17 @@ def _manager(venue: Venue, client: AsyncClient) -> BinanceSocketManager:
         STREAM_URL = "ws://" + venue.url.split("://", 1)[1] + "/"
 
     return Local(client)
+
+
+@asynccontextmanager
+async def _opened(socket: Any, poke: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
+    """``async with socket``, but closed while ``poke`` makes the market move: python-binance ends
+    a socket only once its read loop wakes (a message, or its 10 s read timeout)."""
+    entered = await socket.__aenter__()
+    try:
+        yield entered
+    finally:
+        await asyncio.gather(socket.__aexit__(None, None, None), poke())
 
 
 async def _until(socket: Any, poke: Any, wanted: Any, tries: int = 40) -> dict[str, Any]:
@@ -71,14 +84,14 @@ def test_trade_socket_and_user_socket_see_a_trade(venue: Venue) -> None:
                     price="30000",
                 )
 
-            async with bm.trade_socket(SYMBOL) as ts:
+            async with _opened(bm.trade_socket(SYMBOL), cross) as ts:
                 msg = await _until(ts, cross, lambda m: m.get("e") == "trade")
                 assert (
                     msg["s"] == SYMBOL
                     and Decimal(msg["p"]) == 30000
                     and Decimal(msg["q"]) == Decimal("0.001")
                 )
-            async with bm.user_socket() as us:
+            async with _opened(bm.user_socket(), cross) as us:
                 report = await _until(
                     us, cross, lambda m: m.get("e") == "executionReport" and m.get("x") == "TRADE"
                 )
@@ -97,7 +110,18 @@ def test_depth_cache_equals_rest_depth(venue: Venue) -> None:
         alice = await _client(venue, venue.alice)
         try:
             dcm = DepthCacheManager(alice, SYMBOL, conv_type=Decimal, bm=_manager(venue, alice))
-            async with dcm as cache_socket:
+
+            def poke() -> Awaitable[Any]:
+                return alice.create_order(  # type: ignore[no-any-return]
+                    symbol=SYMBOL,
+                    side="BUY",
+                    type="LIMIT",
+                    timeInForce="GTC",
+                    quantity="0.001",
+                    price="19000",
+                )
+
+            async with _opened(dcm, poke) as cache_socket:
                 for i in range(30):
                     await alice.create_order(
                         symbol=SYMBOL,
