@@ -144,14 +144,10 @@ def test_adding_an_address_needs_two_factor_a_fresh_code_and_the_forms_csrf_toke
 
     app = browser.enrol()
     assert 'id="add-address-form"' in browser.wallet()
+    code = app.code()
     forged = browser.http.post(
         "/console/wallet/addresses",
-        data={
-            "csrf_token": "forged",
-            "destination": "BTC:BTC",
-            "address": BTC_ADDRESS,
-            "totp_code": app.code(),
-        },
+        data={"csrf_token": "forged", "destination": "BTC:BTC", "address": BTC_ADDRESS, "totp_code": code},
     )
     assert forged.status_code == 403
     wrong = browser.add(app.wrong_code(), BTC_ADDRESS)
@@ -160,11 +156,10 @@ def test_adding_an_address_needs_two_factor_a_fresh_code_and_the_forms_csrf_toke
     assert empty.status_code == 400 and "authenticator" in alert(empty)
     assert book_rows(database_url) == []
 
-    code = app.code()
     typo = browser.add(code, BTC_ADDRESS[:-1] + "5", label="cold")
     assert typo.status_code == 400 and "checksum" in alert(typo) and "network BTC" in alert(typo)
     assert BTC_ADDRESS[:-1] + "5" in typo.text  # the form keeps what was typed
-    added = browser.add(code, BTC_ADDRESS, label="cold")  # the typo did not spend the code
+    added = browser.add(code, BTC_ADDRESS, label="cold")  # neither the forgery nor the typo spent it
     assert added.status_code == 303 and added.headers["location"] == "/console/wallet?notice=added"
     page = browser.wallet()
     row = re.search(r"<tr data-entry-id=\"\d+\">.*?</tr>", page, re.DOTALL)

@@ -102,7 +102,8 @@ def test_the_form_refuses_a_reused_code_and_a_pending_address_and_changes_nothin
             data={"csrf_token": csrf_of(page), "entry": entry.group(1), "amount": "20", "totp_code": totp},
         )
 
-    pending = withdraw(app.code())
+    fresh = app.code()
+    pending = withdraw(fresh)
     assert pending.status_code == 400 and "pending until" in pending.text
     time.sleep(COOLING_OFF_S + 0.5)
     reused = withdraw(code)  # the code that added the address
@@ -112,5 +113,5 @@ def test_the_form_refuses_a_reused_code_and_a_pending_address_and_changes_nothin
     )
     assert forged.status_code == 403
     assert 'id="withdrawals"' not in browser.wallet()  # nothing was withdrawn
-    assert withdraw(app.code()).status_code == 303
+    assert withdraw(fresh).status_code == 303  # no refusal above spent the code
     assert 'id="withdrawals"' in browser.wallet()
