@@ -51,22 +51,25 @@ def test_demo_serves_a_live_two_sided_book_and_a_working_key(demo: RunningDemo) 
     assert Decimal(book["bids"][0][0]) < Decimal(book["asks"][0][0])
 
 
-def _last_price(client: Any) -> Decimal:
-    """The market's last trade price, once the market maker's taker has traded."""
-    deadline = time.monotonic() + 30
+def _last_price_of_a_buy(client: Any) -> Decimal:
+    """The last trade's price, once it is a taker's buy: it traded at the maker's ask, so the maker's
+    bids, where its taker sells, are a spread below it. A stop just under a sell's price (at the
+    bid) would wait for the maker's price to fall, a random walk that may take long to come back."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         trades = client.fetch_trades(SYMBOL, limit=1)
-        if trades:
+        if trades and trades[-1]["side"] == "buy":
             return Decimal(str(trades[-1]["price"]))
         time.sleep(0.2)
-    raise AssertionError("the market maker made no trade in 30 s")
+    raise AssertionError("the market maker's taker bought nothing in 60 s")
 
 
 def _place_stop_just_below_the_market(client: Any) -> tuple[dict[str, Any], Decimal]:
-    """A sell STOP_LOSS_LIMIT one tick under the last trade, limit 1 % under the stop; if a trade
-    lands under the stop first, Binance refuses it (-2010, it would trigger at once): try again."""
+    """A sell STOP_LOSS_LIMIT one tick under the last trade (a buy at the ask), limit 1 % under the
+    stop; if a trade lands under the stop first, Binance refuses it (-2010, it would trigger at
+    once): try again."""
     for _ in range(20):
-        stop = _last_price(client) - TICK
+        stop = _last_price_of_a_buy(client) - TICK
         limit = (stop * Decimal("0.99")).quantize(TICK)
         try:
             order = client.create_order(SYMBOL, "limit", "sell", 0.001, limit, {"stopLossPrice": str(stop)})
