@@ -97,11 +97,13 @@ class Gateway:
         find_writer: Callable[[], WriterRecord | None],
         own_url: str,
         timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._channel = channel
         self._find_writer = find_writer
         self._own_url = own_url
         self._client = httpx.AsyncClient(
+            transport=transport,
             timeout=httpx.Timeout(timeout_s, connect=2.0),
             # Idle connections are dropped before the writer's 5 s keep-alive ends, so a request is never
             # sent on a connection the writer is closing (its outcome would look unknown).
@@ -132,7 +134,10 @@ class Gateway:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
                 continue  # nothing was sent
-            except httpx.HTTPError as error:
+            except Exception as error:  # noqa: BLE001 - whatever failed, the envelope may have been sent
+                # An httpx error, or the client's own: httpcore once raised AttributeError reading the
+                # peer of a socket that the killed writer had just reset. Either way the client must
+                # hear "outcome unknown" (-1007), never an internal error.
                 log.warning("forwarded request to %s ended without an answer: %s", url, type(error).__name__)
                 raise OutcomeUnknown() from None
             if answer.headers.get(NOT_WRITER_HEADER):
