@@ -28,6 +28,13 @@ async def _client(venue: Venue, key: dict[str, str]) -> AsyncClient:
     return await Local.create(key["key"], key["secret"])
 
 
+def _limit(client: AsyncClient, side: str, quantity: str, price: str) -> Awaitable[Any]:
+    """A GTC LIMIT order on the module's market, through python-binance's own call."""
+    return client.create_order(  # type: ignore[no-any-return]
+        symbol=SYMBOL, side=side, type="LIMIT", timeInForce="GTC", quantity=quantity, price=price
+    )
+
+
 def _manager(venue: Venue, client: AsyncClient) -> BinanceSocketManager:
     class Local(BinanceSocketManager):  # type: ignore[misc]
         STREAM_URL = "ws://" + venue.url.split("://", 1)[1] + "/"
@@ -67,22 +74,8 @@ def test_trade_socket_and_user_socket_see_a_trade(venue: Venue) -> None:
             bm = _manager(venue, alice)
 
             async def cross() -> None:
-                await bob.create_order(
-                    symbol=SYMBOL,
-                    side="SELL",
-                    type="LIMIT",
-                    timeInForce="GTC",
-                    quantity="0.001",
-                    price="30000",
-                )
-                await alice.create_order(
-                    symbol=SYMBOL,
-                    side="BUY",
-                    type="LIMIT",
-                    timeInForce="GTC",
-                    quantity="0.001",
-                    price="30000",
-                )
+                await _limit(bob, "SELL", "0.001", "30000")
+                await _limit(alice, "BUY", "0.001", "30000")
 
             async with _opened(bm.trade_socket(SYMBOL), cross) as ts:
                 msg = await _until(ts, cross, lambda m: m.get("e") == "trade")
@@ -111,35 +104,11 @@ def test_depth_cache_equals_rest_depth(venue: Venue) -> None:
         try:
             dcm = DepthCacheManager(alice, SYMBOL, conv_type=Decimal, bm=_manager(venue, alice))
 
-            def poke() -> Awaitable[Any]:
-                return alice.create_order(  # type: ignore[no-any-return]
-                    symbol=SYMBOL,
-                    side="BUY",
-                    type="LIMIT",
-                    timeInForce="GTC",
-                    quantity="0.001",
-                    price="19000",
-                )
-
-            async with _opened(dcm, poke) as cache_socket:
+            async with _opened(dcm, lambda: _limit(alice, "BUY", "0.001", "19000")) as cache_socket:
                 for i in range(30):
-                    await alice.create_order(
-                        symbol=SYMBOL,
-                        side="BUY",
-                        type="LIMIT",
-                        timeInForce="GTC",
-                        quantity="0.001",
-                        price=str(20000 + i),
-                    )
+                    await _limit(alice, "BUY", "0.001", str(20000 + i))
                 marker = Decimal(20100)
-                await alice.create_order(
-                    symbol=SYMBOL,
-                    side="BUY",
-                    type="LIMIT",
-                    timeInForce="GTC",
-                    quantity="0.002",
-                    price=str(marker),
-                )
+                await _limit(alice, "BUY", "0.002", str(marker))
                 for _ in range(500):
                     cache = await cache_socket.recv()
                     if any(p == marker for p, _ in cache.get_bids()):
