@@ -128,6 +128,23 @@ def test_a_skewed_local_clock_fails_until_the_offset_is_synced(exchange_a: Excha
         assert synced.account()["balances"]
 
 
+def test_a_cancel_and_a_query_of_the_same_order_in_one_millisecond_both_go_through(
+    exchange_a: Exchange,
+) -> None:
+    """Same parameters, same millisecond: the SDK's timestamps still differ, so the signatures do
+    (CI saw the query refused as a replay of the cancel's signature on another path)."""
+    from keyplane.client.clock import wall_ms
+
+    frozen = wall_ms()  # every request of this client is stamped in the same millisecond
+    with Keyplane.from_credentials(exchange_a.credentials("read,trade"), now=lambda: frozen) as trader:
+        placed = trader.new_order(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.001", price="10000"
+        )
+        order = {"symbol": "BTCUSDT", "orderId": placed["orderId"]}
+        assert trader.delete("/api/v3/order", order, signed=True)["status"] == "CANCELED"
+        assert trader.get("/api/v3/order", order, signed=True)["status"] == "CANCELED"
+
+
 def test_offset_is_taken_at_the_midpoint_of_the_round_trip() -> None:
     assert offset_from(sent_ms=1_000, server_ms=5_100, received_ms=1_200) == 4_000
 

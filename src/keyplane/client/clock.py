@@ -7,6 +7,7 @@ Binance refuses a request whose timestamp is more than 1 s ahead of its clock or
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,9 +29,20 @@ class Clock:
     def __init__(self, now: Now = wall_ms) -> None:
         self._now = now
         self.offset_ms = 0
+        self._last_stamp = 0
+        self._stamping = threading.Lock()
 
     def local(self) -> int:
         return self._now()
 
     def server_estimate(self) -> int:
         return self._now() + self.offset_ms
+
+    def stamp(self) -> int:
+        """A signed request's timestamp: the server estimate, but always after the last one given.
+        Two requests with the same parameters in one millisecond (a cancel, then a query of the same
+        order) would otherwise carry the same signature, and Keyplane binds a signature to the one
+        method and path it was first seen on (-1021 for the second)."""
+        with self._stamping:
+            self._last_stamp = max(self.server_estimate(), self._last_stamp + 1)
+            return self._last_stamp

@@ -99,7 +99,7 @@ class Keyplane:
         if signed:
             if self._signer is None:
                 raise ValueError("this endpoint needs a secret or private key to sign with")
-            query += [("recvWindow", str(self.recv_window)), ("timestamp", str(self.clock.server_estimate()))]
+            query += [("recvWindow", str(self.recv_window)), ("timestamp", str(self.clock.stamp()))]
             payload = urlencode(query)
             query.append(("signature", self._signer.sign(payload.encode("ascii"))))
         url = path + ("?" + urlencode(query) if query else "")
