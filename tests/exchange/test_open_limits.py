@@ -36,7 +36,7 @@ def bid(ex: Exchange, user: int, price: int, symbol: str = "BTCUSDT") -> int:
     return run(ex.place_order(order(user, symbol, "BUY", "0.01", price))).order.order_id
 
 
-def refused(ex: Exchange, call: Coroutine[Any, Any, Any]) -> str:
+def refused(call: Coroutine[Any, Any, Any]) -> str:
     with pytest.raises(FilterFailure) as error:
         run(call)
     assert error.value.code == -1013
@@ -46,7 +46,7 @@ def refused(ex: Exchange, call: Coroutine[Any, Any, Any]) -> str:
 def test_the_order_past_the_limit_is_refused_and_changes_nothing(ex: Exchange, alice: int, bob: int) -> None:
     ids = [bid(ex, alice, 20000 + i) for i in range(3)]
     before = balance(ex, alice, "USDT")
-    assert refused(ex, ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
+    assert refused(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
     assert balance(ex, alice, "USDT") == before
     assert [o.order_id for o in ex.open_orders(alice, "BTCUSDT")] == ids
     bid(ex, bob, 20000)  # another account, and another market, have their own room
@@ -58,12 +58,12 @@ def test_the_order_past_the_limit_is_refused_and_changes_nothing(ex: Exchange, a
 def test_every_order_of_a_list_counts_its_pending_ones_too(ex: Exchange, alice: int) -> None:
     bid(ex, alice, 20000)
     bid(ex, alice, 20001)
-    assert refused(ex, ex.place_oto(oto(alice))) == "MAX_NUM_ORDERS"  # working + pending = 2 more
+    assert refused(ex.place_oto(oto(alice))) == "MAX_NUM_ORDERS"  # working + pending = 2 more
     run(ex.cancel_open_orders(alice, "BTCUSDT"))
     placed = run(ex.place_oto(oto(alice)))
     assert len(ex.open_orders(alice, "BTCUSDT")) == 2  # the pending order is open too
     bid(ex, alice, 20000)
-    assert refused(ex, ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20001))) == "MAX_NUM_ORDERS"
+    assert refused(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20001))) == "MAX_NUM_ORDERS"
     assert [o.order_id for o in placed.orders] == [o.order_id for o in ex.open_orders(alice, "BTCUSDT")][:2]
 
 
@@ -71,8 +71,8 @@ def test_stop_orders_have_their_own_smaller_limit(ex: Exchange, alice: int, bob:
     trade_at(ex, bob, carol, 30000)
     run(ex.place_order(order(alice, "BTCUSDT", "SELL", "0.01", 28900, type=SLL, stop=29000)))
     second = order(alice, "BTCUSDT", "SELL", "0.01", 27900, type=SLL, stop=28000)
-    assert refused(ex, ex.place_order(second)) == "MAX_NUM_ALGO_ORDERS"
-    assert refused(ex, ex.place_oco(sell_oco(alice))) == "MAX_NUM_ALGO_ORDERS"  # its stop leg
+    assert refused(ex.place_order(second)) == "MAX_NUM_ALGO_ORDERS"
+    assert refused(ex.place_oco(sell_oco(alice))) == "MAX_NUM_ALGO_ORDERS"  # its stop leg
     bid(ex, alice, 20000)  # plain orders still fit
 
 
@@ -87,9 +87,7 @@ def test_the_count_is_rebuilt_on_restart(engine: Engine, clock: Clock, ex: Excha
     for i in range(3):
         bid(ex, alice, 20000 + i)
     again = Exchange(engine, now=clock, open_limits=LIMITS)
-    assert (
-        refused(again, again.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
-    )
+    assert refused(again.place_order(order(alice, "BTCUSDT", "BUY", "0.01", 20010))) == "MAX_NUM_ORDERS"
 
 
 def test_fills_free_room(ex: Exchange, engine: Engine, alice: int) -> None:

@@ -46,6 +46,8 @@ def _check_order(ex: Exchange, req: OrderRequest) -> None:
 def count_orders(call: Call, ex: Exchange) -> None:
     """Binance's X-MBX-ORDER-COUNT-10S and -1D on an answer that placed orders: the account's new
     orders in the current windows of the ORDERS limits."""
+    if not ex.order_counter.counting:
+        return
     counts = ex.order_counter.counts(call.user_id, now_ms())
     if counts is not None:
         call.headers["X-MBX-ORDER-COUNT-10S"] = str(counts[0])
