@@ -144,3 +144,17 @@ def test_public_routes_are_refused_during_a_ban(server: Instance, signer: Signer
     assert response.status_code == 418
     ping = httpx.get(server.url + "/api/v3/ping", headers={"X-Forwarded-For": flooder})
     assert ping.status_code == 418 and ping.json()["code"] == -1003
+
+
+def test_exchange_info_states_the_ip_weight_limit_this_server_enforces(
+    server: Instance, signer: Signer, flooder: str
+) -> None:
+    """A client pacing itself by exchangeInfo's REQUEST_WEIGHT (6,000 whatever the setting) ran into
+    a ban on a server configured lower."""
+    info = send(server, signer.key_id, "GET", "/api/v3/exchangeInfo", "symbol=SOLUSDT", ip=flooder)
+    assert info.status_code == 200, info.text
+    weight = [r for r in info.json()["rateLimits"] if r["rateLimitType"] == "REQUEST_WEIGHT"]
+    assert weight == [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": IP_LIMIT}
+    ]
+    assert int(info.headers["X-MBX-USED-WEIGHT-1M"]) <= IP_LIMIT

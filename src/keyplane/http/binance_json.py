@@ -38,12 +38,13 @@ ORDER_TYPES = [
     "TAKE_PROFIT_LIMIT",
 ]
 STP_MODES = [m.value for m in StpMode if m is not StpMode.NONE]
-REQUEST_WEIGHT = {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}
 
 
-def rate_limits(orders: OrderRateLimits) -> list[Json]:
-    """The request weight, and the order limits the exchange enforces (none listed when off)."""
-    out = [REQUEST_WEIGHT]
+def rate_limits(weight_per_ip: int, orders: OrderRateLimits) -> list[Json]:
+    """The request weight per IP, and the order limits the exchange enforces (none listed when off)."""
+    out: list[Json] = [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_per_ip}
+    ]
     if orders.per_ten_seconds:
         out.append(
             {
@@ -130,13 +131,14 @@ def exchange_info(
     markets: list[MarketSpec],
     assets: dict[str, AssetSpec],
     limits: OpenOrderLimits,
+    weight_per_ip: int,
     orders: OrderRateLimits,
     now: int,
 ) -> Json:
     return {
         "timezone": "UTC",
         "serverTime": now,
-        "rateLimits": rate_limits(orders),
+        "rateLimits": rate_limits(weight_per_ip, orders),
         "exchangeFilters": [],
         "symbols": [market(m, assets, limits) for m in markets],
     }

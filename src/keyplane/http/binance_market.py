@@ -27,7 +27,8 @@ async def exchange_info(call: Call) -> dict[str, Any]:
     wanted = p.symbols(call.params)
     markets = ex.markets
     chosen = [markets[s] for s in p.known(wanted, markets)] if wanted else list(markets.values())
-    return out.exchange_info(chosen, ex.assets, ex.open_limits, ex.order_counter.limits, now_ms())
+    weight = call.parts.verifier.limits.weight_per_ip
+    return out.exchange_info(chosen, ex.assets, ex.open_limits, weight, ex.order_counter.limits, now_ms())
 
 
 async def depth(call: Call) -> dict[str, Any]:

@@ -117,6 +117,10 @@ class Verifier:
         self._limits = limits
         self._now_ms = now_ms
 
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
     async def verify(self, request: SignedRequest, needs: RouteNeeds) -> Verified:
         """Verify ``request`` for a route with ``needs``; raise a ``KeyError_`` on any refusal."""
         ip_bucket = "ip:" + request.client_ip
