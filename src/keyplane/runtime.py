@@ -80,6 +80,11 @@ class Platform:
         return load_operator_token(self.settings.data_dir)
 
     @property
+    def order_rate_limits(self) -> OrderRateLimits:
+        """The ORDERS limits the writer enforces (any instance can tell them, writer or not)."""
+        return OrderRateLimits(self.settings.order_limit_per_10s, self.settings.order_limit_per_day)
+
+    @property
     def exchange(self) -> Exchange:
         """The exchange; one writer per database (see DESIGN.md), rebuilt from the database on start."""
         if not self.runs_exchange and not (self.elect_on_demand and self.lead("")):
@@ -111,9 +116,11 @@ class Platform:
                 limits = OpenOrderLimits(
                     self.settings.max_open_orders_per_symbol, self.settings.max_open_algo_orders_per_symbol
                 )
-                rate = OrderRateLimits(self.settings.order_limit_per_10s, self.settings.order_limit_per_day)
                 exchange = Exchange(
-                    self.engine, fence=self._fence(epoch), open_limits=limits, order_rate=rate
+                    self.engine,
+                    fence=self._fence(epoch),
+                    open_limits=limits,
+                    order_rate=self.order_rate_limits,
                 )
             except BaseException:
                 writer.release()

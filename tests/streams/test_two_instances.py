@@ -92,6 +92,31 @@ def test_a_websocket_order_on_the_other_instance_is_made_by_the_writer(pair: Pai
     run(go())
 
 
+def test_a_websocket_order_forwarded_by_the_gateway_reports_the_writers_order_counts(pair: Pair) -> None:
+    """The counts live in the writer's memory; the gateway passes on what the writer answered."""
+    bid = {"symbol": "SOLUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
+
+    async def go() -> None:
+        ws = await connect(pair.gateway.url, "/ws-api/v3")
+        try:
+            params = signed(pair.bob, **bid, quantity="1", price="20")
+            placed = await ask(ws, {"id": 1, "method": "order.place", "params": params})
+            assert placed["status"] == 200, placed
+            orders = {
+                x["interval"]: x["count"] for x in placed["rateLimits"] if x["rateLimitType"] == "ORDERS"
+            }
+            counted = await ask(
+                ws, {"id": 2, "method": "account.rateLimits.orders", "params": signed(pair.bob)}
+            )
+            assert orders["DAY"] >= 1 and counted["result"][1]["count"] == orders["DAY"]
+            cancel = signed(pair.bob, symbol="SOLUSDT", orderId=placed["result"]["orderId"])
+            assert (await ask(ws, {"id": 3, "method": "order.cancel", "params": cancel}))["status"] == 200
+        finally:
+            await ws.close()
+
+    run(go())
+
+
 def test_revoking_a_key_on_the_writer_closes_its_session_on_the_other_instance(pair: Pair) -> None:
     key = issue_key(pair.writer, "--permissions", "read")
 

@@ -59,6 +59,15 @@ def rate_limits(weight_per_ip: int, orders: OrderRateLimits) -> list[Json]:
     return out
 
 
+def order_counts(orders: OrderRateLimits, counts: tuple[int, int]) -> list[Json]:
+    """The ORDERS limits in force with the account's ``counts`` (ten seconds, day) against them."""
+    ten_seconds, day = counts
+    return [
+        dict(limit, count=ten_seconds if limit["interval"] == "SECOND" else day)
+        for limit in rate_limits(0, orders)[1:]
+    ]
+
+
 # -- exchangeInfo --------------------------------------------------------------------------
 def market(m: MarketSpec, assets: dict[str, AssetSpec], limits: OpenOrderLimits) -> Json:
     base_p = assets[m.base].precision if m.base in assets else 8

@@ -54,6 +54,13 @@ def count_orders(call: Call, ex: Exchange) -> None:
         call.headers["X-MBX-ORDER-COUNT-1D"] = str(counts[1])
 
 
+async def order_count(call: Call) -> list[dict[str, Any]]:
+    """Binance's "unfilled order count": the account's new orders in each ORDERS window."""
+    ex = exchange(call)
+    counts = ex.order_counter.counts(call.user_id, now_ms()) or (0, 0)
+    return out.order_counts(ex.order_counter.limits, counts)
+
+
 async def new_order(call: Call) -> dict[str, Any]:
     ex = exchange(call)
     req, resp_type = order_request(call.user_id, call.params, ex.markets)

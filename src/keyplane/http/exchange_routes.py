@@ -76,6 +76,7 @@ _ROUTES: list[Route] = [
     Route("DELETE", "/api/v3/openOrders", trading.cancel_open_orders, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/allOrders", trading.all_orders, SIGNED, READ, 20),
     Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, _my_trades_weight),
+    Route("GET", "/api/v3/rateLimit/order", trading.order_count, SIGNED, READ, 40, None),
     # amending orders (keyplane.http.binance_amend)
     Route("POST", "/api/v3/order/cancelReplace", amend.cancel_replace, SIGNED, TRADE, 1),
     Route("PUT", "/api/v3/order/amend/keepPriority", amend.amend_keep_priority, SIGNED, TRADE, 4),

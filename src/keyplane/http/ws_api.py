@@ -5,7 +5,9 @@ Each request ``{"id", "method", "params"}`` names a REST route (``order.place`` 
 (as Binance and ccxt build it, or percent-encoded as python-binance does), the replay guard
 (bound to the WebSocket method, so a signature never serves twice nor on REST), the IP allowlist,
 the permission and the weight. ``session.logon`` (Ed25519 keys, as on Binance) lets later requests
-on the session omit ``apiKey`` and ``signature``. ``userDataStream.subscribe.signature`` (and
+on the session omit ``apiKey`` and ``signature``. Every answer carries ``rateLimits`` as Binance's
+do: the IP's request weight this minute and, for a request that placed orders, the account's
+ORDERS counts (``returnRateLimits=false`` on the connection's URL or on a request leaves them out). ``userDataStream.subscribe.signature`` (and
 ``userDataStream.subscribe`` on a session) sends the key's account events on this connection,
 wrapped as ``{"subscriptionId", "event"}``; revoking the key closes the connection.
 """
@@ -23,7 +25,7 @@ from keyplane.clock import now_ms
 from keyplane.cluster.channel import Forwarded
 from keyplane.cluster.gateway import NoSharedReplayGuard
 from keyplane.exchange.errors import InvalidParameter
-from keyplane.http import ws_methods
+from keyplane.http import binance_json, ws_methods
 from keyplane.http.errors import to_response
 from keyplane.http.forwarding import request_ip
 from keyplane.http.routing import Call, Route
@@ -36,6 +38,8 @@ from keyplane.runtime import ServerParts
 from keyplane.streams.names import user_topic
 
 Json = dict[str, Any]
+# What a request spent, under the names of the REST headers that report it.
+WEIGHT, ORDERS_10S, ORDERS_1D = "X-MBX-USED-WEIGHT-1M", "X-MBX-ORDER-COUNT-10S", "X-MBX-ORDER-COUNT-1D"
 
 
 class ApiConnection(Connection):
@@ -50,6 +54,7 @@ class ApiConnection(Connection):
         self.connected_since = now_ms()
         self._subscription: tuple[str, int] | None = None  # key id, user id
         self._keys: set[str] = set()  # keys whose revocation closes this connection
+        self.return_rate_limits = ws.query_params.get("returnRateLimits") != "false"
 
     def deliver(self, name: str, text: str) -> None:
         self.send_text('{"subscriptionId":0,"event":' + text + "}")
@@ -67,6 +72,8 @@ class ApiConnection(Connection):
 
     async def on_text(self, text: str) -> None:
         request_id: Any = None
+        counted: dict[str, str] = {}  # the weight and order counts spent, by their REST headers
+        wanted = self.return_rate_limits
         try:
             try:
                 request = json.loads(text)
@@ -86,26 +93,41 @@ class ApiConnection(Connection):
                 raise BadParameter(-1100, "Illegal characters found in parameter 'id'.")
             method = request.get("method")
             params = ws_methods.string_params(request.get("params", {}))
-            status, result = await self._call(method, params)
-            self.send_json({"id": request_id, "status": status, "result": result})
+            wanted = wanted and params.get("returnRateLimits") != "false"
+            status, result = await self._call(method, params, counted)
+            answer = {"id": request_id, "status": status, "result": result}
         except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
             response = to_response(error)
             body = json.loads(bytes(response.body))
-            self.send_json({"id": request_id, "status": response.status_code, "error": body})
+            answer = {"id": request_id, "status": response.status_code, "error": body}
+        if wanted and counted:
+            answer["rateLimits"] = self._rate_limits(counted)
+        self.send_json(answer)
 
-    async def _call(self, method: Any, params: dict[str, str]) -> tuple[int, Any]:
+    def _rate_limits(self, counted: dict[str, str]) -> list[Json]:
+        """Binance's ``rateLimits``: the ORDERS windows if the request placed orders, then the weight."""
+        orders = self.parts.platform.order_rate_limits
+        out: list[Json] = []
+        if ORDERS_10S in counted:
+            out = binance_json.order_counts(orders, (int(counted[ORDERS_10S]), int(counted[ORDERS_1D])))
+        if WEIGHT in counted:
+            weight = binance_json.rate_limits(self.parts.verifier.limits.weight_per_ip, orders)[0]
+            out.append(dict(weight, count=int(counted[WEIGHT])))
+        return out
+
+    async def _call(self, method: Any, params: dict[str, str], counted: dict[str, str]) -> tuple[int, Any]:
         if method in ("ping", "time"):
-            await self.parts.verifier.charge_public(self.ip, 1)
+            counted[WEIGHT] = str(await self.parts.verifier.charge_public(self.ip, 1))
             return 200, {} if method == "ping" else {"serverTime": now_ms()}
         if method == "session.logon":
-            return 200, await self._logon(params)
+            return 200, await self._logon(params, counted)
         if method == "session.status":
             return 200, self._status()
         if method == "session.logout":
             self.session = None
             return 200, self._status()
         if method == "userDataStream.subscribe.signature":
-            key = await self._verify(params, RouteNeeds(Permission.READ, 2, None), method)
+            key = await self._verify(params, RouteNeeds(Permission.READ, 2, None), method, counted)
             return 200, self._subscribe(key)
         if method == "userDataStream.subscribe":  # the logged-on session's key, no parameters
             if self.session is None or await self.streams.user_of(self.session.key_id) is None:
@@ -121,22 +143,31 @@ class ApiConnection(Connection):
             shown = method[:40] if isinstance(method, str) else ""
             raise InvalidParameter(f"Unknown method {shown!r}.", -1100)
         if route.security.value == "public":
-            await self.parts.verifier.charge_public(self.ip, route.weight_of(params))
+            used = await self.parts.verifier.charge_public(self.ip, route.weight_of(params))
+            counted[WEIGHT] = str(used)
+            params = {k: v for k, v in params.items() if k != "returnRateLimits"}
             if route.on_exchange and not self.parts.platform.runs_exchange:
-                return await self._forward(route, params, None)
+                return await self._forward(route, params, None, counted)
             return 200, await route.handler(Call(self.ws, self.parts, params, self.ip))
-        key = await self._verify(params, route.needs(params), route.method + " " + route.path)
-        params = {k: v for k, v in params.items() if k not in ("apiKey", "signature")}
+        binding = route.method + " " + route.path
+        key = await self._verify(params, route.needs(params), binding, counted)
+        params = {k: v for k, v in params.items() if k not in ("apiKey", "signature", "returnRateLimits")}
         if route.on_exchange and not self.parts.platform.runs_exchange:
             if self.parts.redis is None:
                 raise NoSharedReplayGuard()
-            return await self._forward(route, params, key)
-        return 200, await route.handler(Call(self.ws, self.parts, params, self.ip, key))
+            return await self._forward(route, params, key, counted)
+        call = Call(self.ws, self.parts, params, self.ip, key)
+        result = await route.handler(call)
+        counted.update(call.headers)
+        return 200, result
 
-    async def _verify(self, params: dict[str, str], needs: RouteNeeds, binding: str) -> ApiKey:
+    async def _verify(
+        self, params: dict[str, str], needs: RouteNeeds, binding: str, counted: dict[str, str]
+    ) -> ApiKey:
         """A signed request, or one on a logged-on session (no apiKey or signature)."""
         if "signature" not in params and self.session is not None:
             verified = await self.parts.verifier.verify_session(self.session.key_id, params, self.ip, needs)
+            counted[WEIGHT] = str(verified.used_weight)
             return verified.key
         signature = params.get("signature")
         unsigned = {k: v for k, v in params.items() if k != "signature"}
@@ -145,11 +176,12 @@ class ApiConnection(Connection):
         method = "POST" if state_changing else "GET"
         signed = SignedRequest(method, parsed, params.get("apiKey"), self.ip, "ws " + binding)
         verified = await self.parts.verifier.verify(signed, needs)
+        counted[WEIGHT] = str(verified.used_weight)
         self._watch_key(verified.key.key_id)
         return verified.key
 
-    async def _logon(self, params: dict[str, str]) -> Json:
-        key = await self._verify(params, RouteNeeds(Permission.READ, 2, None), "session.logon")
+    async def _logon(self, params: dict[str, str], counted: dict[str, str]) -> Json:
+        key = await self._verify(params, RouteNeeds(Permission.READ, 2, None), "session.logon", counted)
         if key.kind is not KeyKind.ED25519:
             raise RequestRefused("session.logon needs an Ed25519 API key; sign each request with this key.")
         self.session = key
@@ -161,7 +193,7 @@ class ApiConnection(Connection):
             "apiKey": self.session.key_id if self.session else None,
             "authorizedSince": now if self.session else None,
             "connectedSince": self.connected_since,
-            "returnRateLimits": False,
+            "returnRateLimits": self.return_rate_limits,
             "serverTime": now,
             "userDataStream": self._subscription is not None,
         }
@@ -173,7 +205,9 @@ class ApiConnection(Connection):
         self._watch_key(key.key_id)
         return {"subscriptionId": 0}
 
-    async def _forward(self, route: Route, params: dict[str, str], key: ApiKey | None) -> tuple[int, Any]:
+    async def _forward(
+        self, route: Route, params: dict[str, str], key: ApiKey | None, counted: dict[str, str]
+    ) -> tuple[int, Any]:
         """On a gateway instance: the writer runs the command, as for a forwarded REST request."""
         envelope = Forwarded(
             method=route.method,
@@ -185,6 +219,9 @@ class ApiConnection(Connection):
             weight=route.weight_of(params),
         )
         answer = await self.parts.gateway.forward(envelope, b"")
+        for name, value in answer.headers:
+            if name.lower() in (b"x-mbx-order-count-10s", b"x-mbx-order-count-1d"):
+                counted[name.decode("latin-1").upper()] = value.decode("latin-1")
         body = json.loads(answer.body)
         if answer.status != 200:
             raise ws_methods.Relayed(body, answer.status)

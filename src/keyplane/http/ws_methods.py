@@ -34,6 +34,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "openOrderLists.status": ("GET", "/api/v3/openOrderList"),
     "allOrderLists": ("GET", "/api/v3/allOrderList"),
     "account.status": ("GET", "/api/v3/account"),
+    "account.rateLimits.orders": ("GET", "/api/v3/rateLimit/order"),
     "depth": ("GET", "/api/v3/depth"),
     "trades.recent": ("GET", "/api/v3/trades"),
     "klines": ("GET", "/api/v3/klines"),
