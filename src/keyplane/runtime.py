@@ -114,7 +114,10 @@ class Platform:
                 # one it committed before is in the state read below.
                 epoch = claim(self.engine, url)
                 limits = OpenOrderLimits(
-                    self.settings.max_open_orders_per_symbol, self.settings.max_open_algo_orders_per_symbol
+                    orders=self.settings.max_open_orders_per_symbol,
+                    algo_orders=self.settings.max_open_algo_orders_per_symbol,
+                    order_lists=self.settings.max_open_order_lists_per_symbol,
+                    amends_per_order=self.settings.max_amends_per_order,
                 )
                 exchange = Exchange(
                     self.engine,

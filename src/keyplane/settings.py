@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # take-profit orders (Binance's MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS filters).
     max_open_orders_per_symbol: int = Field(default=200, gt=0)
     max_open_algo_orders_per_symbol: int = Field(default=5, ge=0)
+    # Open order lists (OCO, OTO, OTOCO) per account and market, and amendments (keepPriority)
+    # per order (Binance's MAX_NUM_ORDER_LISTS and MAX_NUM_ORDER_AMENDS).
+    max_open_order_lists_per_symbol: int = Field(default=20, ge=0)
+    max_amends_per_order: int = Field(default=10, ge=0)
     # New orders one account may place in ten seconds and in a UTC day (Binance's ORDERS limits;
     # -1015 past them); 0 turns one off.
     order_limit_per_10s: int = Field(default=100, ge=0)

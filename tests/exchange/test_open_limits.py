@@ -1,9 +1,11 @@
-"""MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS: one account's open orders on one market are bounded;
+"""MAX_NUM_ORDERS, MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDER_LISTS and MAX_NUM_ORDER_AMENDS: one account's
+open orders and lists on one market, and one order's amendments, are bounded;
 a refusal changes nothing, a cancel makes room, and the count survives a restart. And the ORDERS
 rate limits: new orders per account in ten seconds and in a day."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Coroutine
 from decimal import Decimal as D
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from keyplane.exchange.amend import CancelReplaceMode
+from keyplane.exchange.amend import AmendRejected, CancelReplaceMode
 from keyplane.exchange.errors import FilterFailure
 from keyplane.exchange.models import OrderType, PlacedOrder
 from keyplane.exchange.open_limits import OpenOrderLimits
@@ -126,3 +128,54 @@ def test_new_orders_per_ten_seconds_and_per_day_are_bounded_per_account(engine: 
     assert daily.value.msg == "Too many new orders; current limit is 5 orders per 1 DAY."
     clock.advance(86_400_000)
     bid(ex, alice, 20005)
+
+
+def test_open_order_lists_are_bounded_per_account_and_market(
+    engine: Engine, clock: Clock, alice: int
+) -> None:
+    """MAX_NUM_ORDER_LISTS: counted from the open orders, so an ended list frees its place."""
+    limits = OpenOrderLimits(orders=20, algo_orders=5, order_lists=2)
+    ex = Exchange(engine, now=clock, open_limits=limits)
+
+    def place(i: int) -> Any:
+        return ex.place_oto(dataclasses.replace(oto(alice, 29000 - i), list_client_order_id=f"oto-{i}"))
+
+    first = run(place(0)).order_list.list_id
+    run(place(1))
+    before = (balance(ex, alice, "USDT"), len(ex.open_orders(alice, "BTCUSDT")))
+    assert refused(place(2)) == "MAX_NUM_ORDER_LISTS"
+    assert (balance(ex, alice, "USDT"), len(ex.open_orders(alice, "BTCUSDT"))) == before
+    bid(ex, alice, 20000)  # a plain order is no list
+    again = Exchange(engine, now=clock, open_limits=limits)  # the count is rebuilt on restart
+    assert refused(again.place_oto(dataclasses.replace(oto(alice), list_client_order_id="x"))) == (
+        "MAX_NUM_ORDER_LISTS"
+    )
+    run(again.cancel_order_list(alice, "BTCUSDT", first, None))
+    run(again.place_oto(dataclasses.replace(oto(alice), list_client_order_id="after-cancel")))
+
+
+def test_one_order_is_amended_at_most_amends_per_order_times(
+    engine: Engine, clock: Clock, alice: int
+) -> None:
+    """MAX_NUM_ORDER_AMENDS: without it, one order lowered a lot at a time wrote an amendment each
+    time, up to its quantity in lots (0.1 BTC is 100,000 of them)."""
+    limits = OpenOrderLimits(amends_per_order=2)
+    ex = Exchange(engine, now=clock, open_limits=limits)
+    placed = run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.1", 20000))).order.order_id
+
+    def amend(exchange: Exchange, order_id: int, qty: str) -> Any:
+        return exchange.amend_keep_priority(alice, "BTCUSDT", order_id, None, D(qty), f"amend-{qty}")
+
+    run(amend(ex, placed, "0.09"))
+    run(amend(ex, placed, "0.08"))
+    before = balance(ex, alice, "USDT")
+    with pytest.raises(AmendRejected) as error:
+        run(amend(ex, placed, "0.07"))
+    assert (error.value.code, error.value.msg) == (-2038, "Filter failure: MAX_NUM_ORDER_AMENDS")
+    assert balance(ex, alice, "USDT") == before
+    assert run(ex.get_order(alice, "BTCUSDT", placed)).orig_qty == D("0.08")
+    again = Exchange(engine, now=clock, open_limits=limits)  # the count is rebuilt on restart
+    with pytest.raises(AmendRejected):
+        run(amend(again, placed, "0.07"))
+    other = run(again.place_order(order(alice, "BTCUSDT", "BUY", "0.1", 20001))).order.order_id
+    run(amend(again, other, "0.09"))  # each order has its own count

@@ -4,6 +4,8 @@
    open-orders query or cancel-all of that account scanned the whole book. Binance bounds the open
    orders of one account on one market (MAX_NUM_ORDERS, 200, and of them MAX_NUM_ALGO_ORDERS, 5,
    stop-loss or take-profit); so does Keyplane.
+3. One order could be amended (keepPriority) a lot at a time, each amendment a row kept for
+   ``GET /api/v3/order/amendments``: 0.1 BTC is 100,000 lots. Binance allows 10 (MAX_NUM_ORDER_AMENDS).
 2. exchangeInfo promised Binance's ORDERS limits (100 new orders per 10 s, 200,000 a day) but
    nothing enforced them: only the request weight slowed a flood. The writer now counts them.
 """
@@ -56,6 +58,8 @@ def test_resting_orders_stop_at_max_num_orders_and_the_refusal_changes_nothing(
         filters = {f["filterType"]: f for f in exchange_info(server.url)["symbols"][0]["filters"]}  # type: ignore[index]
         assert filters["MAX_NUM_ORDERS"]["maxNumOrders"] == 200
         assert filters["MAX_NUM_ALGO_ORDERS"]["maxNumAlgoOrders"] == 5
+        assert filters["MAX_NUM_ORDER_LISTS"]["maxNumOrderLists"] == 20
+        assert filters["MAX_NUM_ORDER_AMENDS"]["maxNumOrderAmends"] == 10
 
         assert {r.status_code for r in flood(server.url, key, range(20000, 20200))} == {200}
         before = usdt(server.url, key)
@@ -92,3 +96,29 @@ def test_a_burst_past_100_orders_in_ten_seconds_is_refused_with_429(
         }
         opened = signed(server.url, key, "GET", "/api/v3/openOrders", symbol="BTCUSDT").json()
         assert len(opened) == 100
+
+
+def test_the_eleventh_amendment_of_one_order_is_refused_and_changes_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    with funded_server(tmp_path, database_url, FUNDS) as server:
+        key = issue_key(server, "--permissions", "read,trade")
+        order_id = bid(server.url, key, 20000).json()["orderId"]
+        step = Decimal("0.00001")  # BTCUSDT's lot: each amendment lowers the order by one
+        for i in range(1, 11):
+            amended = signed(
+                server.url, key, "PUT", "/api/v3/order/amend/keepPriority",
+                symbol="BTCUSDT", orderId=str(order_id), newQty=str(Decimal("0.001") - i * step),
+            )  # fmt: skip
+            assert amended.status_code == 200, amended.text
+        before = usdt(server.url, key)
+        refused = signed(
+            server.url, key, "PUT", "/api/v3/order/amend/keepPriority",
+            symbol="BTCUSDT", orderId=str(order_id), newQty=str(Decimal("0.001") - 11 * step),
+        )  # fmt: skip
+        assert error(refused) == (-2038, "Filter failure: MAX_NUM_ORDER_AMENDS")
+        assert usdt(server.url, key) == before
+        history = signed(
+            server.url, key, "GET", "/api/v3/order/amendments", symbol="BTCUSDT", orderId=str(order_id)
+        )
+        assert len(history.json()) == 10

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from keyplane.exchange.ledger import Ledger
     from keyplane.exchange.markets import MarketSpec
     from keyplane.exchange.matching import Command
+    from keyplane.exchange.open_limits import OpenOrderLimits
     from keyplane.exchange.sequencer import Sequencer
     from keyplane.exchange.service import NewOrder
 
@@ -103,6 +104,7 @@ class AmendCommands:
         books: dict[str, OrderBook]
         sequencer: Sequencer[Any, Any]
         _journal: Journal
+        open_limits: OpenOrderLimits
         _open_ids: dict[tuple[int, str], int]
         _market: Callable[[str], MarketSpec]
 
@@ -201,6 +203,8 @@ class AmendCommands:
             raise AmendRejected("The requested action would change no state; rejecting")
         if lots <= order.executed_qty:
             raise AmendRejected("Order amend (quantity at or below the executed quantity) is not supported.")
+        if order.amends >= self.open_limits.amends_per_order:  # Binance: -2038, this filter's message
+            raise AmendRejected("Filter failure: MAX_NUM_ORDER_AMENDS")
         old_id = order.client_order_id
         other = self._open_ids.get((user_id, new_client_order_id))
         if other is not None and other != order.order_id:
@@ -216,6 +220,7 @@ class AmendCommands:
             order.locked -= freed
             order.orig_qty = lots
             order.client_order_id = new_client_order_id
+            order.amends += 1
             cx.touch(order)
         except BaseException as error:
             self._failed(cx, error)

@@ -36,6 +36,7 @@ class LiveOrder:
     dict, about 1 µs more per call."""
 
     __slots__ = (
+        "amends",
         "client_order_id",
         "executed_qty",
         "follower",
@@ -119,6 +120,7 @@ class LiveOrder:
         self.trail_price = trail_price
         self.order_list_id = order_list_id
         self.queue = queue  # when it entered the book: its time priority, kept across restarts
+        self.amends = 0  # amend keepPriority so far (set from the database on rebuild)
         # The other leg of an open OCO (memory only, linked on placement and rebuild).
         self.sibling: LiveOrder | None = None
         # An OTO: the working order's pending order (follower), and the pending order's working one.

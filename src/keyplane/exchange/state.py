@@ -18,8 +18,8 @@ from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
 from keyplane.exchange.models import PENDING, OrderList, OrderStatus
 from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
+from keyplane.store import amendment_repo, wallet_transfer_repo
 from keyplane.store import exchange_repo as repo
-from keyplane.store import wallet_transfer_repo
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def read_state(engine: Engine, now: int) -> State:
         units = {s: MarketUnits(m, assets) for s, m in markets.items()}
         books = {s: OrderBook(u) for s, u in units.items()}
         open_ids: dict[tuple[int, str], int] = {}
+        live_orders: dict[int, LiveOrder] = {}
         for o in sorted(repo.open_orders(conn), key=lambda o: (o.queue, o.order_id)):
             try:
                 live = LiveOrder.of(o, units[o.symbol])
@@ -76,6 +77,10 @@ def read_state(engine: Engine, now: int) -> State:
                 books[o.symbol].add(live)
             books[o.symbol].next_queue = max(books[o.symbol].next_queue, o.queue + 1)
             open_ids[(o.user_id, o.client_order_id)] = o.order_id
+            live_orders[o.order_id] = live
+        for order_id, amends in amendment_repo.counts_of_open_orders(conn).items():
+            if order_id in live_orders:
+                live_orders[order_id].amends = amends
         for symbol, book in books.items():
             last_price = repo.last_price(conn, symbol)
             try:

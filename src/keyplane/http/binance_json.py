@@ -128,6 +128,8 @@ def market(m: MarketSpec, assets: dict[str, AssetSpec], limits: OpenOrderLimits)
             },
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": limits.orders},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": limits.algo_orders},
+            {"filterType": "MAX_NUM_ORDER_LISTS", "maxNumOrderLists": limits.order_lists},
+            {"filterType": "MAX_NUM_ORDER_AMENDS", "maxNumOrderAmends": limits.amends_per_order},
         ],
         "permissions": [],
         "permissionSets": [["SPOT"]],

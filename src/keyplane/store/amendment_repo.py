@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from keyplane.exchange.amendments import Amendment
 from keyplane.store.exchange_tables import ex_order_amendments, ex_orders
@@ -39,6 +39,18 @@ def write(conn: Connection, amends: Sequence[Amendment]) -> None:
             .where(ex_orders.c.id == a.order_id)
             .values(orig_qty=a.new_qty, client_order_id=a.new_client_order_id)
         )
+
+
+def counts_of_open_orders(conn: Connection) -> dict[int, int]:
+    """How often each open order was amended (read into memory on rebuild: MAX_NUM_ORDER_AMENDS)."""
+    t, o = ex_order_amendments, ex_orders
+    q = (
+        select(t.c.order_id, func.count())
+        .join(o, o.c.id == t.c.order_id)
+        .where(o.c.is_open.is_(True))
+        .group_by(t.c.order_id)
+    )
+    return {int(order_id): int(count) for order_id, count in conn.execute(q)}
 
 
 def amendments(
