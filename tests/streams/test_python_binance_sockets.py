@@ -25,7 +25,11 @@ async def _client(venue: Venue, key: dict[str, str]) -> AsyncClient:
         MARGIN_API_URL = venue.url + "/sapi"
         WS_API_URL = ws + "/ws-api/v3"
 
-    return await Local.create(key["key"], key["secret"])
+    client = await Local.create(key["key"], key["secret"])
+    # Its WebSocket API connection's read loop sees close_connection() only when a message comes or
+    # its read times out (10 s, idle time in every test): a shorter read timeout, nothing else.
+    client.ws_api.TIMEOUT = 1
+    return client
 
 
 def _limit(client: AsyncClient, side: str, quantity: str, price: str) -> Awaitable[Any]:
