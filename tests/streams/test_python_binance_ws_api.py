@@ -50,6 +50,8 @@ def test_python_binance_places_queries_and_cancels_orders_over_the_websocket_api
             assert set(book) >= {"lastUpdateId", "bids", "asks"}
             info = await alice.ws_get_exchange_info(symbol=SYMBOL)
             assert [s["symbol"] for s in info["symbols"]] == [SYMBOL]
+            candles = await alice.ws_get_klines(symbol=SYMBOL, interval="1m")
+            assert await alice.ws_get_uiKlines(symbol=SYMBOL, interval="1m") == candles
         finally:
             await alice.close_connection()
 

@@ -71,6 +71,31 @@ async def account(call: Call) -> dict[str, Any]:
     }
 
 
+async def commission(call: Call) -> dict[str, Any]:
+    """``account/commission``: one market's rates for this account (no special, tax or BNB discount)."""
+    markets = exchange(call).markets
+    (symbol,) = p.known([p.symbol(call.params)], markets)
+    m, zero = markets[symbol], fmt(ZERO)
+    none = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
+    return {
+        "symbol": symbol,
+        "standardCommission": {
+            "maker": fmt(m.maker_fee),
+            "taker": fmt(m.taker_fee),
+            "buyer": zero,
+            "seller": zero,
+        },
+        "specialCommission": dict(none),
+        "taxCommission": dict(none),
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": None,
+            "discount": zero,
+        },
+    }
+
+
 async def trade_fee(call: Call) -> list[dict[str, Any]]:
     markets = exchange(call).markets
     one = p.optional_symbol(call.params)

@@ -62,12 +62,15 @@ _ROUTES: list[Route] = [
     Route("GET", "/api/v3/historicalTrades", market.historical_trades, weight=25),
     Route("GET", "/api/v3/aggTrades", market.agg_trades, weight=4),
     Route("GET", "/api/v3/klines", market.klines, weight=2),
+    # The same candles: Binance's "modified for presentation" is not specified beyond that.
+    Route("GET", "/api/v3/uiKlines", market.klines, weight=2),
     Route("GET", "/api/v3/ticker/24hr", market.ticker_24h, weight=_symbols_weight(2, 2, 40, 80)),
     Route("GET", "/api/v3/ticker/price", market.ticker_price, weight=_symbols_weight(2, 4, 4, 4)),
     Route("GET", "/api/v3/ticker/bookTicker", market.book_ticker, weight=_symbols_weight(2, 4, 4, 4)),
     Route("GET", "/api/v3/avgPrice", market.avg_price, weight=2),
     # account and orders
     Route("GET", "/api/v3/account", wallet.account, SIGNED, READ, 20, None),
+    Route("GET", "/api/v3/account/commission", wallet.commission, SIGNED, READ, 20),
     Route("POST", "/api/v3/order", trading.new_order, SIGNED, TRADE, 1),
     Route("POST", "/api/v3/order/test", trading.test_order, SIGNED, TRADE, 1),
     Route("GET", "/api/v3/order", trading.get_order, SIGNED, READ, 4),

@@ -101,6 +101,21 @@ def test_market_data_through_python_binance(alice: Client) -> None:
     assert alice.get_avg_price(symbol="SOLUSDT")["mins"] == 5
     fee = alice.get_trade_fee(symbol="SOLUSDT")
     assert fee == [{"symbol": "SOLUSDT", "makerCommission": "0.00100000", "takerCommission": "0.00100000"}]
+    assert alice.get_ui_klines(symbol="SOLUSDT", interval="1m") == alice.get_klines(
+        symbol="SOLUSDT", interval="1m"
+    )
+
+
+def test_commission_rates_of_one_market(alice: Client) -> None:
+    rates = alice.v3_get_account_commission(symbol="SOLUSDT")
+    assert rates["symbol"] == "SOLUSDT"
+    assert rates["standardCommission"] == {
+        "maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"
+    }  # fmt: skip
+    assert rates["discount"]["enabledForAccount"] is False
+    with pytest.raises(BinanceAPIException) as unknown:
+        alice.v3_get_account_commission(symbol="NOPEUSDT")
+    assert unknown.value.code == -1121
 
 
 def test_wallet_and_account_status(alice: Client) -> None:
