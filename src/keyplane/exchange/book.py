@@ -367,6 +367,7 @@ class OrderBook:
         self.waiting: dict[int, LiveOrder] = _Aside(self._by_user)  # OTO pending orders (PENDING_NEW)
         self.next_queue = 1
         self.last_price = 0
+        self.next_prevented_id = 1  # the market's next prevented match (self-trade prevention)
 
     def mine(self, user_id: int) -> dict[int, LiveOrder]:
         """The user's open orders on this market (resting, stops, pending), by order id; read only."""

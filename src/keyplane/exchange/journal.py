@@ -20,6 +20,7 @@ from keyplane.exchange.book import LiveOrder, OrderFields, order_record
 from keyplane.exchange.ledger import Account, BalanceRecord, BalanceUnits, Entry, Ledger, Row
 from keyplane.exchange.matching import Command
 from keyplane.exchange.models import AggTradeRecord, OrderList, TradeRecord
+from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.units import from_units
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store.exchange_repo import Batch, OrderVersion, Posting
@@ -41,6 +42,7 @@ class Closed:
     amends: Sequence[Amendment] = ()  # amend keepPriority (keyplane.exchange.amend), in order
     triggered: AbstractSet[int] = frozenset()  # conditional orders the batch triggered
     lists: Sequence[tuple[OrderList, int, bool]] = ()  # (list as it stood, seq, new)
+    prevented: Sequence[PreventedMatch] = ()  # self-trades STP prevented, in order
 
     def batch(self) -> Batch:
         """The ``Decimal`` records the repository writes."""
@@ -91,6 +93,7 @@ class Closed:
             new_withdrawal_ids=set(self.new_withdrawal_ids),
             deposit_credits=list(self.deposit_credits),
             amends=list(self.amends),
+            prevented=list(self.prevented),
             list_inserts=[(lst, seq) for lst, seq, new in self.lists if new],
             list_updates=[(lst, seq) for lst, seq, new in self.lists if not new],
         )
@@ -115,6 +118,7 @@ class Journal:
     amends: list[Amendment] = field(default_factory=list)  # appended by the amend command itself
     triggered: set[int] = field(default_factory=set)
     lists: dict[int, tuple[OrderList, int, bool]] = field(default_factory=dict)
+    prevented: list[PreventedMatch] = field(default_factory=list)
 
     def add(self, cx: Command, ledger: Ledger) -> None:
         """Record one applied command: its orders and trades, and what it did to the ledger."""
@@ -137,6 +141,8 @@ class Journal:
             self.aggs += cx.aggs
             if cx.triggered:
                 self.triggered.update(cx.triggered)
+        if cx.prevented:
+            self.prevented += cx.prevented
         if cx.lists:
             for list_id, (lst, new) in cx.lists.items():
                 before = self.lists.get(list_id)
@@ -161,6 +167,7 @@ class Journal:
             new_withdrawal_ids=self.new_withdrawal_ids or frozenset(),
             deposit_credits=self.deposit_credits or (),
             amends=self.amends or (),
+            prevented=self.prevented or (),
             triggered=self.triggered or frozenset(),
             lists=[(lst.snapshot(), seq, new) for lst, seq, new in self.lists.values()] if self.lists else (),
         )
@@ -184,4 +191,6 @@ class Journal:
             self.withdrawals, self.new_withdrawal_ids, self.deposit_credits = {}, set(), []
         if self.amends:
             self.amends = []
+        if self.prevented:
+            self.prevented = []
         return closed

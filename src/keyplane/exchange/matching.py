@@ -37,6 +37,7 @@ from keyplane.exchange.models import (
     Side,
     TradeRecord,
 )
+from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.units import MarketUnits, fee
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 
@@ -68,6 +69,7 @@ class Command:
         "next_trade_id",
         "now",
         "orders",
+        "prevented",
         "seq",
         "trades",
         "triggered",
@@ -91,6 +93,7 @@ class Command:
         self.triggered: list[int] = []  # conditional orders this command triggered
         self.ended_lists: list[int] = []  # order lists whose legs this command ended
         self.lists: dict[int, tuple[OrderList, bool]] = {}  # order lists it placed (True) or ended
+        self.prevented: list[PreventedMatch] | None = None  # self-trades STP prevented (rare: lazily)
 
     def touch(self, order: LiveOrder) -> None:
         order.update_time = self.now
@@ -288,6 +291,26 @@ def _quote_spent(taker: LiveOrder, cx: Command) -> bool:
     return by_quote and cap <= 0
 
 
+def prevent(taker: LiveOrder, maker: LiveOrder, book: OrderBook, cx: Command) -> None:
+    """Record that STP kept ``taker`` from trading with ``maker`` (the same account's order)."""
+    units = book.units
+    record = PreventedMatch(
+        symbol=units.symbol,
+        prevented_match_id=book.next_prevented_id,
+        taker_order_id=taker.order_id,
+        maker_order_id=maker.order_id,
+        user_id=taker.user_id,
+        mode=taker.stp,
+        price=units.price(maker.price),
+        maker_prevented_qty=units.qty(maker.remaining_qty),
+        time=cx.now,
+    )
+    book.next_prevented_id += 1
+    if cx.prevented is None:
+        cx.prevented = []
+    cx.prevented.append(record)
+
+
 def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> bool:
     """Match ``taker`` against ``book``; returns True when it met its quote target (quote orders)."""
     side = book.opposite(taker.side)
@@ -298,6 +321,7 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
         if maker is None or not crosses(taker, maker.price):
             return _quote_spent(taker, cx)
         if maker.user_id == taker.user_id and stp is not STP_NONE:
+            prevent(taker, maker, book, cx)
             if stp is EXPIRE_MAKER or stp is EXPIRE_BOTH:
                 book.remove(maker)
                 maker.status = EXPIRED_IN_MATCH

@@ -14,11 +14,13 @@ from sqlalchemy import Engine
 
 from keyplane.exchange import marketdata as md
 from keyplane.exchange.book import OrderBook
-from keyplane.exchange.errors import InvalidSymbol
+from keyplane.exchange.errors import InvalidParameter, InvalidSymbol
 from keyplane.exchange.markets import MarketSpec
 from keyplane.exchange.models import AggTrade, Order, PublicTrade, Trade
 from keyplane.exchange.orders import account_trades, clamp_limit
+from keyplane.exchange.prevented import PreventedMatch
 from keyplane.store import exchange_repo as repo
+from keyplane.store import prevented_repo
 
 ZERO = Decimal(0)
 BestPrice = tuple[Decimal, Decimal] | None
@@ -90,6 +92,34 @@ class ExchangeQueries:
         trades = account_trades(records, user_id, market, order_id)
         newest = from_id is None and start_time is None  # the last n; else the first n
         return trades[-n:] if newest else trades[:n]
+
+    def prevented_matches(
+        self,
+        user_id: int,
+        symbol: str,
+        prevented_match_id: int | None = None,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[PreventedMatch]:
+        """Binance's combinations: one prevented match by id, or an order's (as taker or maker)
+        from ``from_id`` on; -1102 for neither, -1128 for an id with anything else."""
+        self._market(symbol)
+        if prevented_match_id is None and order_id is None:
+            raise InvalidParameter.neither("preventedMatchId", "orderId")
+        if prevented_match_id is not None and (order_id is not None or from_id is not None):
+            raise InvalidParameter("Combination of optional parameters invalid.", -1128)
+        n = clamp_limit(limit, 500, 1000)
+        with self.engine.connect() as conn:
+            return prevented_repo.find(
+                conn,
+                user_id,
+                symbol,
+                prevented_match_id=prevented_match_id,
+                order_id=order_id,
+                from_id=from_id,
+                limit=n,
+            )
 
     # -- market data -----------------------------------------------------------------------
     def depth(self, symbol: str, limit: int | None = None) -> md.Depth:

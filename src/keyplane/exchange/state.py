@@ -18,7 +18,7 @@ from keyplane.exchange.markets import AssetSpec, MarketSpec, exact_lots
 from keyplane.exchange.models import PENDING, OrderList, OrderStatus
 from keyplane.exchange.units import MarketUnits
 from keyplane.exchange.wallet.transfers import WalletMemory
-from keyplane.store import amendment_repo, wallet_transfer_repo
+from keyplane.store import amendment_repo, prevented_repo, wallet_transfer_repo
 from keyplane.store import exchange_repo as repo
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ def read_state(engine: Engine, now: int) -> State:
         for order_id, amends in amendment_repo.counts_of_open_orders(conn).items():
             if order_id in live_orders:
                 live_orders[order_id].amends = amends
+        for symbol, last_id in prevented_repo.last_ids(conn).items():
+            if symbol in books:
+                books[symbol].next_prevented_id = last_id + 1
         for symbol, book in books.items():
             last_price = repo.last_price(conn, symbol)
             try:

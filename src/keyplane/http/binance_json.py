@@ -25,6 +25,7 @@ from keyplane.exchange.models import (
 from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.order_rate import OrderRateLimits
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
+from keyplane.exchange.prevented import PreventedMatch
 
 ZERO = Decimal(0)
 Json = dict[str, Any]
@@ -57,6 +58,21 @@ def rate_limits(weight_per_ip: int, orders: OrderRateLimits) -> list[Json]:
     if orders.per_day:
         out.append({"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": orders.per_day})
     return out
+
+
+def prevented_match(m: PreventedMatch) -> Json:
+    return {
+        "symbol": m.symbol,
+        "preventedMatchId": m.prevented_match_id,
+        "takerOrderId": m.taker_order_id,
+        "makerSymbol": m.symbol,
+        "makerOrderId": m.maker_order_id,
+        "tradeGroupId": m.user_id,
+        "selfTradePreventionMode": m.mode.value,
+        "price": fmt(m.price),
+        "makerPreventedQuantity": fmt(m.maker_prevented_qty),
+        "transactTime": m.time,
+    }
 
 
 def order_counts(orders: OrderRateLimits, counts: tuple[int, int]) -> list[Json]:

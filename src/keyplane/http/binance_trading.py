@@ -54,6 +54,20 @@ def count_orders(call: Call, ex: Exchange) -> None:
         call.headers["X-MBX-ORDER-COUNT-1D"] = str(counts[1])
 
 
+async def prevented_matches(call: Call) -> list[dict[str, Any]]:
+    q = call.params
+    found = await asyncio.to_thread(
+        exchange(call).prevented_matches,
+        call.user_id,
+        p.symbol(q),
+        p.integer(q, "preventedMatchId"),
+        p.integer(q, "orderId"),
+        p.integer(q, "fromPreventedMatchId"),
+        p.integer(q, "limit"),
+    )
+    return [out.prevented_match(m) for m in found]
+
+
 async def order_count(call: Call) -> list[dict[str, Any]]:
     """Binance's "unfilled order count": the account's new orders in each ORDERS window."""
     ex = exchange(call)

@@ -52,6 +52,10 @@ def _my_trades_weight(params: Params) -> int:
     return 5 if "orderId" in params else 20
 
 
+def _prevented_weight(params: Params) -> int:
+    return 2 if "preventedMatchId" in params else 20
+
+
 _ROUTES: list[Route] = [
     # market data
     Route("GET", "/api/v3/exchangeInfo", market.exchange_info, weight=20),
@@ -80,6 +84,7 @@ _ROUTES: list[Route] = [
     Route("GET", "/api/v3/allOrders", trading.all_orders, SIGNED, READ, 20),
     Route("GET", "/api/v3/myTrades", trading.my_trades, SIGNED, READ, _my_trades_weight),
     Route("GET", "/api/v3/rateLimit/order", trading.order_count, SIGNED, READ, 40, None),
+    Route("GET", "/api/v3/myPreventedMatches", trading.prevented_matches, SIGNED, READ, _prevented_weight),
     # amending orders (keyplane.http.binance_amend)
     Route("POST", "/api/v3/order/cancelReplace", amend.cancel_replace, SIGNED, TRADE, 1),
     Route("PUT", "/api/v3/order/amend/keepPriority", amend.amend_keep_priority, SIGNED, TRADE, 4),

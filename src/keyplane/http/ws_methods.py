@@ -25,6 +25,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),
     "allOrders": ("GET", "/api/v3/allOrders"),
     "myTrades": ("GET", "/api/v3/myTrades"),
+    "myPreventedMatches": ("GET", "/api/v3/myPreventedMatches"),
     "orderList.place": ("POST", "/api/v3/order/oco"),
     "orderList.place.oco": ("POST", "/api/v3/orderList/oco"),
     "orderList.place.oto": ("POST", "/api/v3/orderList/oto"),

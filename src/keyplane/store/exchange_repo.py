@@ -32,8 +32,9 @@ from keyplane.exchange.models import (
     TimeInForce,
     TradeRecord,
 )
+from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
-from keyplane.store import amendment_repo, wallet_transfer_repo
+from keyplane.store import amendment_repo, prevented_repo, wallet_transfer_repo
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -100,6 +101,7 @@ class Batch:
     new_withdrawal_ids: set[int] = field(default_factory=set)
     deposit_credits: list[DepositCredit] = field(default_factory=list)
     amends: list[Amendment] = field(default_factory=list)
+    prevented: list[PreventedMatch] = field(default_factory=list)
     list_inserts: list[tuple[OrderList, int]] = field(default_factory=list)  # (list, seq)
     list_updates: list[tuple[OrderList, int]] = field(default_factory=list)
 
@@ -509,6 +511,7 @@ def write(conn: Connection, batch: Batch) -> None:
             [_order_update_row(v.order, v.seq) for v in batch.order_updates],
         )
     amendment_repo.write(conn, batch.amends)
+    prevented_repo.write(conn, batch.prevented)
     if batch.list_inserts:
         conn.execute(ex_order_lists.insert(), [_list_row(lst, seq) for lst, seq in batch.list_inserts])
     if batch.list_updates:

@@ -203,3 +203,20 @@ ex_order_amendments = Table(
     Column("time", BigInteger, nullable=False),
     Index("ix_ex_order_amendments_order", "order_id", "execution_id"),
 )
+
+# Self-trades that STP prevented (GET /api/v3/myPreventedMatches); ids count per market.
+ex_prevented_matches = Table(
+    "ex_prevented_matches",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("prevented_match_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("taker_order_id", BigInteger, nullable=False),
+    Column("maker_order_id", BigInteger, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("maker_prevented_qty", ExactDecimal, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Index("ix_ex_prevented_matches_taker", "taker_order_id"),
+    Index("ix_ex_prevented_matches_maker", "maker_order_id"),
+)
