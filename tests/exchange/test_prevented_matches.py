@@ -42,6 +42,14 @@ def test_each_mode_records_the_match_it_prevented(
     assert match.time == clock.t
     assert ex.prevented_matches(alice, "BTCUSDT", order_id=maker.order_id) == [match]  # the maker's too
     assert ex.prevented_matches(alice, "BTCUSDT", prevented_match_id=1) == [match]
+    # The orders it expired carry the match and what expired; the others do not.
+    expired = {"maker": D("0.3"), "taker": D("0.1")}
+    for side, order_id in (("maker", maker.order_id), ("taker", taker.order_id)):
+        record = run(ex.get_order(alice, "BTCUSDT", order_id))
+        if record.status is OrderStatus.EXPIRED_IN_MATCH:
+            assert (record.prevented_match_id, record.prevented_quantity) == (1, expired[side])
+        else:
+            assert (record.prevented_match_id, record.prevented_quantity) == (0, D(0))
 
 
 def test_a_taker_meeting_two_own_makers_records_both_and_ids_go_on_after_a_restart(

@@ -187,3 +187,17 @@ def test_an_oto_pending_order_reports_pending_new_then_new_when_placed(
     assert [(r["x"], r["X"], r["w"]) for r in mine] == [("NEW", "PENDING_NEW", False), ("NEW", "NEW", True)]
     lists = [p for e in seen for t, p in user_messages(e) if p["e"] == "listStatus"]
     assert [(p["c"], p["l"]) for p in lists] == [("OTO", "EXEC_STARTED"), ("OTO", "ALL_DONE")]
+
+
+def test_an_order_self_trade_prevention_expires_reports_trade_prevention_with_the_match(
+    ex: Exchange, seen: list[ExchangeEvents], alice: int
+) -> None:
+    maker = run(ex.place_order(limit(alice, "SELL", "0.4", "30000"))).order
+    seen.clear()
+    run(ex.place_order(limit(alice, "BUY", "0.1", "30000")))  # STP EXPIRE_MAKER, the default
+    by_order = {r["i"]: r for r in _reports(seen, alice)}
+    expired = by_order[maker.order_id]
+    assert (expired["x"], expired["X"], expired["v"], expired["A"], expired["B"]) == (
+        "TRADE_PREVENTION", "EXPIRED_IN_MATCH", 1, "0.40000000", "0.40000000"
+    )  # fmt: skip
+    assert not {"v", "A", "B"} & {k for i, r in by_order.items() if i != maker.order_id for k in r}

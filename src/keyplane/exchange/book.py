@@ -46,6 +46,8 @@ class LiveOrder:
         "order_list_id",
         "orig_qty",
         "orig_quote",
+        "prevented_match_id",
+        "prevented_qty",
         "price",
         "queue",
         "quote_done",
@@ -121,6 +123,9 @@ class LiveOrder:
         self.order_list_id = order_list_id
         self.queue = queue  # when it entered the book: its time priority, kept across restarts
         self.amends = 0  # amend keepPriority so far (set from the database on rebuild)
+        # Expired by self-trade prevention: the prevented match and the quantity it expired (lots).
+        self.prevented_match_id = 0
+        self.prevented_qty = 0
         # The other leg of an open OCO (memory only, linked on placement and rebuild).
         self.sibling: LiveOrder | None = None
         # An OTO: the working order's pending order (follower), and the pending order's working one.
@@ -135,7 +140,7 @@ class LiveOrder:
     def of(cls, o: Order, units: MarketUnits) -> LiveOrder:
         """The integer form of a stored order (exact, or :class:`InexactAmount`)."""
         lock_units = units.quote_units if o.side is BUY else units.base_units
-        return cls(
+        live = cls(
             order_id=o.order_id,
             client_order_id=o.client_order_id,
             user_id=o.user_id,
@@ -161,6 +166,9 @@ class LiveOrder:
             order_list_id=o.order_list_id,
             queue=o.queue,
         )
+        live.prevented_match_id = o.prevented_match_id
+        live.prevented_qty = units.lots(o.prevented_quantity)
+        return live
 
     def fields(self) -> OrderFields:
         """Its current values, as an immutable tuple that :func:`order_record` reads."""
@@ -189,6 +197,8 @@ class LiveOrder:
             self.trail_price,
             self.order_list_id,
             self.queue,
+            self.prevented_match_id,
+            self.prevented_qty,
         )
 
     def record(self) -> Order:
@@ -197,7 +207,7 @@ class LiveOrder:
 
 
 # LiveOrder's fields in order, frozen: what a closed batch keeps of an order ([6] price, [15]
-# working time, [17] units; the conditional fields come last).
+# working time, [17] units; then the conditional fields, list, queue and STP's prevented match).
 OrderFields = tuple[
     int,
     str,
@@ -217,6 +227,8 @@ OrderFields = tuple[
     int,
     int,
     MarketUnits,
+    int,
+    int,
     int,
     int,
     int,
@@ -258,6 +270,8 @@ def order_record(f: OrderFields) -> Order:
     o.trail_price = u.price(f[21])
     o.order_list_id = f[22]
     o.queue = f[23]
+    o.prevented_match_id = f[24]
+    o.prevented_quantity = u.qty(f[25])
     return o
 
 

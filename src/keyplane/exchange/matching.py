@@ -306,6 +306,10 @@ def prevent(taker: LiveOrder, maker: LiveOrder, book: OrderBook, cx: Command) ->
         time=cx.now,
     )
     book.next_prevented_id += 1
+    mode = taker.stp
+    for expired in (maker,) if mode is EXPIRE_MAKER else (taker,) if mode is EXPIRE_TAKER else (maker, taker):
+        expired.prevented_match_id = record.prevented_match_id
+        expired.prevented_qty = max(expired.remaining_qty, 0)  # a quote order has no quantity left
     if cx.prevented is None:
         cx.prevented = []
     cx.prevented.append(record)

@@ -111,6 +111,8 @@ class Order:
     trail_price: Decimal = ZERO
     order_list_id: int = -1
     queue: int = 0  # the order's place in the book's time priority (0: from before it was kept)
+    prevented_match_id: int = 0  # expired by self-trade prevention: the match (0: not)
+    prevented_quantity: Decimal = ZERO  # and the quantity that expired
 
     def snapshot(self) -> Order:
         """A copy that later changes to this one do not reach (``dataclasses.replace``, faster)."""
@@ -139,6 +141,8 @@ class Order:
             trail_price=self.trail_price,
             order_list_id=self.order_list_id,
             queue=self.queue,
+            prevented_match_id=self.prevented_match_id,
+            prevented_quantity=self.prevented_quantity,
         )
 
     @property

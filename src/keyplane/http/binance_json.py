@@ -302,6 +302,13 @@ def _conditional(o: Order) -> Json:
     return fields
 
 
+def _prevented(o: Order) -> Json:
+    """Binance's fields of an order self-trade prevention expired: its match and the quantity."""
+    if not o.prevented_match_id:
+        return {}
+    return {"preventedMatchId": o.prevented_match_id, "preventedQuantity": fmt(o.prevented_quantity)}
+
+
 def new_order(placed: PlacedOrder, resp_type: str) -> Json:
     """ACK, RESULT or FULL, as ``newOrderRespType`` asks."""
     o = placed.order
@@ -312,6 +319,7 @@ def new_order(placed: PlacedOrder, resp_type: str) -> Json:
     body.update(_conditional(o))
     body["workingTime"] = o.working_time
     body["selfTradePreventionMode"] = o.self_trade_prevention_mode.value
+    body.update(_prevented(o))
     if resp_type == "FULL":
         body["fills"] = [
             {
@@ -338,6 +346,7 @@ def order(o: Order) -> Json:
         "isWorking": o.is_working,
         "workingTime": o.working_time,
         "selfTradePreventionMode": o.self_trade_prevention_mode.value,
+        **_prevented(o),
     }
 
 

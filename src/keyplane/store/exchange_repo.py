@@ -60,6 +60,8 @@ ORDER_UPDATE_COLUMNS = (
     "trailing_time",
     "trail_price",
     "queue",
+    "prevented_match_id",
+    "prevented_quantity",
 )
 # Records whose fields are their table's columns (an aggregate also has its taker's order id,
 # which is not stored).
@@ -189,6 +191,8 @@ def _order_row(o: Order, seq: int) -> dict[str, Any]:
         "trail_price": o.trail_price,
         "order_list_id": o.order_list_id,
         "queue": o.queue,
+        "prevented_match_id": o.prevented_match_id,
+        "prevented_quantity": o.prevented_quantity,
     }
 
 
@@ -206,6 +210,8 @@ def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
         "o_trailing_time": o.trailing_time,
         "o_trail_price": o.trail_price,
         "o_queue": o.queue,
+        "o_prevented_match_id": o.prevented_match_id,
+        "o_prevented_quantity": o.prevented_quantity,
     }
 
 
@@ -235,6 +241,8 @@ def _order(r: RowMapping) -> Order:
         trail_price=r["trail_price"],
         order_list_id=r["order_list_id"],
         queue=r["queue"],
+        prevented_match_id=r["prevented_match_id"],
+        prevented_quantity=r["prevented_quantity"],
     )
 
 

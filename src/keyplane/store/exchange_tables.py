@@ -116,6 +116,9 @@ ex_orders = Table(
     Column("trail_price", ExactDecimal, nullable=False, server_default="0"),
     Column("order_list_id", BigInteger, nullable=False, server_default="-1"),
     Column("queue", BigInteger, nullable=False, server_default="0"),  # time priority in the book
+    # Expired by self-trade prevention: its prevented match (0: not) and the quantity expired.
+    Column("prevented_match_id", BigInteger, nullable=False, server_default="0"),
+    Column("prevented_quantity", ExactDecimal, nullable=False, server_default="0"),
     Index("ix_ex_orders_user_symbol_id", "user_id", "symbol", "id"),
     Index("ix_ex_orders_user_client", "user_id", "client_order_id"),
     Index("ix_ex_orders_open", "is_open", "id"),

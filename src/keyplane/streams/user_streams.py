@@ -210,4 +210,8 @@ def _report(
     if o.trailing_delta:
         report["d"] = o.trailing_delta
         report["D"] = o.trailing_time
+    if o.prevented_match_id and status is OrderStatus.EXPIRED_IN_MATCH:
+        # Binance's prevented match id, prevented quantity and last prevented quantity.
+        report["v"] = o.prevented_match_id
+        report["A"] = report["B"] = fmt(o.prevented_quantity)
     return report

@@ -27,7 +27,10 @@ def test_a_self_trade_expires_the_maker_and_both_clients_read_the_prevented_matc
             symbol="SOLUSDT", quantity="1", price="150", selfTradePreventionMode="EXPIRE_MAKER"
         )
         assert taker["status"] == "NEW"  # nothing else to buy: it rests
-        assert alice.get_order(symbol="SOLUSDT", orderId=maker["orderId"])["status"] == "EXPIRED_IN_MATCH"
+        expired = alice.get_order(symbol="SOLUSDT", orderId=maker["orderId"])
+        assert expired["status"] == "EXPIRED_IN_MATCH"
+        assert (expired["preventedMatchId"], expired["preventedQuantity"]) == (1, "2.00000000")
+        assert "preventedMatchId" not in taker  # only an order STP expired carries them
 
         (match,) = alice.get_prevented_matches(symbol="SOLUSDT", orderId=taker["orderId"])
         assert match == {
@@ -51,3 +54,9 @@ def test_a_self_trade_expires_the_maker_and_both_clients_read_the_prevented_matc
         with pytest.raises(BinanceAPIException) as neither:
             alice.get_prevented_matches(symbol="SOLUSDT")
         assert neither.value.code == -1102
+
+        sell = alice.order_limit_sell(
+            symbol="SOLUSDT", quantity="1", price="150", selfTradePreventionMode="EXPIRE_TAKER"
+        )  # meets the resting buy: the new sell expires, and its answer says why
+        assert sell["status"] == "EXPIRED_IN_MATCH"
+        assert (sell["preventedMatchId"], sell["preventedQuantity"]) == (2, "1.00000000")

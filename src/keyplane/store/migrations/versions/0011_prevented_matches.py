@@ -1,4 +1,5 @@
-"""Self-trades that STP prevented, for ``GET /api/v3/myPreventedMatches``."""
+"""Self-trades that STP prevented, for ``GET /api/v3/myPreventedMatches``, and on each order it
+expired the match and the quantity (Binance's ``preventedMatchId`` and ``preventedQuantity``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("ex_orders") as batch:
+        batch.add_column(sa.Column("prevented_match_id", sa.BigInteger, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("prevented_quantity", ExactDecimal, nullable=False, server_default="0"))
     op.create_table(
         "ex_prevented_matches",
         sa.Column("symbol", sa.String(32), primary_key=True),
@@ -34,3 +38,6 @@ def downgrade() -> None:
     op.drop_index("ix_ex_prevented_matches_maker", table_name="ex_prevented_matches")
     op.drop_index("ix_ex_prevented_matches_taker", table_name="ex_prevented_matches")
     op.drop_table("ex_prevented_matches")
+    with op.batch_alter_table("ex_orders") as batch:
+        batch.drop_column("prevented_quantity")
+        batch.drop_column("prevented_match_id")
