@@ -283,7 +283,19 @@ def ticker_24h(
     bid: tuple[Decimal, Decimal] | None,
     ask: tuple[Decimal, Decimal] | None,
 ) -> Ticker24h:
-    start = now - DAY
+    return ticker_between(conn, symbol, now - DAY, now, bid, ask)
+
+
+def ticker_between(
+    conn: Connection,
+    symbol: str,
+    start: int,
+    now: int,
+    bid: tuple[Decimal, Decimal] | None = None,
+    ask: tuple[Decimal, Decimal] | None = None,
+) -> Ticker24h:
+    """The statistics of the trades from ``start`` to ``now`` (the 24-hour ticker's, the rolling
+    window's and the trading day's; ``close_time`` is ``now``)."""
     rows = repo.trades_between(conn, symbol, start, now)
     prev = repo.last_trade_before(conn, symbol, start)
     prev_close = prev.price if prev is not None else ZERO

@@ -173,6 +173,12 @@ class ExchangeQueries:
         with self.engine.connect() as conn:
             return md.ticker_24h(conn, symbol, self.now(), bid, ask)
 
+    def ticker_between(self, symbol: str, start: int, end: int) -> md.Ticker24h:
+        """The statistics of ``symbol``'s committed trades from ``start`` to ``end`` (any thread)."""
+        self._market(symbol)
+        with self.engine.connect() as conn:
+            return md.ticker_between(conn, symbol, start, end)
+
     def best_prices(self, symbol: str) -> tuple[BestPrice, BestPrice]:
         """(price, qty) of the best bid and ask, or None, from memory."""
         self._market(symbol)

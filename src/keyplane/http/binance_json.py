@@ -248,6 +248,32 @@ def ticker_24h(t: md.Ticker24h, mini: bool = False) -> Json:
     return {k: full[k] for k in MINI_TICKER} if mini else full
 
 
+WINDOW_TICKER = (
+    "symbol",
+    "priceChange",
+    "priceChangePercent",
+    "weightedAvgPrice",
+    "openPrice",
+    "highPrice",
+    "lowPrice",
+    "lastPrice",
+    "volume",
+    "quoteVolume",
+    "openTime",
+    "closeTime",
+    "firstId",
+    "lastId",
+    "count",
+)
+
+
+def ticker_window(t: md.Ticker24h, mini: bool = False) -> Json:
+    """The rolling and trading-day tickers: the 24-hour ticker's fields without the last quantity,
+    the previous close and the book's best prices."""
+    full = ticker_24h(t)
+    return {k: full[k] for k in (MINI_TICKER if mini else WINDOW_TICKER)}
+
+
 def price_ticker(t: md.PriceTicker) -> Json:
     return {"symbol": t.symbol, "price": fmt(t.price)}
 

@@ -12,10 +12,14 @@ import asyncio
 from typing import Any
 
 from keyplane.clock import now_ms
+from keyplane.exchange.errors import InvalidParameter
 from keyplane.exchange.service import Exchange
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
+from keyplane.http import ticker_windows
 from keyplane.http.routing import Call
+
+MAX_WINDOW_SYMBOLS = 100
 
 
 def exchange(call: Call) -> Exchange:
@@ -83,6 +87,31 @@ async def ticker_24h(call: Call) -> Any:
         lambda: [out.ticker_24h(ex.ticker_24h(s, b), mini) for s, b in best.items()]
     )
     return _answer(call, rows)
+
+
+async def ticker_rolling(call: Call) -> Any:
+    """``GET /api/v3/ticker``: the statistics of the last ``windowSize``."""
+    return await _windowed(call, ticker_windows.rolling(p.optional(call.params, "windowSize"), now_ms()))
+
+
+async def ticker_trading_day(call: Call) -> Any:
+    """``GET /api/v3/ticker/tradingDay``: the statistics of the current day in ``timeZone``."""
+    return await _windowed(call, ticker_windows.trading_day(p.optional(call.params, "timeZone"), now_ms()))
+
+
+async def _windowed(call: Call, window: tuple[int, int]) -> Any:
+    kind = p.one_of(call.params, "type", ("FULL", "MINI"), "Invalid ticker type.", -1139)
+    ex = exchange(call)
+    wanted = p.symbols(call.params)
+    if wanted is None:
+        raise InvalidParameter.neither("symbol", "symbols")
+    if len(wanted) > MAX_WINDOW_SYMBOLS:
+        raise InvalidParameter(
+            f"Too many values sent for parameter 'symbols' (at most {MAX_WINDOW_SYMBOLS}).", -1101
+        )
+    names = p.known(wanted, ex.markets)
+    rows = await asyncio.to_thread(lambda: [ex.ticker_between(s, *window) for s in names])
+    return _answer(call, [out.ticker_window(t, kind == "MINI") for t in rows])
 
 
 async def ticker_price(call: Call) -> Any:

@@ -44,6 +44,12 @@ def _symbols_weight(one: int, per_few: int, many: int, everything: int) -> Calla
     return weight
 
 
+def _window_ticker_weight(params: Params) -> int:
+    """4 per symbol, at most 200 (Binance's cap once more than 50 symbols are asked for)."""
+    count = params["symbols"].count(",") + 1 if "symbols" in params else 1
+    return min(4 * count, 200)
+
+
 def _open_orders_weight(params: Params) -> int:
     return 6 if "symbol" in params else 80
 
@@ -69,6 +75,8 @@ _ROUTES: list[Route] = [
     # The same candles: Binance's "modified for presentation" is not specified beyond that.
     Route("GET", "/api/v3/uiKlines", market.klines, weight=2),
     Route("GET", "/api/v3/ticker/24hr", market.ticker_24h, weight=_symbols_weight(2, 2, 40, 80)),
+    Route("GET", "/api/v3/ticker", market.ticker_rolling, weight=_window_ticker_weight),
+    Route("GET", "/api/v3/ticker/tradingDay", market.ticker_trading_day, weight=_window_ticker_weight),
     Route("GET", "/api/v3/ticker/price", market.ticker_price, weight=_symbols_weight(2, 4, 4, 4)),
     Route("GET", "/api/v3/ticker/bookTicker", market.book_ticker, weight=_symbols_weight(2, 4, 4, 4)),
     Route("GET", "/api/v3/avgPrice", market.avg_price, weight=2),

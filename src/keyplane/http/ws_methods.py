@@ -42,6 +42,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "klines": ("GET", "/api/v3/klines"),
     "uiKlines": ("GET", "/api/v3/uiKlines"),
     "ticker.24hr": ("GET", "/api/v3/ticker/24hr"),
+    "ticker": ("GET", "/api/v3/ticker"),
+    "ticker.tradingDay": ("GET", "/api/v3/ticker/tradingDay"),
     "ticker.price": ("GET", "/api/v3/ticker/price"),
     "ticker.book": ("GET", "/api/v3/ticker/bookTicker"),
     "avgPrice": ("GET", "/api/v3/avgPrice"),

@@ -157,3 +157,10 @@ def test_wrong_secret_and_clock_skew_on_trading_routes(venue: Venue) -> None:
     skewed.options["timeDifference"] = 20000
     with pytest.raises(ccxt.InvalidNonce):
         skewed.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
+
+
+def test_a_rolling_window_ticker_through_ccxts_rolling_option(alice: Any) -> None:
+    rolling = alice.fetch_ticker("BTC/USDT", {"rolling": True, "windowSize": "15m"})
+    assert rolling["info"]["closeTime"] - rolling["info"]["openTime"] < 16 * 60_000
+    assert "bidPrice" not in rolling["info"]  # /api/v3/ticker's shape, not /ticker/24hr's
+    assert rolling["last"] == alice.fetch_ticker("BTC/USDT")["last"]

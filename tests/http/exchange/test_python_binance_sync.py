@@ -139,3 +139,17 @@ def test_errors_reach_python_binance_as_binance_api_exceptions(alice: Client) ->
     assert code_of(alice.cancel_order, symbol="SOLUSDT", orderId=123456789) == (-2011, "Unknown order sent.")
     assert code_of(alice.get_klines, symbol="SOLUSDT", interval="7m") == (-1120, "Invalid interval.")
     assert code_of(alice.get_ticker, symbol="NOPE") == (-1121, "Invalid symbol.")
+
+
+def test_rolling_window_and_trading_day_tickers(alice: Client) -> None:
+    day = alice.get_ticker(symbol="SOLUSDT")
+    hour = alice.get_symbol_ticker_window(symbol="SOLUSDT", windowSize="1h")
+    assert hour["lastPrice"] == day["lastPrice"] and hour["count"] <= day["count"]
+    assert 3_600_000 <= hour["closeTime"] - hour["openTime"] < 3_660_000 and hour["openTime"] % 60_000 == 0
+    assert "bidPrice" not in hour and "prevClosePrice" not in hour and "weightedAvgPrice" in hour
+    today = alice.v3_get_ticker_trading_day(symbol="SOLUSDT", timeZone="8", type="MINI")
+    assert (today["openTime"] + 8 * 3_600_000) % 86_400_000 == 0 and "priceChange" not in today
+    assert alice.get_symbol_ticker_window(symbols='["SOLUSDT","BTCUSDT"]')[1]["symbol"] == "BTCUSDT"
+    with pytest.raises(BinanceAPIException) as bad:
+        alice.get_symbol_ticker_window(symbol="SOLUSDT", windowSize="1d2h")
+    assert bad.value.code == -1130
