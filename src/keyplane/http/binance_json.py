@@ -248,23 +248,8 @@ def ticker_24h(t: md.Ticker24h, mini: bool = False) -> Json:
     return {k: full[k] for k in MINI_TICKER} if mini else full
 
 
-WINDOW_TICKER = (
-    "symbol",
-    "priceChange",
-    "priceChangePercent",
-    "weightedAvgPrice",
-    "openPrice",
-    "highPrice",
-    "lowPrice",
-    "lastPrice",
-    "volume",
-    "quoteVolume",
-    "openTime",
-    "closeTime",
-    "firstId",
-    "lastId",
-    "count",
-)
+# The rolling and trading-day tickers: the mini ticker's fields and the change and average price.
+WINDOW_TICKER = (MINI_TICKER[0], "priceChange", "priceChangePercent", "weightedAvgPrice", *MINI_TICKER[1:])
 
 
 def ticker_window(t: md.Ticker24h, mini: bool = False) -> Json:

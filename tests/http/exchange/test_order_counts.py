@@ -5,13 +5,12 @@ request placed an order), all from the writer's one count."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.http.exchange.conftest import Venue
+from tests.security.test_ws_api import signed
 from tests.support.aio import run
 from tests.support.clients import python_binance
-from tests.support.signing import hmac_hex
 from tests.support.wsclient import ask, connect
 
 BID = {
@@ -23,12 +22,6 @@ BID = {
     "price": "1.5",
 }
 WINDOWS = [("ORDERS", "SECOND", 10, 100), ("ORDERS", "DAY", 1, 200_000)]
-
-
-def signed(key: dict[str, str], **params: Any) -> dict[str, Any]:
-    params = {"apiKey": key["key"], "timestamp": int(time.time() * 1000), **params}
-    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-    return {**params, "signature": hmac_hex(key["secret"], payload)}
 
 
 def windows(limits: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
