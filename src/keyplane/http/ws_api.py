@@ -5,11 +5,14 @@ Each request ``{"id", "method", "params"}`` names a REST route (``order.place`` 
 (as Binance and ccxt build it, or percent-encoded as python-binance does), the replay guard
 (bound to the WebSocket method, so a signature never serves twice nor on REST), the IP allowlist,
 the permission and the weight. ``session.logon`` (Ed25519 keys, as on Binance) lets later requests
-on the session omit ``apiKey`` and ``signature``. Every answer carries ``rateLimits`` as Binance's
-do: the IP's request weight this minute and, for a request that placed orders, the account's
-ORDERS counts (``returnRateLimits=false`` on the connection's URL or on a request leaves them out). ``userDataStream.subscribe.signature`` (and
+on the session omit ``apiKey`` and ``signature``. ``userDataStream.subscribe.signature`` (and
 ``userDataStream.subscribe`` on a session) sends the key's account events on this connection,
 wrapped as ``{"subscriptionId", "event"}``; revoking the key closes the connection.
+
+Every answer carries ``rateLimits`` as Binance's do: the IP's request weight this minute and, for
+a request that placed orders, the account's ORDERS counts (``returnRateLimits=false`` on the
+connection's URL or on one request leaves them out). A request refused before it was charged
+(malformed, or refused by verification) carries none.
 """
 
 from __future__ import annotations
