@@ -270,6 +270,8 @@ def test_public_market_data_shapes_and_errors(venue: Venue) -> None:
         "TRAILING_DELTA",
         "MAX_NUM_ORDERS",
         "MAX_NUM_ALGO_ORDERS",
+        "MAX_NUM_ORDER_LISTS",
+        "MAX_NUM_ORDER_AMENDS",
     ]
     assert error(get(venue, "/api/v3/exchangeInfo", symbol="NOPE")) == (-1121, "Invalid symbol.")
     assert error(get(venue, "/api/v3/exchangeInfo", symbols="BTCUSDT"))[0] == -1100
