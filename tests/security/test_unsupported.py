@@ -38,8 +38,8 @@ from tests.support.server import Instance, free_port, server_env
 DAY_MS = 86_400_000
 OLD_PRICE, NEW_PRICE = Decimal(100), Decimal(110)
 UNSERVED = [
-    ("GET", "/api/v3/myPreventedMatches"),
-    ("GET", "/api/v3/ticker/tradingDay"),
+    ("GET", "/api/v3/myAllocations"),
+    ("GET", "/sapi/v1/asset/assetDetail"),
     ("POST", "/api/v3/sor/order"),
     ("GET", "/api/v1/ticker/24hr"),
     ("GET", "/sapi/v1/asset/assetDividend"),
@@ -145,7 +145,7 @@ def test_ccxt_does_not_retry_an_unsupported_operation(venue: Venue) -> None:
     ex = ccxt_binance(venue.url, venue.key["key"], venue.key["secret"], fetchMarkets={"types": ["spot"]})
     calls: list[Any] = [
         lambda: ex.sapi_get_asset_assetdividend(),  # signed: sapi/v1/asset/assetDividend
-        lambda: ex.public_get_ticker_tradingday({"symbol": "SOLUSDT"}),  # public
+        lambda: ex.public_get_referenceprice({"symbol": "SOLUSDT"}),  # public: api/v3/referencePrice
     ]
     for call in calls:
         with pytest.raises(ccxt.BaseError) as raised:
