@@ -6,7 +6,6 @@ needs and its request weight in one table (``binance_routes.ROUTES``), which the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -15,6 +14,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 
+from keyplane import jsontext
 from keyplane.cluster.channel import Forwarded
 from keyplane.cluster.gateway import NoSharedReplayGuard
 from keyplane.http.errors import to_response
@@ -77,8 +77,7 @@ def _json(data: Any, headers: dict[str, str]) -> Response:
     if isinstance(data, Response):
         data.headers.update(headers)
         return data
-    body = json.dumps(data, separators=(",", ":"))
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(jsontext.dumps(data), media_type="application/json", headers=headers)
 
 
 async def handle(route: Route, request: Request) -> Response:

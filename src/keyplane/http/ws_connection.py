@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from keyplane import jsontext
 from keyplane.streams.service import Streams
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Connection:
         self._queue.put_nowait(text)
 
     def send_json(self, data: Any) -> None:
-        self.send_text(json.dumps(data, separators=(",", ":")))
+        self.send_text(jsontext.dumps_text(data))
 
     # -- life cycle ---------------------------------------------------------------------------
     async def serve(self) -> None:

@@ -8,9 +8,10 @@ every other instance (:mod:`relay`), and from the derived streams (tickers, klin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+
+from keyplane import jsontext
 
 Message = tuple[str, Any]  # (topic, JSON-ready payload: an object, or a list for ``!...@arr``)
 
@@ -54,7 +55,7 @@ class Hub:
             readers = self._topics.get(topic)
             if not readers:
                 continue
-            text = json.dumps(payload, separators=(",", ":"))
+            text = jsontext.dumps_text(payload)
             for reader, name in list(readers):
                 reader.deliver(name, text)
                 self.delivered += 1
