@@ -190,6 +190,7 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ("GET", "/sapi/v1/account/status"): ({}, SIGNING),
     ("GET", "/sapi/v1/account/apiTradingStatus"): ({}, SIGNING),
     ("GET", "/sapi/v1/account/apiRestrictions"): ({}, SIGNING),
+    ("GET", "/sapi/v1/accountSnapshot"): ({"type": "SPOT"}, [*SIGNING, "startTime", "endTime", "limit"]),
     ("GET", "/sapi/v1/margin/allPairs"): ({}, SIGNING),
     ("GET", "/sapi/v1/margin/isolated/allPairs"): ({}, SIGNING),
 }

@@ -7,23 +7,37 @@ event loop that applies commands (they never see a command half-applied, since c
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keyplane.exchange import marketdata as md
+from keyplane.exchange import snapshots
 from keyplane.exchange.book import OrderBook
 from keyplane.exchange.errors import InvalidParameter, InvalidSymbol
+from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.markets import MarketSpec
 from keyplane.exchange.models import AggTrade, Order, PublicTrade, Trade
 from keyplane.exchange.orders import account_trades, clamp_limit
 from keyplane.exchange.prevented import PreventedMatch
+from keyplane.exchange.snapshots import Snapshot
 from keyplane.store import exchange_repo as repo
 from keyplane.store import prevented_repo
 
 ZERO = Decimal(0)
 BestPrice = tuple[Decimal, Decimal] | None
+
+
+def _snapshot_days(limit: int | None) -> int:
+    """Binance's ``limit`` for snapshots: 7 by default, and at least 7, at most 30 days."""
+    if limit is None:
+        return snapshots.MIN_DAYS
+    if limit <= 0:
+        raise InvalidParameter.invalid("limit")
+    return min(max(limit, snapshots.MIN_DAYS), snapshots.MAX_DAYS)
 
 
 class ExchangeQueries:
@@ -33,6 +47,7 @@ class ExchangeQueries:
     now: Callable[[], int]
     markets: dict[str, MarketSpec]
     books: dict[str, OrderBook]
+    ledger: Ledger
     _seq: int
 
     def _current(self) -> None: ...
@@ -120,6 +135,36 @@ class ExchangeQueries:
                 from_id=from_id,
                 limit=n,
             )
+
+    async def account_snapshots(
+        self, user_id: int, start: int | None, end: int | None, limit: int | None
+    ) -> list[Snapshot]:
+        """Daily closing balances and their BTC value, from committed entries and trades: the first
+        ``limit`` days from ``start`` or the last up to ``end`` (7 by default, 7 to 30)."""
+        account = self.ledger.account_of(user_id)  # memory: on the event loop
+        now = self.now()
+        ends = snapshots.day_ends(start, min(end, now) if end is not None else now, _snapshot_days(limit))
+
+        def committed() -> list[Snapshot]:
+            if account is None or not ends:
+                return [Snapshot(update_time=e, balances={}, total_btc=ZERO) for e in ends]
+            with self.engine.connect() as conn:
+                closing = snapshots.closing_balances(repo.daily_entry_sums(conn, account, ends[-1]), ends)
+                out = []
+                for e, held in zip(ends, closing, strict=True):
+                    price = snapshots.btc_pricer(functools.partial(self._last_price_at, conn, t=e))
+                    out.append(
+                        Snapshot(update_time=e, balances=held, total_btc=snapshots.btc_value(held, price))
+                    )
+                return out
+
+        return await asyncio.to_thread(committed)
+
+    def _last_price_at(self, conn: Connection, symbol: str, *, t: int) -> Decimal | None:
+        if symbol not in self.markets:
+            return None
+        trade = repo.last_trade_before(conn, symbol, t + 1)
+        return trade.price if trade is not None else None
 
     # -- market data -----------------------------------------------------------------------
     def depth(self, symbol: str, limit: int | None = None) -> md.Depth:

@@ -26,6 +26,7 @@ from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.order_rate import OrderRateLimits
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 from keyplane.exchange.prevented import PreventedMatch
+from keyplane.exchange.snapshots import Snapshot
 
 ZERO = Decimal(0)
 Json = dict[str, Any]
@@ -72,6 +73,15 @@ def prevented_match(m: PreventedMatch) -> Json:
         "price": fmt(m.price),
         "makerPreventedQuantity": fmt(m.maker_prevented_qty),
         "transactTime": m.time,
+    }
+
+
+def snapshot(s: Snapshot) -> Json:
+    balances = [{"asset": a, "free": fmt(f), "locked": fmt(lk)} for a, (f, lk) in s.balances.items()]
+    return {
+        "data": {"balances": balances, "totalAssetOfBtc": fmt(s.total_btc)},
+        "type": "spot",
+        "updateTime": s.update_time,
     }
 
 

@@ -71,6 +71,20 @@ async def account(call: Call) -> dict[str, Any]:
     }
 
 
+async def account_snapshot(call: Call) -> dict[str, Any]:
+    """``accountSnapshot``: the spot account's closing balances of past days (no margin or futures)."""
+    kind = p.required(call.params, "type")
+    if kind != "SPOT":
+        if kind in ("MARGIN", "FUTURES"):
+            raise InvalidParameter("This operation is not supported.", -1020)
+        raise InvalidParameter.invalid("type")
+    q = call.params
+    found = await exchange(call).account_snapshots(
+        call.user_id, p.integer(q, "startTime"), p.integer(q, "endTime"), p.integer(q, "limit")
+    )
+    return {"code": 200, "msg": "", "snapshotVos": [out.snapshot(s) for s in found]}
+
+
 async def commission(call: Call) -> dict[str, Any]:
     """``account/commission``: one market's rates for this account (no special, tax or BNB discount)."""
     markets = exchange(call).markets

@@ -11,6 +11,7 @@ runs inside the transaction the exchange opens for one group commit.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -436,6 +437,22 @@ def trades_between(conn: Connection, symbol: str, start: int, end: int) -> list[
     c = ex_trades.c
     q = select(ex_trades).where(c.symbol == symbol, c.time >= start, c.time <= end).order_by(c.id)
     return [_trade(r) for r in conn.execute(q).mappings()]
+
+
+def daily_entry_sums(conn: Connection, account_id: int, end: int) -> list[tuple[str, str, int, Decimal]]:
+    """The account's entries up to ``end`` summed per (asset, bucket, UTC day number): a day's
+    closing balance is the running total of these (``keyplane.exchange.snapshots``). PostgreSQL
+    sums its exact NUMERIC column; SQLite keeps money as text, so its rows are summed here."""
+    c = ex_entries.c
+    day = (c.at // 86_400_000).label("day")
+    where = (c.account_id == account_id, c.at <= end)
+    if conn.dialect.name == "postgresql":
+        q = select(c.asset, c.bucket, day, func.sum(c.amount)).where(*where).group_by(c.asset, c.bucket, day)
+        return [(asset, bucket, int(d), total) for asset, bucket, d, total in conn.execute(q)]
+    sums: dict[tuple[str, str, int], Decimal] = defaultdict(Decimal)
+    for asset, bucket, d, amount in conn.execute(select(c.asset, c.bucket, day, c.amount).where(*where)):
+        sums[(asset, bucket, int(d))] += amount
+    return [(asset, bucket, d, total) for (asset, bucket, d), total in sums.items()]
 
 
 def last_trade_before(conn: Connection, symbol: str, t: int) -> TradeRecord | None:

@@ -8,6 +8,7 @@ import pytest
 from binance import Client
 from binance.exceptions import BinanceAPIException
 
+from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import Venue
 from tests.support.clients import python_binance
 
@@ -153,3 +154,24 @@ def test_rolling_window_and_trading_day_tickers(alice: Client) -> None:
     with pytest.raises(BinanceAPIException) as bad:
         alice.get_symbol_ticker_window(symbol="SOLUSDT", windowSize="1d2h")
     assert bad.value.code == -1130
+
+
+def test_account_snapshots_of_past_days(venue: Venue) -> None:
+    """The venue was funded today, so every whole day before it closed empty (the values per day are
+    shown in-process, tests/exchange/test_snapshots.py). A key of its own: each call weighs 2,400."""
+    key = issue_key(venue.server, "--permissions", "read")
+    client = python_binance(venue.url, key["key"], key["secret"])
+    answer = client.get_account_snapshot(type="SPOT", limit=30)
+    assert (answer["code"], answer["msg"]) == (200, "")
+    days = answer["snapshotVos"]
+    ends = [d["updateTime"] for d in days]
+    assert len(days) == 30 and all((e + 1) % 86_400_000 == 0 for e in ends) and ends == sorted(ends)
+    assert days[-1] == {
+        "data": {"balances": [], "totalAssetOfBtc": "0.00000000"}, "type": "spot", "updateTime": ends[-1]
+    }  # fmt: skip
+    with pytest.raises(BinanceAPIException) as margin:
+        client.get_account_snapshot(type="MARGIN")
+    assert margin.value.code == -1020
+    with pytest.raises(BinanceAPIException) as third:  # 3 x 2,400 > the key's 6,000 a minute
+        client.get_account_snapshot(type="SPOT")
+    assert (third.value.status_code, third.value.code) == (429, -1003)
