@@ -191,6 +191,7 @@ ROUTES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ("GET", "/sapi/v1/account/apiTradingStatus"): ({}, SIGNING),
     ("GET", "/sapi/v1/account/apiRestrictions"): ({}, SIGNING),
     ("GET", "/sapi/v1/accountSnapshot"): ({"type": "SPOT"}, [*SIGNING, "startTime", "endTime", "limit"]),
+    ("POST", "/sapi/v3/asset/getUserAsset"): ({}, SIGNING),
     ("GET", "/sapi/v1/margin/allPairs"): ({}, SIGNING),
     ("GET", "/sapi/v1/margin/isolated/allPairs"): ({}, SIGNING),
 }

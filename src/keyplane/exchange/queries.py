@@ -160,6 +160,14 @@ class ExchangeQueries:
 
         return await asyncio.to_thread(committed)
 
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The market's last trade price from memory (None for an unknown or untraded market)."""
+        book = self.books.get(symbol)
+        if book is None or not book.last_price:
+            return None
+        self._current()
+        return book.units.price(book.last_price)
+
     def _last_price_at(self, conn: Connection, symbol: str, *, t: int) -> Decimal | None:
         if symbol not in self.markets:
             return None

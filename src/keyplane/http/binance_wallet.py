@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from keyplane.clock import now_ms
+from keyplane.exchange import snapshots
 from keyplane.exchange.errors import InvalidParameter
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import DEFAULT_FEE, AssetSpec
@@ -83,6 +84,27 @@ async def account_snapshot(call: Call) -> dict[str, Any]:
         call.user_id, p.integer(q, "startTime"), p.integer(q, "endTime"), p.integer(q, "limit")
     )
     return {"code": 200, "msg": "", "snapshotVos": [out.snapshot(s) for s in found]}
+
+
+async def user_assets(call: Call) -> list[dict[str, Any]]:
+    """``asset/getUserAsset``: the assets held (free or locked), valued in BTC at the last prices
+    when ``needBtcValuation`` asks (nothing is frozen or being withdrawn apart from ``locked``)."""
+    ex = exchange(call)
+    wanted = p.optional(call.params, "asset")
+    price = snapshots.btc_pricer(ex.last_price) if p.boolean(call.params, "needBtcValuation") else None
+    held = [b for b in ex.balances(call.user_id) if (b.free or b.locked) and wanted in (None, b.asset)]
+    return [
+        {
+            "asset": b.asset,
+            "free": fmt(b.free),
+            "locked": fmt(b.locked),
+            "freeze": fmt(ZERO),
+            "withdrawing": fmt(ZERO),
+            "ipoable": fmt(ZERO),
+            "btcValuation": fmt(snapshots.btc_value({b.asset: (b.free, b.locked)}, price) if price else ZERO),
+        }
+        for b in held
+    ]
 
 
 async def commission(call: Call) -> dict[str, Any]:

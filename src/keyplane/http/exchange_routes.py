@@ -111,6 +111,7 @@ _ROUTES: list[Route] = [
     Route("GET", "/sapi/v1/capital/deposit/address", wallet.deposit_address, SIGNED, READ, 10, None),
     Route("GET", "/sapi/v1/account/status", wallet.account_status, SIGNED, READ, 1, None),
     Route("GET", "/sapi/v1/accountSnapshot", wallet.account_snapshot, SIGNED, READ, 2400, None),
+    Route("POST", "/sapi/v3/asset/getUserAsset", wallet.user_assets, SIGNED, READ, 5, None),
     Route("GET", "/sapi/v1/account/apiTradingStatus", wallet.api_trading_status, SIGNED, READ, 1, None),
 ]
 

@@ -10,7 +10,7 @@ from binance.exceptions import BinanceAPIException
 
 from tests.http.conftest import issue_key
 from tests.http.exchange.conftest import Venue
-from tests.support.clients import python_binance
+from tests.support.clients import ccxt_binance, python_binance
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,16 @@ def test_account_snapshots_of_past_days(venue: Venue) -> None:
     with pytest.raises(BinanceAPIException) as third:  # 3 x 2,400 > the key's 6,000 a minute
         client.get_account_snapshot(type="SPOT")
     assert (third.value.status_code, third.value.code) == (429, -1003)
+
+
+def test_user_assets_list_what_is_held_and_value_it_in_btc_on_request(alice: Client, venue: Venue) -> None:
+    plain = {a["asset"]: a for a in alice.get_user_asset()}
+    balances = {b["asset"]: b for b in alice.get_account()["balances"]}
+    assert set(plain) == {a for a, b in balances.items() if Decimal(b["free"]) or Decimal(b["locked"])}
+    assert all(a["btcValuation"] == "0.00000000" for a in plain.values())  # not asked for
+    valued = {a["asset"]: a for a in alice.get_user_asset(needBtcValuation="true")}
+    btc = valued["BTC"]
+    assert Decimal(btc["btcValuation"]) == Decimal(btc["free"]) + Decimal(btc["locked"])
+    assert [a["asset"] for a in alice.get_user_asset(asset="SOL")] == ["SOL"]
+    ccxt = ccxt_binance(venue.url, venue.alice["key"], venue.alice["secret"])
+    assert {a["asset"] for a in ccxt.sapiv3_post_asset_getuserasset()} == set(plain)
