@@ -162,10 +162,10 @@ class ExchangeQueries:
 
     def last_price(self, symbol: str) -> Decimal | None:
         """The market's last trade price from memory (None for an unknown or untraded market)."""
+        self._current()
         book = self.books.get(symbol)
         if book is None or not book.last_price:
             return None
-        self._current()
         return book.units.price(book.last_price)
 
     def _last_price_at(self, conn: Connection, symbol: str, *, t: int) -> Decimal | None:
