@@ -3,6 +3,7 @@ resting sell, STP expires the maker, and python-binance and ccxt read the preven
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ def test_a_self_trade_expires_the_maker_and_both_clients_read_the_prevented_matc
         assert "preventedMatchId" not in taker  # only an order STP expired carries them
 
         (match,) = alice.get_prevented_matches(symbol="SOLUSDT", orderId=taker["orderId"])
+        assert isinstance(match["tradeGroupId"], int) and match["tradeGroupId"] > 0  # the account
+        assert taker["transactTime"] <= match["transactTime"] <= int(time.time() * 1000)
         assert match == {
             "symbol": "SOLUSDT",
             "preventedMatchId": 1,
