@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from keyplane.exchange.markets import StpMode
-from keyplane.exchange.models import BUY, NEW, Order, OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import BUY, NEW, ZERO, Order, OrderStatus, OrderType, Side, TimeInForce
 from keyplane.exchange.units import MarketUnits
 
 
@@ -271,7 +271,7 @@ def order_record(f: OrderFields) -> Order:
     o.order_list_id = f[22]
     o.queue = f[23]
     o.prevented_match_id = f[24]
-    o.prevented_quantity = u.qty(f[25])
+    o.prevented_quantity = u.qty(f[25]) if f[25] else ZERO  # rare: STP expired it
     return o
 
 

@@ -42,11 +42,13 @@ ORDER_TYPES = [
 STP_MODES = [m.value for m in StpMode if m is not StpMode.NONE]
 
 
-def rate_limits(weight_per_ip: int, orders: OrderRateLimits) -> list[Json]:
-    """The request weight per IP, and the order limits the exchange enforces (none listed when off)."""
-    out: list[Json] = [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_per_ip}
-    ]
+def request_weight(weight_per_ip: int) -> Json:
+    return {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_per_ip}
+
+
+def order_limits(orders: OrderRateLimits) -> list[Json]:
+    """The ORDERS limits the exchange enforces (none listed when off)."""
+    out: list[Json] = []
     if orders.per_ten_seconds:
         out.append(
             {
@@ -90,7 +92,7 @@ def order_counts(orders: OrderRateLimits, counts: tuple[int, int]) -> list[Json]
     ten_seconds, day = counts
     return [
         dict(limit, count=ten_seconds if limit["interval"] == "SECOND" else day)
-        for limit in rate_limits(0, orders)[1:]
+        for limit in order_limits(orders)
     ]
 
 
@@ -175,7 +177,7 @@ def exchange_info(
     return {
         "timezone": "UTC",
         "serverTime": now,
-        "rateLimits": rate_limits(weight_per_ip, orders),
+        "rateLimits": [request_weight(weight_per_ip), *order_limits(orders)],
         "exchangeFilters": [],
         "symbols": [market(m, assets, limits) for m in markets],
     }

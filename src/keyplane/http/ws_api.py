@@ -114,7 +114,7 @@ class ApiConnection(Connection):
         if ORDERS_10S in counted:
             out = binance_json.order_counts(orders, (int(counted[ORDERS_10S]), int(counted[ORDERS_1D])))
         if WEIGHT in counted:
-            weight = binance_json.rate_limits(self.parts.verifier.limits.weight_per_ip, orders)[0]
+            weight = binance_json.request_weight(self.parts.verifier.limits.weight_per_ip)
             out.append(dict(weight, count=int(counted[WEIGHT])))
         return out
 
