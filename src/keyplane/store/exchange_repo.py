@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, RowMapping, bindparam, func, or_, select, update
 
 from keyplane.exchange.amendments import Amendment
 from keyplane.exchange.ledger import Account, AccountKind, BalanceRecord, Entry
@@ -36,6 +36,7 @@ from keyplane.exchange.models import (
 from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store import amendment_repo, prevented_repo, wallet_transfer_repo
+from keyplane.store.bulk import Bulk, money
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -64,11 +65,16 @@ ORDER_UPDATE_COLUMNS = (
     "prevented_match_id",
     "prevented_quantity",
 )
-# Records whose fields are their table's columns (an aggregate also has its taker's order id,
-# which is not stored).
-BALANCE_COLUMNS = tuple(c.name for c in ex_balances.columns)
-TRADE_COLUMNS = tuple(c.name for c in ex_trades.columns)
-AGG_COLUMNS = tuple(c.name for c in ex_agg_trades.columns)
+# The group commit's statements, one per kind of row (rows are tuples in these columns' order).
+ORDER_INSERT = Bulk(ex_orders, tuple(c.name for c in ex_orders.columns))
+ORDER_UPDATE = Bulk(ex_orders, ORDER_UPDATE_COLUMNS, keys=("id",))
+TRADE_INSERT = Bulk(ex_trades, tuple(c.name for c in ex_trades.columns))
+AGG_INSERT = Bulk(ex_agg_trades, tuple(c.name for c in ex_agg_trades.columns))
+ENTRY_INSERT = Bulk(
+    ex_entries, ("txn", "account_id", "asset", "bucket", "amount", "kind", "ref", "memo", "at")
+)
+BALANCE_INSERT = Bulk(ex_balances, ("account_id", "asset", "free", "locked", "updated_at"))
+BALANCE_UPDATE = Bulk(ex_balances, ("free", "locked", "updated_at"), keys=("account_id", "asset"))
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -164,56 +170,58 @@ def load_balances(conn: Connection) -> dict[tuple[int, str], tuple[Decimal, Deci
 
 
 # -- orders --------------------------------------------------------------------------------
-def _order_row(o: Order, seq: int) -> dict[str, Any]:
-    return {
-        "id": o.order_id,
-        "user_id": o.user_id,
-        "symbol": o.symbol,
-        "client_order_id": o.client_order_id,
-        "side": o.side.value,
-        "type": o.type.value,
-        "time_in_force": o.time_in_force.value,
-        "price": o.price,
-        "orig_qty": o.orig_qty,
-        "orig_quote_order_qty": o.orig_quote_order_qty,
-        "executed_qty": o.executed_qty,
-        "cummulative_quote_qty": o.cummulative_quote_qty,
-        "locked_amount": o.locked_amount,
-        "status": o.status.value,
-        "stp_mode": o.self_trade_prevention_mode.value,
-        "is_open": o.status.is_open,
-        "time": o.time,
-        "update_time": o.update_time,
-        "working_time": o.working_time,
-        "update_seq": seq,
-        "stop_price": o.stop_price,
-        "trailing_delta": o.trailing_delta,
-        "trailing_time": o.trailing_time,
-        "trail_price": o.trail_price,
-        "order_list_id": o.order_list_id,
-        "queue": o.queue,
-        "prevented_match_id": o.prevented_match_id,
-        "prevented_quantity": o.prevented_quantity,
-    }
+def _order_row(o: Order, seq: int, d: Dialect) -> tuple[Any, ...]:
+    """An order's ``ex_orders`` row, in :data:`ORDER_INSERT`'s column order."""
+    return (
+        o.order_id,
+        o.user_id,
+        o.symbol,
+        o.client_order_id,
+        o.side.value,
+        o.type.value,
+        o.time_in_force.value,
+        money(o.price, d),
+        money(o.orig_qty, d),
+        money(o.orig_quote_order_qty, d),
+        money(o.executed_qty, d),
+        money(o.cummulative_quote_qty, d),
+        money(o.locked_amount, d),
+        o.status.value,
+        o.self_trade_prevention_mode.value,
+        o.status.is_open,
+        o.time,
+        o.update_time,
+        o.working_time,
+        seq,
+        money(o.stop_price, d),
+        o.trailing_delta,
+        o.trailing_time,
+        money(o.trail_price, d),
+        o.order_list_id,
+        o.queue,
+        o.prevented_match_id,
+        money(o.prevented_quantity, d),
+    )
 
 
-def _order_update_row(o: Order, seq: int) -> dict[str, Any]:
-    return {
-        "o_id": o.order_id,
-        "o_executed_qty": o.executed_qty,
-        "o_cummulative_quote_qty": o.cummulative_quote_qty,
-        "o_locked_amount": o.locked_amount,
-        "o_status": o.status.value,
-        "o_is_open": o.status.is_open,
-        "o_update_time": o.update_time,
-        "o_update_seq": seq,
-        "o_working_time": o.working_time,
-        "o_trailing_time": o.trailing_time,
-        "o_trail_price": o.trail_price,
-        "o_queue": o.queue,
-        "o_prevented_match_id": o.prevented_match_id,
-        "o_prevented_quantity": o.prevented_quantity,
-    }
+def _order_update_row(o: Order, seq: int, d: Dialect) -> tuple[Any, ...]:
+    """The changing columns (:data:`ORDER_UPDATE_COLUMNS`), then the order's id."""
+    return (
+        money(o.executed_qty, d),
+        money(o.cummulative_quote_qty, d),
+        money(o.locked_amount, d),
+        o.status.value,
+        o.status.is_open,
+        o.update_time,
+        seq,
+        o.working_time,
+        o.trailing_time,
+        money(o.trail_price, d),
+        o.queue,
+        o.prevented_match_id,
+        money(o.prevented_quantity, d),
+        o.order_id,
+    )
 
 
 def _order(r: RowMapping) -> Order:
@@ -525,16 +533,10 @@ def last_ids(conn: Connection) -> LastIds:
 
 def write(conn: Connection, batch: Batch) -> None:
     """Write one closed batch inside the caller's transaction (parents before children)."""
+    d = conn.dialect
     insert_accounts(conn, batch.accounts)
-    if batch.order_inserts:
-        conn.execute(ex_orders.insert(), [_order_row(v.order, v.seq) for v in batch.order_inserts])
-    if batch.order_updates:
-        conn.execute(
-            update(ex_orders)
-            .where(ex_orders.c.id == bindparam("o_id"))
-            .values({c: bindparam("o_" + c) for c in ORDER_UPDATE_COLUMNS}),
-            [_order_update_row(v.order, v.seq) for v in batch.order_updates],
-        )
+    ORDER_INSERT.run(conn, [_order_row(v.order, v.seq, d) for v in batch.order_inserts])
+    ORDER_UPDATE.run(conn, [_order_update_row(v.order, v.seq, d) for v in batch.order_updates])
     amendment_repo.write(conn, batch.amends)
     prevented_repo.write(conn, batch.prevented)
     if batch.list_inserts:
@@ -560,49 +562,74 @@ def write(conn: Connection, batch: Batch) -> None:
                 for lst, seq in batch.list_updates
             ],
         )
-    if batch.trades:
-        conn.execute(ex_trades.insert(), [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in batch.trades])
-    if batch.aggs:
-        conn.execute(ex_agg_trades.insert(), [{c: getattr(a, c) for c in AGG_COLUMNS} for a in batch.aggs])
-    if batch.postings:
-        conn.execute(
-            ex_entries.insert(),
-            [
-                {
-                    "txn": p.txn,
-                    "account_id": e.account_id,
-                    "asset": e.asset,
-                    "bucket": e.bucket.value,
-                    "amount": e.amount,
-                    "kind": e.kind.value,
-                    "ref": e.ref,
-                    "memo": e.memo,
-                    "at": p.at,
-                }
-                for p in batch.postings
-                for e in p.entries
-            ],
-        )
-    if batch.balance_inserts:
-        conn.execute(
-            ex_balances.insert(), [{c: getattr(b, c) for c in BALANCE_COLUMNS} for b in batch.balance_inserts]
-        )
-    if batch.balance_updates:
-        conn.execute(
-            update(ex_balances)
-            .where(ex_balances.c.account_id == bindparam("b_account"))
-            .where(ex_balances.c.asset == bindparam("b_asset"))
-            .values(free=bindparam("b_free"), locked=bindparam("b_locked"), updated_at=bindparam("b_at")),
-            [
-                {
-                    "b_account": b.account_id,
-                    "b_asset": b.asset,
-                    "b_free": b.free,
-                    "b_locked": b.locked,
-                    "b_at": b.updated_at,
-                }
-                for b in batch.balance_updates
-            ],
-        )
+    TRADE_INSERT.run(
+        conn,
+        [
+            (
+                t.id,
+                t.symbol,
+                money(t.price, d),
+                money(t.qty, d),
+                money(t.quote_qty, d),
+                t.time,
+                t.is_buyer_maker,
+                t.buyer_order_id,
+                t.seller_order_id,
+                t.buyer_user_id,
+                t.seller_user_id,
+                money(t.buyer_fee, d),
+                money(t.seller_fee, d),
+            )
+            for t in batch.trades
+        ],
+    )
+    AGG_INSERT.run(
+        conn,
+        [
+            (
+                a.id,
+                a.symbol,
+                money(a.price, d),
+                money(a.qty, d),
+                a.first_trade_id,
+                a.last_trade_id,
+                a.time,
+                a.is_buyer_maker,
+            )
+            for a in batch.aggs
+        ],
+    )
+    ENTRY_INSERT.run(
+        conn,
+        [
+            (
+                p.txn,
+                e.account_id,
+                e.asset,
+                e.bucket.value,
+                money(e.amount, d),
+                e.kind.value,
+                e.ref,
+                e.memo,
+                p.at,
+            )
+            for p in batch.postings
+            for e in p.entries
+        ],
+    )
+    BALANCE_INSERT.run(
+        conn,
+        [
+            (b.account_id, b.asset, money(b.free, d), money(b.locked, d), b.updated_at)
+            for b in batch.balance_inserts
+        ],
+    )
+    BALANCE_UPDATE.run(
+        conn,
+        [
+            (money(b.free, d), money(b.locked, d), b.updated_at, b.account_id, b.asset)
+            for b in batch.balance_updates
+        ],
+    )
     if batch.withdrawals or batch.deposit_credits:
         wallet_transfer_repo.write(conn, batch.withdrawals, batch.new_withdrawal_ids, batch.deposit_credits)
