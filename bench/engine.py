@@ -185,6 +185,7 @@ async def measure(
         *(client(ex, uids, cmds[i::clients], counts, resting, requests) for i in range(clients))
     )
     seconds = (time.perf_counter() - t0, time.process_time() - c0)
+    ex.close()
     ex.engine.dispose()
     return seconds, counts, ex.sequencer.batches - batches
 

@@ -143,10 +143,12 @@ class Platform:
         return check
 
     def _step_down(self) -> None:
+        if self._exchange is not None:
+            self._exchange.close()  # once a batch in flight has landed
+            self._exchange = None
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-        self._exchange = None
 
     def close(self) -> None:
         """Release the exchange writer lock and the database connections."""

@@ -71,6 +71,7 @@ from keyplane.exchange.state import State, read_state
 from keyplane.exchange.wallet.commands import WalletCommands
 from keyplane.store import exchange_repo as repo
 from keyplane.store import key_repo
+from keyplane.store.held_connection import HeldConnection
 
 ZERO = Decimal(0)
 
@@ -113,6 +114,7 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         self.engine = engine
         self.now = now
         self._fence = fence
+        self._writer = HeldConnection(engine)  # group commits follow one another on one connection
         self.open_limits = open_limits
         self.order_counter = OrderCounter(order_rate)
         if seed_defaults:
@@ -181,10 +183,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
     def _write(self, closed: Closed) -> None:
         """Convert a closed batch to records and write it in one transaction (in the writer's thread)."""
         batch = closed.batch()
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
             repo.write(conn, batch)
+
+    def close(self) -> None:
+        """Close the writer's connection (after a batch in flight); a later batch opens another."""
+        self._writer.close()
 
     def add_markets(self, assets: list[AssetSpec], markets: list[MarketSpec]) -> None:
         """Add assets and markets (new codes and symbols only) and load them; only while idle."""

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.prevented import PreventedMatch
+from keyplane.store.bulk import Bulk, money
 from keyplane.store.exchange_tables import ex_prevented_matches
 
 COLUMNS = (
@@ -21,14 +22,28 @@ COLUMNS = (
     "maker_prevented_qty",
     "time",
 )
+INSERT = Bulk(ex_prevented_matches, (*COLUMNS, "mode"))
 
 
 def write(conn: Connection, prevented: Sequence[PreventedMatch]) -> None:
-    if prevented:
-        conn.execute(
-            ex_prevented_matches.insert(),
-            [{**{c: getattr(m, c) for c in COLUMNS}, "mode": m.mode.value} for m in prevented],
-        )
+    d = conn.dialect
+    INSERT.run(
+        conn,
+        [
+            (
+                m.symbol,
+                m.prevented_match_id,
+                m.taker_order_id,
+                m.maker_order_id,
+                m.user_id,
+                money(m.price, d),
+                money(m.maker_prevented_qty, d),
+                m.time,
+                m.mode.value,
+            )
+            for m in prevented
+        ],
+    )
 
 
 def last_ids(conn: Connection) -> dict[str, int]:
