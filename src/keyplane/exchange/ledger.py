@@ -177,6 +177,18 @@ class Ledger:
         held = self.balances.get((account_id, asset))
         return held.free if held is not None else 0
 
+    def units_of(self, account_id: int | None, assets: Iterable[str]) -> list[tuple[str, int, int]]:
+        """(asset, free, locked) in units for each of ``assets``: zeros where the account (None:
+        none yet) holds nothing. One pass, no ``Decimal``: what an answer listing them all needs."""
+        if account_id is None:
+            return [(asset, 0, 0) for asset in assets]
+        get = self.balances.get
+        out: list[tuple[str, int, int]] = []
+        for asset in assets:
+            held = get((account_id, asset))
+            out.append((asset, 0, 0) if held is None else (asset, held.free, held.locked))
+        return out
+
     def amounts(self, key: tuple[int, str]) -> tuple[Decimal, Decimal]:
         """(free, locked) of ``key`` as ``Decimal``."""
         held = self.balances[key]

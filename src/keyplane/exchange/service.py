@@ -36,6 +36,7 @@ from keyplane.exchange.errors import (
     WouldTakeAsMaker,
 )
 from keyplane.exchange.events import EventBuilder, ExchangeEvents
+from keyplane.exchange.holdings import balance_units
 from keyplane.exchange.journal import Closed, Journal
 from keyplane.exchange.markets import (
     AssetSpec,
@@ -68,6 +69,7 @@ from keyplane.exchange.orders import OrderRequest, ValidOrder, validate
 from keyplane.exchange.queries import ExchangeQueries
 from keyplane.exchange.sequencer import Sequencer
 from keyplane.exchange.state import State, read_state
+from keyplane.exchange.units import from_units
 from keyplane.exchange.wallet.commands import WalletCommands
 from keyplane.store import exchange_repo as repo
 from keyplane.store import key_repo
@@ -286,13 +288,9 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
 
     def balances(self, user_id: int) -> list[Balance]:
         """Every asset, zero balances included, sorted by code (from memory)."""
-        self._current()
-        acc = self.ledger.account_of(user_id)
-        if acc is None:
-            return [Balance(asset=a, free=ZERO, locked=ZERO) for a in self.assets]
         return [
-            Balance(asset=a, free=self.ledger.free(acc, a), locked=self.ledger.locked(acc, a))
-            for a in self.assets
+            Balance(asset=a, free=from_units(free), locked=from_units(locked))
+            for a, free, locked in balance_units(self, user_id)
         ]
 
     # -- orders ----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import AssetSpec, MarketSpec, StpMode
 from keyplane.exchange.models import (
     AggTrade,
-    Balance,
     Order,
     OrderList,
     PlacedOrder,
@@ -27,6 +26,7 @@ from keyplane.exchange.order_rate import OrderRateLimits
 from keyplane.exchange.orders import MAX_TRAILING_DELTA, MIN_TRAILING_DELTA
 from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.snapshots import Snapshot
+from keyplane.exchange.unit_text import units_text
 
 ZERO = Decimal(0)
 Json = dict[str, Any]
@@ -421,8 +421,9 @@ def my_trade(t: Trade) -> Json:
 
 
 # -- account and wallet --------------------------------------------------------------------
-def balance(b: Balance) -> Json:
-    return {"asset": b.asset, "free": fmt(b.free), "locked": fmt(b.locked)}
+def balance(asset: str, free: int, locked: int) -> Json:
+    """One ``balances`` entry from ledger units, printed as ``fmt`` prints them."""
+    return {"asset": asset, "free": units_text(free), "locked": units_text(locked)}
 
 
 def trade_fee(m: MarketSpec) -> Json:

@@ -16,6 +16,7 @@ from typing import Any
 from keyplane.clock import now_ms
 from keyplane.exchange import snapshots
 from keyplane.exchange.errors import InvalidParameter
+from keyplane.exchange.holdings import balance_units
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import DEFAULT_FEE, AssetSpec
 from keyplane.exchange.models import Balance
@@ -43,30 +44,33 @@ def wallet(call: Call) -> WalletParts:
 
 
 RATES = {"maker": fmt(DEFAULT_FEE), "taker": fmt(DEFAULT_FEE), "buyer": fmt(ZERO), "seller": fmt(ZERO)}
+COMMISSION = int(DEFAULT_FEE * 10000)  # in basis points, as Binance's makerCommission
 
 
 async def account(call: Call) -> dict[str, Any]:
     """Balances of every asset; ``canTrade``/``canWithdraw`` say what *this key* may do (a client
     checks ``canWithdraw`` to refuse a key with too many rights); ``canDeposit`` what the exchange does."""
     omit_zero = p.boolean(call.params, "omitZeroBalances")
-    balances = exchange(call).balances(call.user_id)
+    held = balance_units(exchange(call), call.user_id)
     assert call.key is not None
-    held = call.key.permissions
+    permissions = call.key.permissions
     return {
-        "makerCommission": int(DEFAULT_FEE * 10000),
-        "takerCommission": int(DEFAULT_FEE * 10000),
+        "makerCommission": COMMISSION,
+        "takerCommission": COMMISSION,
         "buyerCommission": 0,
         "sellerCommission": 0,
         "commissionRates": dict(RATES),
-        "canTrade": Permission.TRADE in held,
-        "canWithdraw": Permission.WITHDRAW in held,
+        "canTrade": Permission.TRADE in permissions,
+        "canWithdraw": Permission.WITHDRAW in permissions,
         "canDeposit": _any_deposits(wallet(call)),
         "brokered": False,
         "requireSelfTradePrevention": False,
         "preventSor": False,
         "updateTime": now_ms(),
         "accountType": "SPOT",
-        "balances": [out.balance(b) for b in balances if not (omit_zero and not b.free and not b.locked)],
+        "balances": [
+            out.balance(a, free, locked) for a, free, locked in held if free or locked or not omit_zero
+        ],
         "permissions": ["SPOT"],
         "uid": call.user_id,
     }
