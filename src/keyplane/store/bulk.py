@@ -1,4 +1,4 @@
-"""Many rows in one statement, handed to the database driver as plain tuples.
+"""Rows handed to the database driver as plain tuples, through statements built once.
 
 Why: a group commit writes hundreds of rows. Through SQLAlchemy's compiled statements every row
 pays for parameter processing in Python (bind processors, the money columns' exactness check):
@@ -60,6 +60,10 @@ class Bulk:
         """Execute for every row (nothing for none), inside the caller's transaction."""
         if rows:
             conn.exec_driver_sql(self.sql(conn.dialect), list(rows))
+
+    def run_one(self, conn: Connection, row: tuple[Any, ...]) -> int:
+        """Execute for one row; the number of rows it touched."""
+        return conn.exec_driver_sql(self.sql(conn.dialect), row).rowcount
 
 
 def money(value: Decimal, dialect: Dialect) -> Any:

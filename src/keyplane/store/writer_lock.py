@@ -22,8 +22,11 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, select, text, update
 
 from keyplane.clock import now_ms
+from keyplane.store.bulk import Bulk
 from keyplane.store.cluster_tables import exchange_writer
 
+# Built once: it runs at the start of every group commit.
+FENCE = Bulk(exchange_writer, ("epoch",), keys=("id", "epoch"))
 # An arbitrary 63-bit constant naming "the Keyplane exchange writer" among advisory locks.
 ADVISORY_KEY = 0x4B50_4558_5752_4954 & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -111,10 +114,5 @@ def fence(conn: Connection, epoch: int) -> None:
 
     The UPDATE takes the row's lock, so a successor's :func:`claim` either commits first (and this
     batch is refused) or waits until this batch has committed (and its state read includes it)."""
-    touched = conn.execute(
-        update(exchange_writer)
-        .where(exchange_writer.c.id == 1, exchange_writer.c.epoch == epoch)
-        .values(epoch=epoch)
-    ).rowcount
-    if touched != 1:
+    if FENCE.run_one(conn, (epoch, 1, epoch)) != 1:
         raise Deposed(f"epoch {epoch} is no longer the exchange writer's")
