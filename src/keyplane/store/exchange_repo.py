@@ -65,11 +65,64 @@ ORDER_UPDATE_COLUMNS = (
     "prevented_match_id",
     "prevented_quantity",
 )
-# The group commit's statements, one per kind of row (rows are tuples in these columns' order).
-ORDER_INSERT = Bulk(ex_orders, tuple(c.name for c in ex_orders.columns))
+# The group commit's statements, one per kind of row: rows are tuples in these columns' order
+# (named here, not taken from the tables, so that a new column cannot shift the others).
+ORDER_INSERT = Bulk(
+    ex_orders,
+    (
+        "id",
+        "user_id",
+        "symbol",
+        "client_order_id",
+        "side",
+        "type",
+        "time_in_force",
+        "price",
+        "orig_qty",
+        "orig_quote_order_qty",
+        "executed_qty",
+        "cummulative_quote_qty",
+        "locked_amount",
+        "status",
+        "stp_mode",
+        "is_open",
+        "time",
+        "update_time",
+        "working_time",
+        "update_seq",
+        "stop_price",
+        "trailing_delta",
+        "trailing_time",
+        "trail_price",
+        "order_list_id",
+        "queue",
+        "prevented_match_id",
+        "prevented_quantity",
+    ),
+)
 ORDER_UPDATE = Bulk(ex_orders, ORDER_UPDATE_COLUMNS, keys=("id",))
-TRADE_INSERT = Bulk(ex_trades, tuple(c.name for c in ex_trades.columns))
-AGG_INSERT = Bulk(ex_agg_trades, tuple(c.name for c in ex_agg_trades.columns))
+TRADE_INSERT = Bulk(
+    ex_trades,
+    (
+        "id",
+        "symbol",
+        "price",
+        "qty",
+        "quote_qty",
+        "time",
+        "is_buyer_maker",
+        "buyer_order_id",
+        "seller_order_id",
+        "buyer_user_id",
+        "seller_user_id",
+        "buyer_fee",
+        "seller_fee",
+    ),
+)
+AGG_INSERT = Bulk(
+    ex_agg_trades,
+    ("id", "symbol", "price", "qty", "first_trade_id", "last_trade_id", "time", "is_buyer_maker"),
+)
 ENTRY_INSERT = Bulk(
     ex_entries, ("txn", "account_id", "asset", "bucket", "amount", "kind", "ref", "memo", "at")
 )
