@@ -6,6 +6,7 @@ needs and its request weight in one table (``binance_routes.ROUTES``), which the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -13,6 +14,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from keyplane import jsontext
 from keyplane.cluster.channel import Forwarded
@@ -69,8 +71,16 @@ class Route:
         return self.weight(params) if callable(self.weight) else self.weight
 
     def needs(self, params: Params) -> RouteNeeds:
-        assert self.permission is not None
-        return RouteNeeds(self.permission, self.weight_of(params), self.symbol_param)
+        if callable(self.weight):
+            assert self.permission is not None
+            return RouteNeeds(self.permission, self.weight(params), self.symbol_param)
+        return self._fixed_needs
+
+    @functools.cached_property
+    def _fixed_needs(self) -> RouteNeeds:
+        """A fixed-weight route's needs, built once (a frozen record: shared safely)."""
+        assert self.permission is not None and not callable(self.weight)
+        return RouteNeeds(self.permission, self.weight, self.symbol_param)
 
 
 def _json(data: Any, headers: dict[str, str]) -> Response:
@@ -98,8 +108,7 @@ async def handle(route: Route, request: Request) -> Response:
         if forwarded is not None:
             call, used = await _proven_call(route, request, parts, parsed.params, forwarded)
         elif route.security is Security.SIGNED:
-            api_key = request.headers.get("x-mbx-apikey")
-            signed = SignedRequest(request.method, parsed, api_key, ip, route.path)
+            signed = SignedRequest(request.method, parsed, _api_key(request.scope), ip, route.path)
             verified = await parts.verifier.verify(signed, route.needs(parsed.params))
             call = Call(request, parts, verified.params, ip, verified.key)
             used = verified.used_weight
@@ -118,6 +127,15 @@ async def handle(route: Route, request: Request) -> Response:
         raise  # the client hung up mid-body: a normal end, handled (quietly) by RequestLimits
     except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
         return to_response(error)
+
+
+def _api_key(scope: Scope) -> str | None:
+    """``X-MBX-APIKEY`` as ``request.headers.get`` reads it (the first one; ASGI names are lower
+    case), without building the whole ``Headers`` of a request that needs no other header."""
+    for name, value in scope["headers"]:
+        if name == b"x-mbx-apikey":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
 
 
 async def _proven_call(
