@@ -150,7 +150,7 @@ def parse_request(raw_query: bytes, raw_body: bytes) -> ParsedRequest:
     """
     try:
         query, query_sig = _strip_signature(raw_query.decode("ascii"))
-        body, body_sig = _strip_signature(raw_body.decode("ascii"))
+        body, body_sig = _strip_signature(raw_body.decode("ascii")) if raw_body else ("", None)
     except UnicodeDecodeError:
         raise BadParameter(-1100, "Illegal characters found in a parameter.") from None
     if query_sig is not None and body_sig is not None:

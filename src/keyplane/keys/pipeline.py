@@ -125,7 +125,8 @@ class Verifier:
         """Verify ``request`` for a route with ``needs``; raise a ``KeyError_`` on any refusal."""
         ip_bucket = "ip:" + request.client_ip
         now = self._now_ms()
-        await self._check_standing(ip_bucket, now)
+        if self._limiter.standing(ip_bucket, now) is not None:  # the common case awaits nothing
+            await self._check_standing(ip_bucket, now)
         try:
             proven = await self._prove(request, needs, now)
         except KeyError_ as error:
