@@ -82,10 +82,17 @@ class Derived(Periodic):
                     out.append((topic, [ms.ticker(t, now) for t in tickers.values() if t.count]))
                 elif topic == ALL_MINI_TICKERS:
                     out.append((topic, [ms.mini_ticker(t, now) for t in tickers.values() if t.count]))
-                elif topic.endswith("@ticker"):
-                    out.append((topic, ms.ticker(tickers[topic.split("@")[0].upper()], now)))
-                elif topic.endswith("@miniTicker"):
-                    out.append((topic, ms.mini_ticker(tickers[topic.split("@")[0].upper()], now)))
+                elif topic.endswith(("@ticker", "@miniTicker")):
+                    # As Binance: a market without a trade in the window sends nothing (ccxt would
+                    # read its zero prices as "no last price").
+                    t = tickers[topic.split("@")[0].upper()]
+                    if t.count:
+                        out.append(
+                            (
+                                topic,
+                                ms.ticker(t, now) if topic.endswith("@ticker") else ms.mini_ticker(t, now),
+                            )
+                        )
                 else:
                     out.extend(self._kline(conn, topic, now))
         return out
