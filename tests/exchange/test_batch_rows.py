@@ -19,9 +19,8 @@ from keyplane.exchange.markets import StpMode
 from keyplane.exchange.models import Order, OrderType
 from keyplane.exchange.service import Exchange
 from keyplane.store import exchange_repo as repo
-from keyplane.store.bulk import money
 from keyplane.store.exchange_tables import ex_entries, ex_orders, ex_trades
-from keyplane.store.types import fits_column
+from keyplane.store.types import fits_column, money
 from tests.exchange.conftest import Clock
 from tests.exchange.orders import order
 from tests.support.aio import run

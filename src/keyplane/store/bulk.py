@@ -4,20 +4,18 @@ Why: a group commit writes hundreds of rows. Through SQLAlchemy's compiled state
 pays for parameter processing in Python (bind processors, the money columns' exactness check):
 measured, that was most of the writer's time and half of all the time under a burst of orders.
 Here the SQL is built once per table and dialect, the caller gives each row as a tuple already in
-the column's storage form (:func:`money` for the money columns), and the driver's ``executemany``
-does the rest (psycopg sends the rows in one pipeline). The transaction stays SQLAlchemy's.
+the column's storage form (:func:`keyplane.store.types.money` for the money columns: the column
+type's own conversion), and the driver's ``executemany`` does the rest (psycopg sends the rows in
+one pipeline). The transaction stays SQLAlchemy's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
-
-from keyplane.store.types import MONEY_INTEGER_DIGITS, MONEY_SCALE, fits_column
 
 # The placeholder of each DB-API parameter style these statements support (positional only).
 PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
@@ -64,21 +62,3 @@ class Bulk:
     def run_one(self, conn: Connection, row: tuple[Any, ...]) -> int:
         """Execute for one row; the number of rows it touched."""
         return conn.exec_driver_sql(self.sql(conn.dialect), row).rowcount
-
-
-def money(value: Decimal, dialect: Dialect) -> Any:
-    """``value`` in a money column's storage form (:class:`~keyplane.store.types.ExactDecimal`'s):
-    the ``Decimal`` for PostgreSQL's NUMERIC, its plain spelling for SQLite. A value the columns
-    would not hold exactly is refused, as the column type refuses it.
-
-    The check reads the plain spelling (a fraction of :func:`fits_column`'s cost, which it calls
-    only for the rare spelling with more than 18 decimals, such as trailing zeros)."""
-    if not value.is_finite():
-        raise ValueError(f"money column cannot hold {value} exactly")
-    text = format(value, "f")
-    point = text.find(".")
-    if (point >= 0 and len(text) - point - 1 > MONEY_SCALE and not fits_column(value)) or (
-        value and value.adjusted() >= MONEY_INTEGER_DIGITS
-    ):
-        raise ValueError(f"money column cannot hold {value} exactly")
-    return value if dialect.name == "postgresql" else text

@@ -36,7 +36,7 @@ from keyplane.exchange.models import (
 from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store import amendment_repo, prevented_repo, wallet_transfer_repo
-from keyplane.store.bulk import Bulk, money
+from keyplane.store.bulk import Bulk
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -48,6 +48,7 @@ from keyplane.store.exchange_tables import (
     ex_orders,
     ex_trades,
 )
+from keyplane.store.types import money
 
 # The columns of an order that change after it is placed.
 ORDER_UPDATE_COLUMNS = (

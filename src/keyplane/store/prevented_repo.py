@@ -9,8 +9,9 @@ from sqlalchemy import Connection, func, or_, select
 
 from keyplane.exchange.markets import StpMode
 from keyplane.exchange.prevented import PreventedMatch
-from keyplane.store.bulk import Bulk, money
+from keyplane.store.bulk import Bulk
 from keyplane.store.exchange_tables import ex_prevented_matches
+from keyplane.store.types import money
 
 COLUMNS = (
     "symbol",
