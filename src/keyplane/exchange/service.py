@@ -36,7 +36,6 @@ from keyplane.exchange.errors import (
     WouldTakeAsMaker,
 )
 from keyplane.exchange.events import EventBuilder, ExchangeEvents
-from keyplane.exchange.holdings import balance_units
 from keyplane.exchange.journal import Closed, Journal
 from keyplane.exchange.markets import (
     AssetSpec,
@@ -290,8 +289,14 @@ class Exchange(ExchangeQueries, WalletCommands, AmendCommands, OrderListCommands
         """Every asset, zero balances included, sorted by code (from memory)."""
         return [
             Balance(asset=a, free=from_units(free), locked=from_units(locked))
-            for a, free, locked in balance_units(self, user_id)
+            for a, free, locked in self.balance_units(user_id)
         ]
+
+    def balance_units(self, user_id: int) -> list[tuple[str, int, int]]:
+        """:meth:`balances` as (asset, free, locked) ledger units: what an answer that only prints
+        them needs (``account``, through :func:`~keyplane.exchange.unit_text.units_text`)."""
+        self._current()
+        return self.ledger.units_of(self.ledger.account_of(user_id), self.assets)
 
     # -- orders ----------------------------------------------------------------------------
     async def place_order(self, req: OrderRequest) -> PlacedOrder:

@@ -17,7 +17,6 @@ from typing import Any
 from keyplane.clock import now_ms
 from keyplane.exchange import snapshots
 from keyplane.exchange.errors import InvalidParameter
-from keyplane.exchange.holdings import balance_units
 from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import DEFAULT_FEE, AssetSpec
 from keyplane.exchange.models import Balance
@@ -52,7 +51,7 @@ async def account(call: Call) -> dict[str, Any]:
     """Balances of every asset; ``canTrade``/``canWithdraw`` say what *this key* may do (a client
     checks ``canWithdraw`` to refuse a key with too many rights); ``canDeposit`` what the exchange does."""
     omit_zero = p.boolean(call.params, "omitZeroBalances")
-    held = balance_units(exchange(call), call.user_id)
+    held = exchange(call).balance_units(call.user_id)
     assert call.key is not None
     permissions = call.key.permissions
     return {

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine
 
 from keyplane.exchange.errors import NotDurable
-from keyplane.exchange.holdings import balance_units
 from keyplane.exchange.service import Exchange
 from keyplane.exchange.units import SCALE, to_units
 from tests.exchange.conftest import make_users
@@ -18,7 +17,7 @@ from tests.support.aio import run
 
 def test_balance_units_are_the_balances_in_units_every_asset_in_order(ex: Exchange, alice: int) -> None:
     run(ex.place_order(order(alice, "BTCUSDT", "BUY", "0.5", "20000.5")))  # locks 10000.25 USDT
-    units = balance_units(ex, alice)
+    units = ex.balance_units(alice)
     expected = [(b.asset, to_units(b.free, SCALE), to_units(b.locked, SCALE)) for b in ex.balances(alice)]
     assert units == expected
     assert [a for a, _, _ in units] == list(ex.assets)
@@ -30,15 +29,15 @@ def test_balance_units_are_the_balances_in_units_every_asset_in_order(ex: Exchan
 
 def test_a_user_without_an_account_holds_zero_of_every_asset(engine: Engine, ex: Exchange) -> None:
     (newcomer,) = make_users(engine, "newcomer")
-    assert balance_units(ex, newcomer) == [(a, 0, 0) for a in ex.assets]
+    assert ex.balance_units(newcomer) == [(a, 0, 0) for a in ex.assets]
 
 
 def test_balance_units_say_try_again_while_memory_is_being_rebuilt(ex: Exchange, alice: int) -> None:
     async def scenario() -> None:
         ex.sequencer.stale = True  # as after a failed commit, before the rebuild ran
         with pytest.raises(NotDurable):
-            balance_units(ex, alice)
+            ex.balance_units(alice)
         await ex.sequencer.ready()
-        assert balance_units(ex, alice)
+        assert ex.balance_units(alice)
 
     run(scenario())
