@@ -9,7 +9,6 @@ never told it can do what the server does not do.
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from keyplane.exchange.marketdata import fmt
 from keyplane.exchange.markets import DEFAULT_FEE, AssetSpec
 from keyplane.exchange.models import Balance
 from keyplane.exchange.wallet.errors import DepositsUnavailable
-from keyplane.exchange.wallet.networks import CoinNetwork, NetworkTable
+from keyplane.exchange.wallet.networks import CoinNetwork
 from keyplane.exchange.wallet.parts import WalletParts
 from keyplane.http import binance_json as out
 from keyplane.http import binance_params as p
@@ -173,15 +172,8 @@ def _code(raw: str, name: str) -> str:
 
 
 def _any_deposits(parts: WalletParts) -> bool:
-    """Whether any network takes deposits now: asked of ``deposits_open`` on every request (the
-    wallet opens and closes them at run time); only the list of entries, fixed, is made once."""
-    return any(map(parts.deposits_open, _entries(parts.networks)))
-
-
-@functools.lru_cache(maxsize=8)
-def _entries(networks: NetworkTable) -> tuple[CoinNetwork, ...]:
-    """Every (coin, network) row of a table, which never changes once built."""
-    return tuple(e for coin in networks.coins() for e in networks.networks_of(coin))
+    """Whether any network takes deposits now (the wallet opens and closes them at run time)."""
+    return any(map(parts.deposits_open, parts.networks.entries()))
 
 
 def _coin(a: AssetSpec, b: Balance, parts: WalletParts) -> dict[str, Any]:

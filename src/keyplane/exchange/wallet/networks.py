@@ -126,9 +126,14 @@ class NetworkTable:
             coin: tuple(sorted(per_coin.values(), key=lambda e: (not e.is_default, e.code)))
             for coin, per_coin in self._by_coin.items()
         }
+        self._entries = tuple(e for coin in self._coins for e in self._lists[coin])
 
     def coins(self) -> tuple[str, ...]:
         return self._coins
+
+    def entries(self) -> tuple[CoinNetwork, ...]:
+        """Every (coin, network) row: coins in order, each coin's default network first."""
+        return self._entries
 
     def networks(self) -> tuple[NetworkSpec, ...]:
         return tuple(self._networks[c] for c in sorted(self._networks))

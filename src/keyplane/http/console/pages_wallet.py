@@ -24,7 +24,6 @@ from keyplane.exchange.wallet.address_book import BookedAddress, EntryStatus, ut
 from keyplane.exchange.wallet.chain import SimulatedChain
 from keyplane.exchange.wallet.commands import WithdrawalPolicy
 from keyplane.exchange.wallet.errors import WalletError
-from keyplane.exchange.wallet.networks import CoinNetwork
 from keyplane.exchange.wallet.parts import WalletParts
 from keyplane.exchange.wallet.states import deposit_status
 from keyplane.exchange.wallet.transfers import WithdrawalRequest
@@ -87,16 +86,12 @@ def _wallet(request: Request) -> WalletParts:
     return parts
 
 
-def _entries(parts: WalletParts) -> list[CoinNetwork]:
-    return [e for coin in parts.networks.coins() for e in parts.networks.networks_of(coin)]
-
-
 def _deposit_rows(parts: WalletParts, user_id: int) -> list[DepositRow]:
     """The user's deposit address on every open network, issued on first view (as Binance does)."""
     if parts.addresses is None:
         return []
     rows = []
-    for entry in _entries(parts):
+    for entry in parts.networks.entries():
         if not entry.deposit_enable:
             continue
         issued = parts.deposit_address(user_id, entry.coin, entry.code)
@@ -240,7 +235,7 @@ async def _wallet_page(request: Request, viewer: Viewer, status: int = 200, **co
     platform = platform_of(request)
     parts = _wallet(request)
     read = await run(_read_page, parts, platform.engine, viewer.user_id)
-    entries = _entries(parts)
+    entries = parts.networks.entries()
     return render(
         "wallet.html",
         {
