@@ -25,7 +25,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from keyplane.clock import now_ms
 from keyplane.keys.cache import CachedKey, KeyCache
@@ -125,8 +125,8 @@ class Verifier:
         """Verify ``request`` for a route with ``needs``; raise a ``KeyError_`` on any refusal."""
         ip_bucket = "ip:" + request.client_ip
         now = self._now_ms()
-        if self._limiter.standing(ip_bucket, now) is not None:  # the common case awaits nothing
-            await self._check_standing(ip_bucket, now)
+        if (block := self._limiter.standing(ip_bucket, now)) is not None:
+            await self._refuse_blocked(ip_bucket, block, now)
         try:
             proven = await self._prove(request, needs, now)
         except KeyError_ as error:
@@ -142,7 +142,8 @@ class Verifier:
         """Binance's USER_STREAM security (listenKey routes): the API key, no signature. The key
         must be known and usable and the IP allowed; refusals are generic, as before a signature."""
         ip_bucket, now = "ip:" + client_ip, self._now_ms()
-        await self._check_standing(ip_bucket, now)
+        if (block := self._limiter.standing(ip_bucket, now)) is not None:
+            await self._refuse_blocked(ip_bucket, block, now)
         try:
             if not is_well_formed_key_id(api_key or ""):
                 raise MalformedKey()
@@ -166,7 +167,8 @@ class Verifier:
         """A request on a WebSocket API session logged on with this key's signature: no signature
         again, every other step (usable key, timestamp window, IP, permission, symbol, weight)."""
         ip_bucket, now = "ip:" + client_ip, self._now_ms()
-        await self._check_standing(ip_bucket, now)
+        if (block := self._limiter.standing(ip_bucket, now)) is not None:
+            await self._refuse_blocked(ip_bucket, block, now)
         entry = await self._cache.get(key_id)
         if entry is None or not entry.key.is_usable(now):
             raise RequestRefused()
@@ -342,12 +344,9 @@ class Verifier:
             return IpBanned(block.until_ms, max(1, (block.until_ms - now + 999) // 1000))
         return self._limited(self._limits.weight_per_ip, "IP", now)
 
-    async def _check_standing(self, ip_bucket: str, now: int) -> None:
-        """Refuse an IP that is banned, or over its limit and still sending (a strike); no I/O
-        unless the IP is over its limit."""
-        block = self._limiter.standing(ip_bucket, now)
-        if block is None:
-            return
+    async def _refuse_blocked(self, ip_bucket: str, block: Block, now: int) -> NoReturn:
+        """Refuse an IP with a ``block`` (its standing, which every request looks up first without
+        I/O): banned, or over its limit and still sending, which is a strike (I/O only here)."""
         if not block.banned:
             block = await self._limiter.strike(ip_bucket, now)
         raise self._refusal(block, now)
@@ -365,7 +364,8 @@ class Verifier:
         refusal, so a flood of garbage meets the same 429 and 418 as a flood of bad signatures."""
         now = self._now_ms()
         bucket = "ip:" + client_ip
-        await self._check_standing(bucket, now)
+        if (block := self._limiter.standing(bucket, now)) is not None:
+            await self._refuse_blocked(bucket, block, now)
         used = await self._limiter.spend_ip(
             bucket, weight + self._limits.refused_weight, now, self._limits.weight_per_ip
         )
@@ -375,7 +375,8 @@ class Verifier:
         """Count an unsigned request's weight against its IP; return the weight used this minute."""
         now = self._now_ms()
         bucket = "ip:" + client_ip
-        await self._check_standing(bucket, now)
+        if (block := self._limiter.standing(bucket, now)) is not None:
+            await self._refuse_blocked(bucket, block, now)
         used = await self._limiter.spend_ip(bucket, weight, now, self._limits.weight_per_ip)
         self._check_ip_weight(bucket, used, now)
         return used
