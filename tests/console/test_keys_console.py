@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -13,10 +14,21 @@ from tests.support.server import Instance
 from tests.support.signing import ed25519_pair, private_pem
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where the pages' screenshots go: the README's pictures in ``docs/`` only when asked
+    (``KEYPLANE_DOCS_SCREENSHOTS=1``), so that a test run leaves the working tree as it was."""
+    return DOCS if os.environ.get("KEYPLANE_DOCS_SCREENSHOTS") else tmp_path
+
+
 NOT_THE_TEST_IP = "192.0.2.1"
 
 
-def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(server: Instance, page: Page) -> None:
+def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(
+    server: Instance, page: Page, tmp_path: Path
+) -> None:
+    shots = screenshots(tmp_path)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on(
@@ -39,8 +51,7 @@ def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(server: Insta
     expect(dialog).to_contain_text("shown only this once")
     key_id = dialog.get_by_label("API key").input_value()
     secret = dialog.get_by_label("Secret key").input_value()
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "console-secret-once.png"))
+    page.screenshot(path=str(shots / "console-secret-once.png"))
     dialog.get_by_role("button", name="Copy").click()
     expect(dialog.get_by_role("status")).not_to_be_empty()
     dialog.get_by_role("button", name="I have saved the secret").click()
@@ -51,9 +62,9 @@ def test_hmac_key_secret_shown_once_then_ip_restricted_and_revoked(server: Insta
     row = page.locator(f"tr[data-key-id='{key_id}']")
     expect(row).to_contain_text("no IP allowlist")
     expect(row).to_contain_text("read")
-    page.screenshot(path=str(DOCS / "console-keys.png"), full_page=True)
+    page.screenshot(path=str(shots / "console-keys.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(DOCS / "console-keys-phone.png"), full_page=True)
+    page.screenshot(path=str(shots / "console-keys-phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
