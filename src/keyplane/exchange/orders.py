@@ -96,6 +96,55 @@ def _amount(name: str, value: Decimal | None) -> Decimal:
     return value
 
 
+class _Passed:
+    """The prices and quantities that passed a market's parameter checks and its PRICE_FILTER or
+    LOT_SIZE: a limit order's checks are pure functions of the value and the market, and a market's
+    orders repeat a few prices and sizes (checking one afresh costs about 2 µs of every order's
+    ~20). Tied to the :class:`MarketSpec` object they were checked against, and bounded."""
+
+    __slots__ = ("market", "prices", "qtys")
+
+    def __init__(self, market: MarketSpec) -> None:
+        self.market = market
+        self.prices: set[Decimal] = set()
+        self.qtys: set[Decimal] = set()
+
+
+_PASSED: dict[str, _Passed] = {}
+_PASSED_MAX = 4096
+
+
+def _passed(market: MarketSpec) -> _Passed:
+    memo = _PASSED.get(market.symbol)
+    if memo is None or memo.market is not market:  # new, or the market was read again
+        memo = _PASSED[market.symbol] = _Passed(market)
+    return memo
+
+
+def _limit_amounts(qty: Decimal | None, price: Decimal | None, market: MarketSpec) -> tuple[Decimal, Decimal]:
+    """A priced order's quantity and price, checked as :func:`_amount`, ``check_price`` and
+    ``check_qty`` check them, in that order (so the first refusal is the same), skipping the checks
+    of a value that passed them before on this market (``Decimal`` only: a ``float`` equal to a
+    passed value must still be refused)."""
+    memo = _passed(market)
+    known_qty = qty if type(qty) is Decimal and qty in memo.qtys else None
+    known_price = price if type(price) is Decimal and price in memo.prices else None
+    checked_qty = known_qty if known_qty is not None else _amount("quantity", qty)
+    checked_price = known_price
+    if checked_price is None:
+        checked_price = _amount("price", price)
+        market.check_price(checked_price)
+        if len(memo.prices) >= _PASSED_MAX:
+            memo.prices.clear()
+        memo.prices.add(checked_price)
+    if known_qty is None:
+        market.check_qty(checked_qty)
+        if len(memo.qtys) >= _PASSED_MAX:
+            memo.qtys.clear()
+        memo.qtys.add(checked_qty)
+    return checked_qty, checked_price
+
+
 @exact
 def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -> ValidOrder:
     """Check parameters and filters; ``avg_price`` (5-minute average) prices MARKET notional."""
@@ -141,10 +190,7 @@ def validate(req: OrderRequest, market: MarketSpec, avg_price: Decimal | None) -
             tif = req.time_in_force
         elif req.time_in_force is not None:
             raise InvalidParameter.not_required("timeInForce")
-        qty = _amount("quantity", req.quantity)
-        price = _amount("price", req.price)
-        market.check_price(price)
-        market.check_qty(qty)
+        qty, price = _limit_amounts(req.quantity, req.price, market)
         market.check_notional(price * qty)
     return ValidOrder(
         side=req.side,
