@@ -36,7 +36,7 @@ from keyplane.exchange.models import (
 from keyplane.exchange.prevented import PreventedMatch
 from keyplane.exchange.wallet.transfers import DepositCredit, Withdrawal
 from keyplane.store import amendment_repo, prevented_repo, wallet_transfer_repo
-from keyplane.store.bulk import Bulk
+from keyplane.store.bulk import Bulk, pipelined
 from keyplane.store.exchange_tables import (
     ex_accounts,
     ex_agg_trades,
@@ -586,7 +586,13 @@ def last_ids(conn: Connection) -> LastIds:
 
 
 def write(conn: Connection, batch: Batch) -> None:
-    """Write one closed batch inside the caller's transaction (parents before children)."""
+    """Write one closed batch inside the caller's transaction (parents before children), its
+    statements in one pipeline on PostgreSQL."""
+    with pipelined(conn):
+        _write(conn, batch)
+
+
+def _write(conn: Connection, batch: Batch) -> None:
     d = conn.dialect
     insert_accounts(conn, batch.accounts)
     ORDER_INSERT.run(conn, [_order_row(v.order, v.seq, d) for v in batch.order_inserts])
