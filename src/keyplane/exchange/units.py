@@ -86,6 +86,7 @@ class MarketUnits:
         "symbol",
         "taker_fee",
         "tick",
+        "zero_price",
     )
 
     def __init__(self, market: MarketSpec, assets: dict[str, AssetSpec]) -> None:
@@ -102,6 +103,7 @@ class MarketUnits:
         self.maker_fee = market.maker_fee.as_integer_ratio()
         self.taker_fee = market.taker_fee.as_integer_ratio()
         self._prices: dict[int, Decimal] = {}
+        self.zero_price = EXACT.multiply(_ZERO, self.tick)  # price(0), spelled with the tick's decimals
         self._qtys: dict[int, Decimal] = {}
         self._ticks: dict[Decimal, int] = {}
         self._lots: dict[Decimal, int] = {}
