@@ -21,8 +21,9 @@ garbage collector is then set as the server sets it while serving (``tune_collec
 built frozen, collections rare): with Python's defaults a full collection lands in one run in a few
 and halves it. Each run's set-up (a fresh database, migrated) leaves about 40,000 objects of cyclic
 garbage; it is collected before the clock starts, as the server collects after its start-up (left
-in, its collection, 20-30 ms, landed inside one measured run in three). The baseline takes a tenth of a second, so it runs R times (default 5) and its median
-is the figure (every run is printed); the ratios are to that median.
+in, its collection, 20-30 ms, landed inside one measured run in three). The baseline takes a tenth
+of a second, so it runs R times (default 5) and its median is the figure (every run is printed);
+the ratios are to that median.
 
 Run: .venv/bin/python bench/engine.py [N] [C] [R]
 """
