@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 
 import pytest
 
@@ -18,6 +19,19 @@ BINANCE_SIGNATURE = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838b
 
 def test_binance_published_hmac_vector_verifies() -> None:
     HmacVerifier(BINANCE_SECRET.encode()).verify(BINANCE_PAYLOAD.encode(), BINANCE_SIGNATURE)
+
+
+def test_one_hmac_verifier_checks_request_after_request_each_on_its_own() -> None:
+    """The verifier keys its HMAC once and copies it per request: no request's bytes may stay in
+    the keyed state for the next one (nor a refused request's)."""
+    secret = BINANCE_SECRET.encode()
+    verifier = HmacVerifier(secret)
+    payloads = [BINANCE_PAYLOAD.encode(), b"symbol=BTCUSDT&timestamp=1", b"", BINANCE_PAYLOAD.encode()]
+    for payload in payloads:
+        with pytest.raises(InvalidSignature):
+            verifier.verify(payload, "0" * 64)
+        verifier.verify(payload, hmac.digest(secret, payload, "sha256").hex())
+    assert "***" in repr(verifier) and BINANCE_SECRET not in repr(verifier)
 
 
 def test_hmac_signature_is_case_insensitive_hex() -> None:

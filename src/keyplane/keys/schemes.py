@@ -26,18 +26,25 @@ class SignatureVerifier(Protocol):
 
 
 class HmacVerifier:
-    """HMAC-SHA256 through OpenSSL's one-shot ``hmac.digest``: no Python-level HMAC object per request."""
+    """HMAC-SHA256 from a context keyed once per key, copied for each request.
 
-    __slots__ = ("_secret",)
+    Why not OpenSSL's one-shot ``hmac.digest``: with OpenSSL 3 every call looks the algorithm up
+    again and keys a fresh context; measured inside the running server (cProfile, 23,688 signed
+    GETs) that took 7.0 µs a call, against 1.8 µs in a tight loop where it stays in the CPU's
+    caches. Copying a keyed context skips both."""
+
+    __slots__ = ("_keyed",)
 
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+        self._keyed = hmac.new(secret, digestmod="sha256")
 
     def __repr__(self) -> str:
         return "HmacVerifier(***)"
 
     def verify(self, payload: bytes, signature: str) -> None:
-        expected = hmac.digest(self._secret, payload, "sha256").hex()
+        mac = self._keyed.copy()
+        mac.update(payload)
+        expected = mac.hexdigest()
         # compare_digest raises TypeError on non-ASCII text ("%C3%A9" decodes to one): refuse it first.
         if not signature.isascii() or not hmac.compare_digest(expected, signature.lower()):
             raise InvalidSignature()
