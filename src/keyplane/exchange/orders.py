@@ -134,15 +134,17 @@ def _limit_amounts(qty: Decimal | None, price: Decimal | None, market: MarketSpe
     if checked_price is None:
         checked_price = _amount("price", price)
         market.check_price(checked_price)
-        if len(memo.prices) >= _PASSED_MAX:
-            memo.prices.clear()
-        memo.prices.add(checked_price)
+        _remember(memo.prices, checked_price)
     if known_qty is None:
         market.check_qty(checked_qty)
-        if len(memo.qtys) >= _PASSED_MAX:
-            memo.qtys.clear()
-        memo.qtys.add(checked_qty)
+        _remember(memo.qtys, checked_qty)
     return checked_qty, checked_price
+
+
+def _remember(passed: set[Decimal], value: Decimal) -> None:
+    if len(passed) >= _PASSED_MAX:  # bounded: start afresh
+        passed.clear()
+    passed.add(value)
 
 
 @exact
