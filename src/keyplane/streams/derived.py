@@ -86,13 +86,9 @@ class Derived(Periodic):
                     # As Binance: a market without a trade in the window sends nothing (ccxt would
                     # read its zero prices as "no last price").
                     t = tickers[topic.split("@")[0].upper()]
+                    render = ms.ticker if topic.endswith("@ticker") else ms.mini_ticker
                     if t.count:
-                        out.append(
-                            (
-                                topic,
-                                ms.ticker(t, now) if topic.endswith("@ticker") else ms.mini_ticker(t, now),
-                            )
-                        )
+                        out.append((topic, render(t, now)))
                 else:
                     out.extend(self._kline(conn, topic, now))
         return out
