@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-import pytest
 from sqlalchemy import Engine
 
-from keyplane.exchange.errors import NotDurable
 from keyplane.exchange.service import Exchange
 from keyplane.exchange.units import SCALE, to_units
 from tests.exchange.conftest import make_users
@@ -30,14 +28,3 @@ def test_balance_units_are_the_balances_in_units_every_asset_in_order(ex: Exchan
 def test_a_user_without_an_account_holds_zero_of_every_asset(engine: Engine, ex: Exchange) -> None:
     (newcomer,) = make_users(engine, "newcomer")
     assert ex.balance_units(newcomer) == [(a, 0, 0) for a in ex.assets]
-
-
-def test_balance_units_say_try_again_while_memory_is_being_rebuilt(ex: Exchange, alice: int) -> None:
-    async def scenario() -> None:
-        ex.sequencer.stale = True  # as after a failed commit, before the rebuild ran
-        with pytest.raises(NotDurable):
-            ex.balance_units(alice)
-        await ex.sequencer.ready()
-        assert ex.balance_units(alice)
-
-    run(scenario())

@@ -13,19 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keyplane.exchange.errors import ExchangeError
-from keyplane.exchange.markets import MarketSpec
+from keyplane.exchange.markets import MarketSpec, default_markets
 from keyplane.exchange.models import OrderType, Side, TimeInForce
 from keyplane.exchange.orders import OrderRequest, _amount, validate
 
-MARKET = MarketSpec(
+# BTCUSDT's filters, with a coarser step and a bounded price range, under a symbol of its own.
+MARKET = dataclasses.replace(
+    next(m for m in default_markets() if m.symbol == "BTCUSDT"),
     symbol="MEMOUSDT",
-    base="BTC",
-    quote="USDT",
-    tick_size=D("0.01"),
     step_size=D("0.001"),
     min_qty=D("0.001"),
     max_qty=D(100),
-    min_notional=D(5),
     max_notional=D(1000000),
     min_price=D(1),
     max_price=D(100000),
