@@ -97,6 +97,8 @@ oto_cmd = st.tuples(
     st.sampled_from([OrderType.LIMIT, OrderType.STOP_LOSS, OrderType.MARKET]),
 )
 cancel_cmd = st.tuples(st.just("cancel"), users_, st.integers(0, 20))
+# Lower an open order's quantity in place (keepPriority): to 1..4 fifths of it, or to all of it (refused).
+amend_cmd = st.tuples(st.just("amend"), users_, st.integers(0, 20), st.integers(1, 5))
 cancel_all_cmd = st.tuples(st.just("cancel_all"), users_, symbols)
 credit_cmd = st.tuples(st.just("credit"), users_, st.sampled_from(["BTC", "USDT", "ETH"]), st.integers(1, 3))
 # Amounts at and beyond the ledger's edges: 8 decimals, below 10**20 (NUMERIC(38, 18) columns).
@@ -136,6 +138,7 @@ commands = st.lists(
         oto_cmd,
         oto_cmd,
         cancel_cmd,
+        amend_cmd,
         cancel_all_cmd,
         credit_cmd,
         odd_credit_cmd,
@@ -250,6 +253,13 @@ async def apply(ex: Exchange, uids: list[int], cmd: tuple[Any, ...]) -> None:
         if mine:
             o = mine[n % len(mine)]
             await ex.cancel_order(uids[u], o.symbol, o.order_id)
+    elif kind == "amend":
+        _, u, n, fifths = cmd
+        mine = ex.open_orders(uids[u])
+        if mine:
+            o = mine[n % len(mine)]
+            new_qty = ex.markets[o.symbol].floor_qty(o.orig_qty * fifths / 5)
+            await ex.amend_keep_priority(uids[u], o.symbol, o.order_id, None, new_qty, f"amended-{n}")
     elif kind == "cancel_all":
         await ex.cancel_open_orders(uids[cmd[1]], cmd[2])
     elif kind == "credit":
@@ -280,6 +290,8 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
         every = [*book.by_id.values(), *book.stops.values(), *book.waiting.values()]
         for uid in uids:
             assert book.mine(uid) == {o.order_id: o for o in every if o.user_id == uid}
+        for side in (book.bids, book.asks):  # each level's kept quantity is what rests there
+            assert side.lots == {p: sum(o.remaining_qty for o in level) for p, level in side.levels.items()}
     for uid in uids:
         held: dict[str, D] = {}
         for o in ex.open_orders(uid):

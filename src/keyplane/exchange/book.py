@@ -276,29 +276,51 @@ def order_record(f: OrderFields) -> Order:
 
 
 class _Side:
-    __slots__ = ("descending", "levels", "prices")
+    """One side's price levels, best first by ``prices``; ``lots`` keeps each level's resting
+    quantity, so depth costs one lookup per level however many orders wait at a price (a round
+    price can hold tens of thousands). Whatever changes a resting order's quantity says so here:
+    :meth:`filled` after a fill, :meth:`shrink` for an amendment."""
+
+    __slots__ = ("descending", "levels", "lots", "prices")
 
     def __init__(self, descending: bool) -> None:
         self.descending = descending
         self.prices: list[int] = []
         self.levels: dict[int, deque[LiveOrder]] = {}
+        self.lots: dict[int, int] = {}
 
     def add(self, order: LiveOrder) -> None:
-        level = self.levels.get(order.price)
+        price, remaining = order.price, order.orig_qty - order.executed_qty
+        level = self.levels.get(price)
         if level is None:
-            level = self.levels[order.price] = deque()
-            bisect.insort(self.prices, order.price)
+            level = self.levels[price] = deque()
+            bisect.insort(self.prices, price)
+            self.lots[price] = remaining
+        else:
+            self.lots[price] += remaining
         level.append(order)
 
     def remove(self, order: LiveOrder) -> None:
-        level = self.levels[order.price]
+        price = order.price
+        level = self.levels[price]
         if level[0] is order:
             level.popleft()
         else:
             level.remove(order)
         if not level:
-            del self.levels[order.price]
-            self.prices.pop(bisect.bisect_left(self.prices, order.price))
+            del self.levels[price], self.lots[price]
+            self.prices.pop(bisect.bisect_left(self.prices, price))
+        else:
+            self.lots[price] -= order.orig_qty - order.executed_qty
+
+    def filled(self, maker: LiveOrder, lots: int) -> None:
+        """``maker``, resting here, has just executed ``lots``."""
+        self.lots[maker.price] -= lots
+
+    def shrink(self, order: LiveOrder, orig_qty: int) -> None:
+        """``order``, resting here, keeps its place with a lower quantity (amend, keepPriority)."""
+        self.lots[order.price] -= order.orig_qty - orig_qty
+        order.orig_qty = orig_qty
 
     def best(self) -> LiveOrder | None:
         prices = self.prices
@@ -312,10 +334,15 @@ class _Side:
         for p in prices:
             yield from self.levels[p]
 
+    def level_lots(self, price: int) -> int:
+        """The resting quantity at ``price`` (0 when no order rests there)."""
+        return self.lots.get(price, 0)
+
     def depth(self, limit: int) -> list[tuple[int, int]]:
         """(ticks, lots) of the best ``limit`` levels."""
         prices = self.prices[::-1][:limit] if self.descending else self.prices[:limit]
-        return [(p, sum(o.orig_qty - o.executed_qty for o in self.levels[p])) for p in prices]
+        lots = self.lots
+        return [(p, lots[p]) for p in prices]
 
 
 ByUser = dict[int, dict[int, LiveOrder]]  # user id -> order id -> open order

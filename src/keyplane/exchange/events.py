@@ -179,5 +179,5 @@ class EventBuilder:
 
 def level_qty(book: OrderBook, side: Side, price: Decimal) -> Decimal:
     """The resting quantity at one price (0 when the level is empty)."""
-    level = book.side(side).levels.get(book.units.ticks(price))
-    return book.units.qty(sum(o.remaining_qty for o in level)) if level else ZERO
+    lots = book.side(side).level_lots(book.units.ticks(price))
+    return book.units.qty(lots) if lots else ZERO

@@ -341,6 +341,7 @@ def match(taker: LiveOrder, book: OrderBook, ledger: Ledger, cx: Command) -> boo
         if lots <= 0:
             return by_quote
         settle(taker, maker, lots, ledger, cx)
+        side.filled(maker, lots)
         if maker.sibling is not None:
             end_sibling(maker, book, ledger, cx)
         if maker.status is FILLED:
