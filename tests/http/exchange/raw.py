@@ -10,10 +10,20 @@ import httpx
 
 from tests.support.signing import hmac_hex
 
+_last_timestamp = 0
+
+
+def fresh_timestamp() -> int:
+    """The clock in ms, but never the same twice: two requests with the same parameters signed in
+    one millisecond are one signature, and the server refuses the second as a replay."""
+    global _last_timestamp
+    _last_timestamp = max(time.time_ns() // 1_000_000, _last_timestamp + 1)
+    return _last_timestamp
+
 
 def signed(base: str, key: dict[str, str], method: str, path: str, **params: Any) -> httpx.Response:
     """Sign ``params`` plus a fresh timestamp with the key's HMAC secret and send them in the query."""
-    query = urlencode({**{k: str(v) for k, v in params.items()}, "timestamp": time.time_ns() // 1_000_000})
+    query = urlencode({**{k: str(v) for k, v in params.items()}, "timestamp": fresh_timestamp()})
     query += "&signature=" + hmac_hex(key["secret"], query)
     return httpx.request(method, f"{base}{path}?{query}", headers={"X-MBX-APIKEY": key["key"]}, timeout=10)
 
