@@ -14,7 +14,9 @@ Scenarios, in order, each printed with its figures:
 2. 1,000 subscribers connected, trades for ``--seconds``: delay p50/p99 and deliveries;
 3. ``order`` with wrk again, while the 1,000 subscribers are connected and trades go on.
 
-Run: ``.venv/bin/python bench/streams.py`` (SQLite) or with ``--database-url`` as bench/http.py.
+Run: ``.venv/bin/python bench/streams.py`` (SQLite) or with ``--database-url`` as bench/http.py;
+``--ws-compression false`` serves without permessage-deflate (the subscribers ask for it, and by
+default the server grants it, compressing every message once per connection).
 """
 
 from __future__ import annotations
@@ -168,6 +170,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    parser.add_argument("--ws-compression", choices=["true", "false"], default="true")
     parser.add_argument("--subscribe-to", help=argparse.SUPPRESS)  # the subscribers' process
     args = parser.parse_args()
     raise_fd_limit()
@@ -178,6 +181,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, bh.scratch_database(args.database_url) as db_url:
         work = Path(tmp)
         env = bh.server_env(work / "data", db_url, args.redis_url)
+        env["KEYPLANE_WS_COMPRESSION"] = args.ws_compression
         key = bh.seed(env)
         with bh.server(env, bh.free_port(), work / "server.log") as (base, pid):
             funds = f"{bh.order_cost(2 * args.orders + bh.WARM_UP * 4):f}"
@@ -227,7 +231,8 @@ def main() -> None:
                 subs.wait(timeout=60)
     baseline = bh.ping_rate(before)
     print(
-        f"keyplane serve on {'PostgreSQL' if db_url else 'SQLite'} (one process), wrk -t1 -c32 -d{args.seconds}s"
+        f"keyplane serve on {'PostgreSQL' if db_url else 'SQLite'} (one process), wrk -t1 -c32 -d{args.seconds}s, "
+        f"WebSocket compression {'on' if args.ws_compression == 'true' else 'off'}"
     )
     for figures in [*before, during]:
         ratio = figures.rate / baseline if baseline else 0.0

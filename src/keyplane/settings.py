@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # timeout is closed (1011). Pongs nobody asked for do not count, as on Binance.
     ws_ping_interval_seconds: float = Field(default=20.0, gt=0)
     ws_ping_timeout_seconds: float = Field(default=60.0, gt=0)
+    # permessage-deflate (RFC 7692) when a client asks for it, as Binance offers it. It costs the
+    # server one compression per message per connection: with many readers, most of its CPU.
+    ws_compression: bool = True
     # Open orders one account may hold on one market, and how many of them stop-loss or
     # take-profit orders (Binance's MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS filters).
     max_open_orders_per_symbol: int = Field(default=200, gt=0)

@@ -78,6 +78,7 @@ def run_server(config: Settings, background: Sequence[Background] = ()) -> None:
         # a frame over the limit closes the connection (1009), it is never read whole.
         ws="websockets-sansio",
         ws_max_size=config.ws_max_frame_bytes,
+        ws_per_message_deflate=config.ws_compression,
         ws_ping_interval=config.ws_ping_interval_seconds,
         ws_ping_timeout=config.ws_ping_timeout_seconds,
     )
