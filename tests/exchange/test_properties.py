@@ -291,7 +291,9 @@ def check_invariants(ex: Exchange, engine: Engine, uids: list[int], credited: di
         for uid in uids:
             assert book.mine(uid) == {o.order_id: o for o in every if o.user_id == uid}
         for side in (book.bids, book.asks):  # each level's kept quantity is what rests there
-            assert side.lots == {p: sum(o.remaining_qty for o in level) for p, level in side.levels.items()}
+            assert side.lots == {
+                p: sum(o.remaining_qty for o in lv.values()) for p, lv in side.levels.items()
+            }
     for uid in uids:
         held: dict[str, D] = {}
         for o in ex.open_orders(uid):

@@ -1,0 +1,102 @@
+"""Cancels and depth at one crowded price: their cost per command as the level grows.
+
+Why: a round price can hold tens of thousands of resting orders. A cancel there, a depth request
+and each batch's depth events must not walk the level, or every command at that price slows down
+with its size (a deque's ``remove`` did, and so did summing the level's orders for depth).
+
+For each level size N (default 100, 10,000 and 100,000), the in-memory engine of
+``bench/engine.py`` (nothing written) rests N buys at one price, then measures:
+  cancel  a resting order picked at random in the level (each one replaced by a new order, so the
+          level keeps its size; the figure is the cancel alone);
+  depth   ``Exchange.depth(symbol, 100)``, REST depth's answer.
+The ratio is to the smallest level, measured in the same run: 1 means the cost does not grow
+with the level.
+
+Run: .venv/bin/python bench/book.py [N ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import asyncio
+import gc
+import importlib.util
+import random
+import tempfile
+import time
+from decimal import Decimal
+
+from keyplane.exchange.models import OrderType, Side, TimeInForce
+from keyplane.exchange.orders import OrderRequest
+from keyplane.exchange.service import Exchange
+
+_spec = importlib.util.spec_from_file_location("bench_engine", Path(__file__).resolve().parent / "engine.py")
+assert _spec is not None and _spec.loader is not None
+engine_bench = importlib.util.module_from_spec(_spec)
+sys.modules["bench_engine"] = engine_bench
+_spec.loader.exec_module(engine_bench)
+
+PRICE, QTY = Decimal("29000.00"), Decimal("0.001")
+CANCELS, DEPTHS = 2000, 2000
+
+
+def buy(user_id: int) -> OrderRequest:
+    return OrderRequest(
+        user_id=user_id,
+        symbol="BTCUSDT",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        quantity=QTY,
+        price=PRICE,
+        time_in_force=TimeInForce.GTC,
+    )
+
+
+async def measure(url: str, size: int) -> tuple[float, float]:
+    """µs per cancel and per depth request with ``size`` orders resting at one price."""
+    ex: Exchange
+    ex, uids = await engine_bench.setup(url, persist=False)
+    rng = random.Random(size)
+    resting: list[tuple[int, int]] = []
+    for i in range(size):
+        uid = uids[i % len(uids)]
+        resting.append((uid, (await ex.place_order(buy(uid))).order.order_id))
+    gc.collect()
+    cancel_s = 0.0
+    for _ in range(CANCELS):
+        i = rng.randrange(len(resting))
+        uid, order_id = resting[i]
+        t0 = time.perf_counter()
+        await ex.cancel_order(uid, "BTCUSDT", order_id)
+        cancel_s += time.perf_counter() - t0
+        resting[i] = (uid, (await ex.place_order(buy(uid))).order.order_id)
+    t0 = time.perf_counter()
+    for _ in range(DEPTHS):
+        ex.depth("BTCUSDT", 100)
+    depth_s = time.perf_counter() - t0
+    assert len(ex.books["BTCUSDT"].by_id) == size
+    ex.close()
+    ex.engine.dispose()
+    return cancel_s / CANCELS * 1e6, depth_s / DEPTHS * 1e6
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [100, 10_000, 100_000]
+    print(f"one price level of N resting buys; {CANCELS} cancels and {DEPTHS} depth(100) requests each")
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(measure(f"sqlite:///{tmp}/warmup.db", sizes[0]))
+        figures = [asyncio.run(measure(f"sqlite:///{tmp}/level{n}.db", n)) for n in sizes]
+    base_cancel, base_depth = figures[0]
+    for n, (cancel, depth) in zip(sizes, figures, strict=True):
+        print(
+            f"  N = {n:>7,}: cancel {cancel:7.1f} µs  x{cancel / base_cancel:5.2f}   "
+            f"depth {depth:7.1f} µs  x{depth / base_depth:6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
