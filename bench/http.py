@@ -255,7 +255,7 @@ def server(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int
 def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
     """This environment without its KEYPLANE_* settings, plus the run's own; no rate limit binds,
     nor the bounds on one account's open orders and order rate (the order scenario rests every
-    order it sends, thousands a second)."""
+    order it sends, thousands a second), nor those on one IP's WebSocket connections."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPLANE_")}
     env.update(
         KEYPLANE_DATA_DIR=str(data_dir),
@@ -265,6 +265,8 @@ def server_env(data_dir: Path, database_url: str | None, redis_url: str | None) 
         KEYPLANE_MAX_OPEN_ORDERS_PER_SYMBOL="1000000000",
         KEYPLANE_ORDER_LIMIT_PER_10S="0",
         KEYPLANE_ORDER_LIMIT_PER_DAY="0",
+        KEYPLANE_WS_CONNECTION_ATTEMPTS_PER_IP="1000000",  # bench/streams.py's 1,000 subscribers
+        KEYPLANE_WS_OPEN_CONNECTIONS_PER_IP="1000000",
     )
     if database_url:
         env["KEYPLANE_DATABASE_URL"] = database_url

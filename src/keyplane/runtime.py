@@ -375,6 +375,8 @@ def build_server_parts(platform: Platform) -> ServerParts:
         max_age_s=settings.ws_max_age_seconds,
         messages_per_second=settings.ws_messages_per_second,
         max_streams=settings.ws_max_streams,
+        connection_attempts=settings.ws_connection_attempts_per_ip,
+        open_connections=settings.ws_open_connections_per_ip,
     )
     streams = Streams.build(platform.engine, cache, redis, stream_limits)
     return ServerParts(platform, cache, verifier, usage, watcher, replay, channel, gateway, redis, streams)

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     ws_messages_per_second: int = Field(default=5, gt=0)
     ws_max_streams: int = Field(default=1024, gt=0)
     ws_max_frame_bytes: int = Field(default=64 * 1024, gt=0)
+    # WebSocket connections one IP may open per 5 minutes (Binance: 300), and hold open at once.
+    ws_connection_attempts_per_ip: int = Field(default=300, gt=0)
+    ws_open_connections_per_ip: int = Field(default=300, gt=0)
     # The server pings every interval; a connection that has not answered a ping within the
     # timeout is closed (1011). Pongs nobody asked for do not count, as on Binance.
     ws_ping_interval_seconds: float = Field(default=20.0, gt=0)

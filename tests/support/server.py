@@ -82,6 +82,8 @@ def server_env(data_dir: Path, database_url: str, redis_url: str | None, **extra
     # Redis: a whole suite's traffic would soon meet the IP limit (then a ban). Tests of IP limits set theirs.
     env.update(KEYPLANE_DATA_DIR=str(data_dir), KEYPLANE_DATABASE_URL=database_url)
     env["KEYPLANE_WEIGHT_LIMIT_PER_IP"] = "1000000000"
+    # Likewise WebSocket connections per IP (Binance: 300 per 5 minutes); tests of the limit set theirs.
+    env["KEYPLANE_WS_CONNECTION_ATTEMPTS_PER_IP"] = env["KEYPLANE_WS_OPEN_CONNECTIONS_PER_IP"] = "1000000"
     env.update(extra)
     if redis_url:
         env["KEYPLANE_REDIS_URL"] = redis_url

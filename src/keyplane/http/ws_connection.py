@@ -19,6 +19,8 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from keyplane import jsontext
+from keyplane.http.errors import error_response
+from keyplane.http.forwarding import request_ip
 from keyplane.streams.service import Streams
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Connection:
         self._count = 0
         self._closing: tuple[int, str] | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._admitted: str | None = None  # the IP whose connection slot this one holds
 
     # -- the reader side (the hub calls it; must not block) -----------------------------------
     def deliver(self, name: str, text: str) -> None:
@@ -60,7 +63,26 @@ class Connection:
 
     # -- life cycle ---------------------------------------------------------------------------
     async def serve(self) -> None:
-        """Accept, run until either side closes, and always clean up."""
+        """Admit (or refuse the handshake), accept, run until either side closes, always clean up."""
+        ip = request_ip(self.ws)
+        refusal = self.streams.admission.admit(ip)
+        if refusal is not None:  # not logged: a flood of attempts would flood the log
+            await self.ws.send_denial_response(error_response(-1003, refusal, 429))
+            return
+        self._admitted = ip
+        try:
+            await self._serve()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Give the IP's slot back, once: as soon as the connection is closing (before its close
+        frame goes out, so a client that saw its connection close may open another at once)."""
+        if self._admitted is not None:
+            self.streams.admission.release(self._admitted)
+            self._admitted = None
+
+    async def _serve(self) -> None:
         await self.ws.accept()
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self.streams.limits.max_age_s, self.close_soon, 1000, "Connection age limit.")
@@ -73,6 +95,7 @@ class Connection:
         finally:
             timer.cancel()
             self.closed()
+            self._release()
             self.close_soon(1000, "")
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._sender), 5)

@@ -19,6 +19,7 @@ from keyplane.clock import now_ms
 from keyplane.exchange.service import Exchange
 from keyplane.keys.cache import KeyCache
 from keyplane.store import exchange_repo as repo
+from keyplane.streams.admission import Admission
 from keyplane.streams.derived import Derived
 from keyplane.streams.hub import Hub
 from keyplane.streams.listen_keys import ListenKeys, MemoryListenKeys, RedisListenKeys
@@ -34,6 +35,8 @@ class StreamLimits:
     messages_per_second: int = 5
     max_streams: int = 1024
     queue: int = 10_000
+    connection_attempts: int = 300  # per IP per 5 minutes (Binance's rule)
+    open_connections: int = 300  # per IP at once
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Streams:
     publisher: Publisher
     engine: Engine
     limits: StreamLimits
+    admission: Admission
     relay: Relay | None = None
     _symbols: frozenset[str] = frozenset()
     _symbols_at: float = field(default=-1e9)
@@ -62,7 +66,8 @@ class Streams:
         publisher = Publisher(hub, relay.send if relay is not None else None)
         derived = Derived(hub, engine, now_ms)
         depth = PacedDepth(hub, now_ms)
-        return Streams(hub, sessions, keys, derived, depth, publisher, engine, limits, relay)
+        admission = Admission(limits.connection_attempts, limits.open_connections)
+        return Streams(hub, sessions, keys, derived, depth, publisher, engine, limits, admission, relay)
 
     def attach(self, exchange: Exchange) -> None:
         if self.publisher.on_events not in exchange.listeners:
