@@ -121,6 +121,9 @@ def test_a_forged_signature_and_a_read_key_place_nothing(server: Instance) -> No
             forged = {**signed(trader, **ORDER), "price": "999"}
             answer = await ask(ws, {"id": 2, "method": "order.place", "params": forged})
             assert answer["error"]["code"] == -1022
+            # Refused, but counted against the IP: the answer says how much, as Binance's does.
+            (weight,) = [x for x in answer["rateLimits"] if x["rateLimitType"] == "REQUEST_WEIGHT"]
+            assert weight["count"] >= 1
             status = await ask(ws, {"id": 3, "method": "account.status", "params": signed(reader)})
             assert status["status"] == 200 and "balances" in status["result"]
         finally:

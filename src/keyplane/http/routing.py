@@ -96,13 +96,14 @@ async def handle(route: Route, request: Request) -> Response:
     On an instance that does not run the exchange, an exchange route is forwarded once verified."""
     parts: ServerParts = request.app.state.parts
     ip = request_ip(request)
+    used: int | None = None  # the IP's weight this minute, once counted
     try:
         body = await request.body() if request.method != "GET" else b""
         raw_query = request.scope.get("query_string", b"")
         try:
             parsed = parse_request(raw_query, body)
-        except KeyError_:
-            await parts.verifier.charge_unreadable(ip, route.weight_of({}))
+        except KeyError_ as unreadable:
+            unreadable.used_weight = await parts.verifier.charge_unreadable(ip, route.weight_of({}))
             raise
         forwarded = forwarded_of(request)
         if forwarded is not None:
@@ -126,7 +127,12 @@ async def handle(route: Route, request: Request) -> Response:
     except ClientDisconnect:
         raise  # the client hung up mid-body: a normal end, handled (quietly) by RequestLimits
     except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
-        return to_response(error)
+        response = to_response(error)
+        if used is None and isinstance(error, KeyError_):
+            used = error.used_weight
+        if used is not None:  # Binance reports the weight on every answer that counted it
+            response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        return response
 
 
 def _api_key(scope: Scope) -> str | None:

@@ -33,7 +33,7 @@ from keyplane.http.errors import to_response
 from keyplane.http.forwarding import request_ip
 from keyplane.http.routing import Call, Route
 from keyplane.http.ws_connection import Connection
-from keyplane.keys.errors import BadParameter, RequestRefused
+from keyplane.keys.errors import BadParameter, KeyError_, RequestRefused
 from keyplane.keys.model import ApiKey, KeyKind, Permission
 from keyplane.keys.payload import ParsedRequest, SignedRequest
 from keyplane.keys.pipeline import RouteNeeds
@@ -103,6 +103,8 @@ class ApiConnection(Connection):
             response = to_response(error)
             body = json.loads(bytes(response.body))
             answer = {"id": request_id, "status": response.status_code, "error": body}
+            if WEIGHT not in counted and isinstance(error, KeyError_) and error.used_weight is not None:
+                counted[WEIGHT] = str(error.used_weight)  # refused, but counted: Binance reports it
         if wanted and counted:
             answer["rateLimits"] = self._rate_limits(counted)
         self.send_json(answer)

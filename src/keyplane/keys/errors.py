@@ -27,6 +27,9 @@ class KeyError_(Exception):
 
     code = -1000
     status = 400
+    # The IP's request weight this minute once the refused request was counted (Binance reports
+    # it on every answer, refusals included); None when the refusal charged nothing.
+    used_weight: int | None = None
 
     def __init__(self, msg: str) -> None:
         super().__init__(msg)

@@ -135,6 +135,7 @@ class Verifier:
             now = self._now_ms()
             used = await self._limiter.spend_ip(ip_bucket, weight, now, self._limits.weight_per_ip)
             self._check_ip_weight(ip_bucket, used, now)
+            error.used_weight = used
             raise
         return await self._admit(request, needs, ip_bucket, proven)
 
@@ -260,10 +261,13 @@ class Verifier:
         if refusal is not None:
             self._usage.refused(refusal, request.api_key, request.client_ip)
             self._check_ip_weight(ip_bucket, spent.ip_used, now)
+            refusal.used_weight = spent.ip_used
             raise refusal
         assert spent.key_used is not None  # charged, since nothing refused the request
         if spent.key_used > self._limits.weight_per_key:
-            raise self._limited(self._limits.weight_per_key, "API key", now)
+            limited = self._limited(self._limits.weight_per_key, "API key", now)
+            limited.used_weight = spent.ip_used
+            raise limited
         self._check_ip_weight(ip_bucket, spent.ip_used, now)
         # 9. Mark used (memory only; flushed in batches).
         self._usage.mark_used(key_id, now)
@@ -353,15 +357,19 @@ class Verifier:
 
     def _check_ip_weight(self, ip_bucket: str, used: int, now: int) -> None:
         """After spending: refuse if the IP went over its limit or (learnt from Redis) is banned."""
-        if used > self._limits.weight_per_ip:
-            raise self._refusal(self._limiter.over_limit(ip_bucket, now), now)
-        block = self._limiter.standing(ip_bucket, now)
-        if block is not None and block.banned:
-            raise self._refusal(block, now)
+        block = self._limiter.over_limit(ip_bucket, now) if used > self._limits.weight_per_ip else None
+        if block is None:
+            block = self._limiter.standing(ip_bucket, now)
+            if block is None or not block.banned:
+                return
+        refusal = self._refusal(block, now)
+        refusal.used_weight = used
+        raise refusal
 
-    async def charge_unreadable(self, client_ip: str, weight: int) -> None:
+    async def charge_unreadable(self, client_ip: str, weight: int) -> int:
         """Count a request refused before it could be read (malformed parameters) as an unproven
-        refusal, so a flood of garbage meets the same 429 and 418 as a flood of bad signatures."""
+        refusal, so a flood of garbage meets the same 429 and 418 as a flood of bad signatures.
+        Returns the IP's weight used this minute."""
         now = self._now_ms()
         bucket = "ip:" + client_ip
         if (block := self._limiter.standing(bucket, now)) is not None:
@@ -370,6 +378,7 @@ class Verifier:
             bucket, weight + self._limits.refused_weight, now, self._limits.weight_per_ip
         )
         self._check_ip_weight(bucket, used, now)
+        return used
 
     async def charge_public(self, client_ip: str, weight: int) -> int:
         """Count an unsigned request's weight against its IP; return the weight used this minute."""
