@@ -231,3 +231,32 @@ def test_a_websocket_api_flood_meets_the_ip_weight_limit(tmp_path: Path, databas
         instance.stop()
     assert answers[0]["status"] == 200
     assert answers[-1]["status"] in (429, 418) and answers[-1]["error"]["code"] == -1003
+
+
+def test_a_flood_of_unreadable_websocket_api_frames_meets_the_ip_weight_limit(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Frames refused before any route is reached (not JSON, an unknown method) weigh as an unproven
+    refusal does on REST (1 + refused_weight): before, they were answered for free, without end."""
+    env = server_env(tmp_path / "data", database_url, None, KEYPLANE_WEIGHT_LIMIT_PER_IP="30")
+    instance = Instance(env, free_port())
+    instance.start(tmp_path / "server.log")
+
+    async def go() -> list[dict[str, Any]]:
+        ws = await connect(instance.url, "/ws-api/v3")
+        try:
+            answers = []
+            for i in range(10):
+                await ws.send("{not json" if i % 2 else json.dumps({"id": i, "method": "no.such.method"}))
+                answers.append(await next_json(ws))
+            return answers
+        finally:
+            await ws.close()
+
+    try:
+        answers = run(go())
+    finally:
+        instance.stop()
+    counts = [answer["rateLimits"][0]["count"] for answer in answers[:2]]
+    assert answers[0]["status"] == 400 and counts[1] - counts[0] == 11
+    assert answers[-1]["status"] in (429, 418) and answers[-1]["error"]["code"] == -1003

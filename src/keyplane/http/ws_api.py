@@ -100,11 +100,20 @@ class ApiConnection(Connection):
             status, result = await self._call(method, params, counted)
             answer = {"id": request_id, "status": status, "result": result}
         except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
+            if WEIGHT not in counted and isinstance(error, KeyError_) and error.used_weight is not None:
+                counted[WEIGHT] = str(error.used_weight)  # refused, but counted: Binance reports it
+            elif WEIGHT not in counted:
+                # Refused before any route counted it (not JSON, an unknown method): it weighs as an
+                # unreadable REST request does, or a flood of such frames would cost nothing.
+                try:
+                    counted[WEIGHT] = str(await self.parts.verifier.charge_unreadable(self.ip, 1))
+                except KeyError_ as limited:  # over the IP's limit, or banned: that is the answer
+                    error = limited
+                    if limited.used_weight is not None:
+                        counted[WEIGHT] = str(limited.used_weight)
             response = to_response(error)
             body = json.loads(bytes(response.body))
             answer = {"id": request_id, "status": response.status_code, "error": body}
-            if WEIGHT not in counted and isinstance(error, KeyError_) and error.used_weight is not None:
-                counted[WEIGHT] = str(error.used_weight)  # refused, but counted: Binance reports it
         if wanted and counted:
             answer["rateLimits"] = self._rate_limits(counted)
         self.send_json(answer)
