@@ -1,4 +1,4 @@
-"""Cancels and depth at one crowded price: their cost per command as the level grows.
+"""Cancels and depth at one crowded price, and depth of a deep book: their cost as either grows.
 
 Why: a round price can hold tens of thousands of resting orders. A cancel there, a depth request
 and each batch's depth events must not walk the level, or every command at that price slows down
@@ -9,8 +9,9 @@ For each level size N (default 100, 10,000 and 100,000), the in-memory engine of
   cancel  a resting order picked at random in the level (each one replaced by a new order, so the
           level keeps its size; the figure is the cancel alone);
   depth   ``Exchange.depth(symbol, 100)``, REST depth's answer.
-The ratio is to the smallest level, measured in the same run: 1 means the cost does not grow
-with the level.
+and, on a deep book (N buys each at its own price, one tick apart):
+  deep depth  ``Exchange.depth(symbol, 100)`` again: the best 100 bids of N levels.
+The ratio is to the smallest N, measured in the same run: 1 means the cost does not grow with N.
 
 Run: .venv/bin/python bench/book.py [N ...]
 """
@@ -40,18 +41,18 @@ engine_bench = importlib.util.module_from_spec(_spec)
 sys.modules["bench_engine"] = engine_bench
 _spec.loader.exec_module(engine_bench)
 
-PRICE, QTY = Decimal("29000.00"), Decimal("0.001")
+PRICE, QTY, TICK = Decimal("29000.00"), Decimal("0.001"), Decimal("0.01")
 CANCELS, DEPTHS = 2000, 2000
 
 
-def buy(user_id: int) -> OrderRequest:
+def buy(user_id: int, price: Decimal = PRICE) -> OrderRequest:
     return OrderRequest(
         user_id=user_id,
         symbol="BTCUSDT",
         side=Side.BUY,
         type=OrderType.LIMIT,
         quantity=QTY,
-        price=PRICE,
+        price=price,
         time_in_force=TimeInForce.GTC,
     )
 
@@ -84,17 +85,39 @@ async def measure(url: str, size: int) -> tuple[float, float]:
     return cancel_s / CANCELS * 1e6, depth_s / DEPTHS * 1e6
 
 
+async def measure_deep(url: str, size: int) -> float:
+    """µs per depth request with ``size`` bids, each at its own price."""
+    ex: Exchange
+    ex, uids = await engine_bench.setup(url, persist=False)
+    for i in range(size):
+        await ex.place_order(buy(uids[i % len(uids)], PRICE - i * TICK))
+    gc.collect()
+    t0 = time.perf_counter()
+    for _ in range(DEPTHS):
+        ex.depth("BTCUSDT", 100)
+    seconds = time.perf_counter() - t0
+    assert len(ex.books["BTCUSDT"].bids.prices) == size
+    ex.close()
+    ex.engine.dispose()
+    return seconds / DEPTHS * 1e6
+
+
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [100, 10_000, 100_000]
-    print(f"one price level of N resting buys; {CANCELS} cancels and {DEPTHS} depth(100) requests each")
+    print(
+        f"one price level of N resting buys ({CANCELS} cancels, {DEPTHS} depth(100) requests), "
+        f"and a deep book of N buys one tick apart ({DEPTHS} depth(100) requests)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(measure(f"sqlite:///{tmp}/warmup.db", sizes[0]))
         figures = [asyncio.run(measure(f"sqlite:///{tmp}/level{n}.db", n)) for n in sizes]
+        deep = [asyncio.run(measure_deep(f"sqlite:///{tmp}/deep{n}.db", n)) for n in sizes]
     base_cancel, base_depth = figures[0]
-    for n, (cancel, depth) in zip(sizes, figures, strict=True):
+    for n, (cancel, depth), deep_depth in zip(sizes, figures, deep, strict=True):
         print(
             f"  N = {n:>7,}: cancel {cancel:7.1f} µs  x{cancel / base_cancel:5.2f}   "
-            f"depth {depth:7.1f} µs  x{depth / base_depth:6.2f}"
+            f"depth {depth:7.1f} µs  x{depth / base_depth:6.2f}   "
+            f"deep depth {deep_depth:7.1f} µs  x{deep_depth / deep[0]:6.2f}"
         )
 
 

@@ -338,8 +338,13 @@ class _Side:
         return self.lots.get(price, 0)
 
     def depth(self, limit: int) -> list[tuple[int, int]]:
-        """(ticks, lots) of the best ``limit`` levels."""
-        prices = self.prices[::-1][:limit] if self.descending else self.prices[:limit]
+        """(ticks, lots) of the best ``limit`` levels (copying only those: a deep book has
+        thousands of levels, and every batch someone listens to asks for its top 20)."""
+        all_prices = self.prices
+        if self.descending:
+            prices = all_prices[max(len(all_prices) - limit, 0) :][::-1]
+        else:
+            prices = all_prices[:limit]
         lots = self.lots
         return [(p, lots[p]) for p in prices]
 
