@@ -10,8 +10,11 @@ For each level size N (default 100, 10,000 and 100,000), the in-memory engine of
           level keeps its size; the figure is the cancel alone);
   depth   ``Exchange.depth(symbol, 100)``, REST depth's answer.
 and, on a deep book (N buys each at its own price, one tick apart):
-  deep depth  ``Exchange.depth(symbol, 100)`` again: the best 100 bids of N levels.
-The ratio is to the smallest N, measured in the same run: 1 means the cost does not grow with N.
+  deep depth  ``Exchange.depth(symbol, 100)`` again: the best 100 bids of N levels;
+and, with S stop-loss sells waiting far below the market (S = 100, 1,000, 10,000):
+  trade   a buy that takes a resting sell (one trade, which every waiting stop order must not
+          miss; the resting sell is placed before the clock starts).
+The ratio is to the smallest N (or S), measured in the same run: 1 means the cost does not grow.
 
 Run: .venv/bin/python bench/book.py [N ...]
 """
@@ -32,6 +35,7 @@ import time
 from decimal import Decimal
 
 from keyplane.exchange.models import OrderType, Side, TimeInForce
+from keyplane.exchange.open_limits import OpenOrderLimits
 from keyplane.exchange.orders import OrderRequest
 from keyplane.exchange.service import Exchange
 
@@ -42,7 +46,8 @@ sys.modules["bench_engine"] = engine_bench
 _spec.loader.exec_module(engine_bench)
 
 PRICE, QTY, TICK = Decimal("29000.00"), Decimal("0.001"), Decimal("0.01")
-CANCELS, DEPTHS = 2000, 2000
+CANCELS, DEPTHS, TRADES = 2000, 2000, 1000
+STOP_SIZES = [100, 1_000, 10_000]
 
 
 def buy(user_id: int, price: Decimal = PRICE) -> OrderRequest:
@@ -102,6 +107,47 @@ async def measure_deep(url: str, size: int) -> float:
     return seconds / DEPTHS * 1e6
 
 
+def order(user_id: int, side: Side, price: Decimal, tif: TimeInForce = TimeInForce.GTC) -> OrderRequest:
+    return OrderRequest(
+        user_id=user_id,
+        symbol="BTCUSDT",
+        side=side,
+        type=OrderType.LIMIT,
+        quantity=QTY,
+        price=price,
+        time_in_force=tif,
+    )
+
+
+async def measure_stops(url: str, size: int) -> float:
+    """µs per trading command with ``size`` stop-loss sells waiting, none of them set off."""
+    ex: Exchange
+    ex, uids = await engine_bench.setup(url, persist=False)
+    ex.open_limits = OpenOrderLimits(orders=10**9, algo_orders=10**9)
+    for i in range(size):
+        stop = OrderRequest(
+            user_id=uids[i % len(uids)],
+            symbol="BTCUSDT",
+            side=Side.SELL,
+            type=OrderType.STOP_LOSS,
+            quantity=QTY,
+            stop_price=Decimal(20000) + i * TICK,
+        )
+        await ex.place_order(stop)
+    gc.collect()
+    seconds = 0.0
+    for _ in range(TRADES):
+        await ex.place_order(order(uids[0], Side.SELL, PRICE))
+        t0 = time.perf_counter()
+        taken = await ex.place_order(order(uids[1], Side.BUY, PRICE, TimeInForce.IOC))
+        seconds += time.perf_counter() - t0
+        assert len(taken.fills) == 1
+    assert len(ex.books["BTCUSDT"].stops) == size
+    ex.close()
+    ex.engine.dispose()
+    return seconds / TRADES * 1e6
+
+
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [100, 10_000, 100_000]
     print(
@@ -112,6 +158,7 @@ def main() -> None:
         asyncio.run(measure(f"sqlite:///{tmp}/warmup.db", sizes[0]))
         figures = [asyncio.run(measure(f"sqlite:///{tmp}/level{n}.db", n)) for n in sizes]
         deep = [asyncio.run(measure_deep(f"sqlite:///{tmp}/deep{n}.db", n)) for n in sizes]
+        trades = [asyncio.run(measure_stops(f"sqlite:///{tmp}/stops{n}.db", n)) for n in STOP_SIZES]
     base_cancel, base_depth = figures[0]
     for n, (cancel, depth), deep_depth in zip(sizes, figures, deep, strict=True):
         print(
@@ -119,6 +166,8 @@ def main() -> None:
             f"depth {depth:7.1f} µs  x{depth / base_depth:6.2f}   "
             f"deep depth {deep_depth:7.1f} µs  x{deep_depth / deep[0]:6.2f}"
         )
+    for n, trade in zip(STOP_SIZES, trades, strict=True):
+        print(f"  S = {n:>7,} stops waiting: trade {trade:7.1f} µs  x{trade / trades[0]:6.2f}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from keyplane.exchange.markets import StpMode
-from keyplane.exchange.models import BUY, NEW, ZERO, Order, OrderStatus, OrderType, Side, TimeInForce
+from keyplane.exchange.models import (
+    BUY,
+    NEW,
+    ZERO,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    rises_to_stop,
+)
 from keyplane.exchange.units import MarketUnits
 
 
@@ -393,6 +403,67 @@ class _Aside(dict[int, LiveOrder]):
         return order
 
 
+class _Stops(_Aside):
+    """The conditional orders waiting for their trigger, indexed by what sets them off, so that a
+    trade looks only at the orders its price meets (a market can hold thousands of them, and the
+    engine scanned them all on every trade): those with a fixed stop price in two lists sorted by
+    it, ``rising`` (set off at or above it: STOP_LOSS buys, TAKE_PROFIT sells) and ``falling`` (at
+    or below it); the trailing ones, whose trigger moves with the market, apart. ``placed`` gives
+    the order in which they were set aside, the order they run in when one trade sets off several."""
+
+    __slots__ = ("_next", "_order", "falling", "rising", "trailing")
+
+    def __init__(self, by_user: ByUser) -> None:
+        super().__init__(by_user)
+        self._order: dict[int, int] = {}
+        self._next = 0
+        self.rising: list[tuple[int, int]] = []  # (stop ticks, order id), ascending
+        self.falling: list[tuple[int, int]] = []
+        self.trailing: dict[int, LiveOrder] = {}
+
+    def __setitem__(self, order_id: int, order: LiveOrder) -> None:
+        if order_id in self:
+            self._forget(self[order_id])
+        super().__setitem__(order_id, order)
+        self._order[order_id] = self._next
+        self._next += 1
+        if order.trailing_delta:
+            self.trailing[order_id] = order
+        else:
+            bisect.insort(self._fixed(order), (order.stop_price, order_id))
+
+    def __delitem__(self, order_id: int) -> None:
+        self._forget(self[order_id])
+        super().__delitem__(order_id)
+
+    def pop(self, order_id: int, default: Any = None) -> Any:
+        order = super().get(order_id)
+        if order is not None:
+            self._forget(order)
+        return super().pop(order_id, default)
+
+    def _fixed(self, order: LiveOrder) -> list[tuple[int, int]]:
+        return self.rising if rises_to_stop(order.type, order.side) else self.falling
+
+    def _forget(self, order: LiveOrder) -> None:
+        del self._order[order.order_id]
+        if order.trailing_delta:
+            del self.trailing[order.order_id]
+        else:
+            fixed = self._fixed(order)
+            del fixed[bisect.bisect_left(fixed, (order.stop_price, order.order_id))]
+
+    def met(self, low: int, high: int) -> list[LiveOrder]:
+        """The orders with a fixed stop price that a trade between ``low`` and ``high`` ticks
+        (inclusive) sets off: a rising stop at or below ``high``, a falling one at or above ``low``."""
+        up = self.rising[: bisect.bisect_left(self.rising, (high + 1,))]
+        down = self.falling[bisect.bisect_left(self.falling, (low,)) :]
+        return [self[i] for _, i in up] + [self[i] for _, i in down]
+
+    def placed(self, order: LiveOrder) -> int:
+        return self._order[order.order_id]
+
+
 class OrderBook:
     """Resting orders (``by_id``, in ``bids``/``asks``) and, apart from them, the conditional
     orders waiting for their trigger (``stops``) and OTO pending orders (``waiting``);
@@ -408,7 +479,7 @@ class OrderBook:
         # Every open order of the market by user, so one account's orders (its queries, cancel-all,
         # the MAX_NUM_ORDERS filter) are found without a scan of the book.
         self._by_user: ByUser = {}
-        self.stops: dict[int, LiveOrder] = _Aside(self._by_user)
+        self.stops = _Stops(self._by_user)
         self.waiting: dict[int, LiveOrder] = _Aside(self._by_user)  # OTO pending orders (PENDING_NEW)
         self.next_queue = 1
         self.last_price = 0

@@ -22,17 +22,10 @@ from keyplane.exchange.book import LiveOrder, OrderBook
 from keyplane.exchange.errors import OrderRejected, WouldTriggerImmediately
 from keyplane.exchange.ledger import Ledger
 from keyplane.exchange.matching import Command, end_sibling, execute
-from keyplane.exchange.models import BUY, SELL, STOP_LOSS, STOP_LOSS_LIMIT, OrderType, Side
+from keyplane.exchange.models import BUY, SELL, OrderType, Side, rises_to_stop
 
 BIPS = 10_000
 NOT_TRACKING = -1
-
-
-def rises_to_stop(otype: OrderType, side: Side) -> bool:
-    """True when the stop condition is ``last >= stopPrice`` (STOP_LOSS BUY, TAKE_PROFIT SELL);
-    false when it is ``last <= stopPrice`` (STOP_LOSS SELL, TAKE_PROFIT BUY)."""
-    stop_loss = otype is STOP_LOSS or otype is STOP_LOSS_LIMIT
-    return stop_loss == (side is BUY)
 
 
 def stop_met(otype: OrderType, side: Side, stop: int, last: int) -> bool:
@@ -120,8 +113,10 @@ def trigger(book: OrderBook, ledger: Ledger, cx: Command, start: int = 0) -> Non
             return
         prices = [units.ticks(t.price) for t in trades[start:]]
         start = len(trades)
-        fired: list[LiveOrder] = []
-        for o in stops.values():  # placement order: ids grow, and a rebuild adds them by id
+        # A fixed stop price is met by the lowest or the highest of the prices: the index finds
+        # those orders without looking at the others; a trailing one watches every price.
+        fired = stops.met(min(prices), max(prices))
+        for o in stops.trailing.values():
             for price in prices:
                 fires, changed = observe(o, price, cx.now)
                 if changed:
@@ -129,6 +124,7 @@ def trigger(book: OrderBook, ledger: Ledger, cx: Command, start: int = 0) -> Non
                 if fires:
                     fired.append(o)
                     break
+        fired.sort(key=stops.placed)  # they run in the order they were set aside
         for o in fired:
             if stops.pop(o.order_id, None) is None:
                 continue  # the other leg of its OCO fired first and expired it

@@ -76,6 +76,13 @@ PENDING_NEW = OrderStatus.PENDING_NEW
 CANCELED, EXPIRED, EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH
 
 
+def rises_to_stop(otype: OrderType, side: Side) -> bool:
+    """True when the stop condition is ``last >= stopPrice`` (STOP_LOSS BUY, TAKE_PROFIT SELL);
+    false when it is ``last <= stopPrice`` (STOP_LOSS SELL, TAKE_PROFIT BUY)."""
+    stop_loss = otype is STOP_LOSS or otype is STOP_LOSS_LIMIT
+    return stop_loss == (side is BUY)
+
+
 @dataclass(kw_only=True, slots=True)
 class Order:
     """An order as the exchange answers and stores it. ``price`` is 0 for MARKET orders, as on
