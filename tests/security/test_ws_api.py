@@ -212,8 +212,10 @@ def test_listen_key_routes_need_a_live_api_key_and_the_owners_listen_key(server:
     assert gone.json()["code"] == -1125
 
 
-def test_a_websocket_api_flood_meets_the_ip_weight_limit(tmp_path: Path, database_url: str) -> None:
-    # No Redis: its IP buckets are shared by every test server on 127.0.0.1, which would pass 30 at once.
+def flood(tmp_path: Path, database_url: str, frames: list[str]) -> list[dict[str, Any]]:
+    """Send ``frames`` one by one on a WebSocket API connection to a server whose IP limit is 30
+    weight a minute; their answers. No Redis: its IP buckets are shared by every test server on
+    127.0.0.1, which would pass 30 at once."""
     env = server_env(tmp_path / "data", database_url, None, KEYPLANE_WEIGHT_LIMIT_PER_IP="30")
     instance = Instance(env, free_port())
     instance.start(tmp_path / "server.log")
@@ -221,14 +223,22 @@ def test_a_websocket_api_flood_meets_the_ip_weight_limit(tmp_path: Path, databas
     async def go() -> list[dict[str, Any]]:
         ws = await connect(instance.url, "/ws-api/v3")
         try:
-            return [await ask(ws, {"id": i, "method": "ping"}) for i in range(40)]
+            answers = []
+            for frame in frames:
+                await ws.send(frame)
+                answers.append(await next_json(ws))
+            return answers
         finally:
             await ws.close()
 
     try:
-        answers = run(go())
+        return run(go())
     finally:
         instance.stop()
+
+
+def test_a_websocket_api_flood_meets_the_ip_weight_limit(tmp_path: Path, database_url: str) -> None:
+    answers = flood(tmp_path, database_url, [json.dumps({"id": i, "method": "ping"}) for i in range(40)])
     assert answers[0]["status"] == 200
     assert answers[-1]["status"] in (429, 418) and answers[-1]["error"]["code"] == -1003
 
@@ -238,25 +248,8 @@ def test_a_flood_of_unreadable_websocket_api_frames_meets_the_ip_weight_limit(
 ) -> None:
     """Frames refused before any route is reached (not JSON, an unknown method) weigh as an unproven
     refusal does on REST (1 + refused_weight): before, they were answered for free, without end."""
-    env = server_env(tmp_path / "data", database_url, None, KEYPLANE_WEIGHT_LIMIT_PER_IP="30")
-    instance = Instance(env, free_port())
-    instance.start(tmp_path / "server.log")
-
-    async def go() -> list[dict[str, Any]]:
-        ws = await connect(instance.url, "/ws-api/v3")
-        try:
-            answers = []
-            for i in range(10):
-                await ws.send("{not json" if i % 2 else json.dumps({"id": i, "method": "no.such.method"}))
-                answers.append(await next_json(ws))
-            return answers
-        finally:
-            await ws.close()
-
-    try:
-        answers = run(go())
-    finally:
-        instance.stop()
+    unknown = [json.dumps({"id": i, "method": "no.such.method"}) for i in range(5)]
+    answers = flood(tmp_path, database_url, [f for pair in zip(unknown, ["{not json"] * 5) for f in pair])
     counts = [answer["rateLimits"][0]["count"] for answer in answers[:2]]
     assert answers[0]["status"] == 400 and counts[1] - counts[0] == 11
     assert answers[-1]["status"] in (429, 418) and answers[-1]["error"]["code"] == -1003
