@@ -50,15 +50,17 @@ CANCELS, DEPTHS, TRADES = 2000, 2000, 1000
 STOP_SIZES = [100, 1_000, 10_000]
 
 
-def buy(user_id: int, price: Decimal = PRICE) -> OrderRequest:
+def order(
+    user_id: int, side: Side = Side.BUY, price: Decimal = PRICE, tif: TimeInForce = TimeInForce.GTC
+) -> OrderRequest:
     return OrderRequest(
         user_id=user_id,
         symbol="BTCUSDT",
-        side=Side.BUY,
+        side=side,
         type=OrderType.LIMIT,
         quantity=QTY,
         price=price,
-        time_in_force=TimeInForce.GTC,
+        time_in_force=tif,
     )
 
 
@@ -70,7 +72,7 @@ async def measure(url: str, size: int) -> tuple[float, float]:
     resting: list[tuple[int, int]] = []
     for i in range(size):
         uid = uids[i % len(uids)]
-        resting.append((uid, (await ex.place_order(buy(uid))).order.order_id))
+        resting.append((uid, (await ex.place_order(order(uid))).order.order_id))
     gc.collect()
     cancel_s = 0.0
     for _ in range(CANCELS):
@@ -79,7 +81,7 @@ async def measure(url: str, size: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         await ex.cancel_order(uid, "BTCUSDT", order_id)
         cancel_s += time.perf_counter() - t0
-        resting[i] = (uid, (await ex.place_order(buy(uid))).order.order_id)
+        resting[i] = (uid, (await ex.place_order(order(uid))).order.order_id)
     t0 = time.perf_counter()
     for _ in range(DEPTHS):
         ex.depth("BTCUSDT", 100)
@@ -95,7 +97,7 @@ async def measure_deep(url: str, size: int) -> float:
     ex: Exchange
     ex, uids = await engine_bench.setup(url, persist=False)
     for i in range(size):
-        await ex.place_order(buy(uids[i % len(uids)], PRICE - i * TICK))
+        await ex.place_order(order(uids[i % len(uids)], price=PRICE - i * TICK))
     gc.collect()
     t0 = time.perf_counter()
     for _ in range(DEPTHS):
@@ -105,18 +107,6 @@ async def measure_deep(url: str, size: int) -> float:
     ex.close()
     ex.engine.dispose()
     return seconds / DEPTHS * 1e6
-
-
-def order(user_id: int, side: Side, price: Decimal, tif: TimeInForce = TimeInForce.GTC) -> OrderRequest:
-    return OrderRequest(
-        user_id=user_id,
-        symbol="BTCUSDT",
-        side=side,
-        type=OrderType.LIMIT,
-        quantity=QTY,
-        price=price,
-        time_in_force=tif,
-    )
 
 
 async def measure_stops(url: str, size: int) -> float:

@@ -218,11 +218,8 @@ class AmendCommands:
             asset = units.quote if order.side is BUY else units.base
             self.ledger.unlock_units(acc, asset, freed, order.order_id)
             order.locked -= freed
-            book = self.books[market.symbol]
-            if order.order_id in book.by_id:
-                book.side(order.side).shrink(order, lots)
-            else:
-                order.orig_qty = lots
+            # Open, in no list and triggered (checked above): it rests in the book.
+            self.books[market.symbol].side(order.side).shrink(order, lots)
             order.client_order_id = new_client_order_id
             order.amends += 1
             cx.touch(order)

@@ -437,10 +437,11 @@ class _Stops(_Aside):
         super().__delitem__(order_id)
 
     def pop(self, order_id: int, default: Any = None) -> Any:
-        order = super().get(order_id)
-        if order is not None:
-            self._forget(order)
-        return super().pop(order_id, default)
+        order = super().pop(order_id, None)
+        if order is None:
+            return default
+        self._forget(order)
+        return order
 
     def _fixed(self, order: LiveOrder) -> list[tuple[int, int]]:
         return self.rising if rises_to_stop(order.type, order.side) else self.falling

@@ -100,23 +100,31 @@ class ApiConnection(Connection):
             status, result = await self._call(method, params, counted)
             answer = {"id": request_id, "status": status, "result": result}
         except Exception as error:  # noqa: BLE001 - every error becomes a Binance-shaped answer
-            if WEIGHT not in counted and isinstance(error, KeyError_) and error.used_weight is not None:
-                counted[WEIGHT] = str(error.used_weight)  # refused, but counted: Binance reports it
-            elif WEIGHT not in counted:
-                # Refused before any route counted it (not JSON, an unknown method): it weighs as an
-                # unreadable REST request does, or a flood of such frames would cost nothing.
-                try:
-                    counted[WEIGHT] = str(await self.parts.verifier.charge_unreadable(self.ip, 1))
-                except KeyError_ as limited:  # over the IP's limit, or banned: that is the answer
-                    error = limited
-                    if limited.used_weight is not None:
-                        counted[WEIGHT] = str(limited.used_weight)
+            if WEIGHT not in counted:
+                error = await self._count_refusal(error, counted)
             response = to_response(error)
             body = json.loads(bytes(response.body))
             answer = {"id": request_id, "status": response.status_code, "error": body}
         if wanted and counted:
             answer["rateLimits"] = self._rate_limits(counted)
         self.send_json(answer)
+
+    async def _count_refusal(self, error: Exception, counted: dict[str, str]) -> Exception:
+        """Report a refusal's weight, as Binance does; returns the error to answer with.
+
+        One the verifier counted carries its weight. One made before any route counted it (not
+        JSON, an unknown method) weighs as an unreadable REST request does, or a flood of such
+        frames would be free; if that puts the IP over its limit, the limit is the answer."""
+        if isinstance(error, KeyError_) and error.used_weight is not None:
+            counted[WEIGHT] = str(error.used_weight)
+            return error
+        try:
+            counted[WEIGHT] = str(await self.parts.verifier.charge_unreadable(self.ip, 1))
+        except KeyError_ as limited:
+            if limited.used_weight is not None:
+                counted[WEIGHT] = str(limited.used_weight)
+            return limited
+        return error
 
     def _rate_limits(self, counted: dict[str, str]) -> list[Json]:
         """Binance's ``rateLimits``: the ORDERS windows if the request placed orders, then the weight."""
